@@ -1,0 +1,11 @@
+from django.contrib import admin
+
+from .models import Customer
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "external_id", "email", "segment", "relationship_level", "created_at"]
+    list_filter = ["relationship_level", "segment"]
+    search_fields = ["name", "external_id", "email"]
+    readonly_fields = ["created_at"]

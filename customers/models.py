@@ -1,0 +1,52 @@
+"""Customers as the CRM knows them, plus where they stand on the relationship ladder."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class RelationshipLevel(models.TextChoices):
+    """The relationship ladder (DESIGN §1.5), lowest rung first."""
+
+    COMMUNICATION = "communication", _("Communication")
+    CONVERSATION = "conversation", _("Conversation")
+    COLLABORATION = "collaboration", _("Collaboration")
+    CO_CREATION = "co_creation", _("Co-creation")
+    EVANGELIST = "evangelist", _("Evangelist")
+
+
+class Customer(models.Model):
+    external_id = models.CharField(max_length=100, unique=True, help_text=_("The customer's id in the CRM."))
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    segment = models.CharField(max_length=60, blank=True, db_index=True)
+    relationship_level = models.CharField(
+        max_length=20, choices=RelationshipLevel.choices, default=RelationshipLevel.COMMUNICATION
+    )
+    category_spend = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Estimated yearly spend of the customer in our category, for share of wallet."),
+    )
+    our_revenue = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Our yearly revenue from the customer, for share of wallet."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(relationship_level__in=RelationshipLevel.values), name="customer_level_valid"
+            ),
+            models.CheckConstraint(condition=~Q(external_id=""), name="customer_external_id_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})"

@@ -1,0 +1,110 @@
+"""The experience: one thing a customer lived at one touchpoint — the fact table."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from touchpoints.models import Stage
+
+
+class Valence(models.IntegerChoices):
+    NEGATIVE = -1, _("Negative")
+    NEUTRAL = 0, _("Neutral")
+    POSITIVE = 1, _("Positive")
+
+
+class Expectation(models.TextChoices):
+    MISSED = "missed", _("Missed")
+    MET = "met", _("Met")
+    EXCEEDED = "exceeded", _("Exceeded")
+
+
+class Outcome(models.TextChoices):
+    OK = "ok", _("OK")
+    FAILED = "failed", _("Failed")
+
+
+class Source(models.TextChoices):
+    FORM = "form", _("Form")
+    API = "api", _("API")
+    IMPORT = "import", _("Import")
+    SURVEY = "survey", _("Survey")
+
+
+class Emotion(models.TextChoices):
+    """A short, fixed vocabulary so that emotions can be counted per touchpoint."""
+
+    DELIGHTED = "delighted", _("Delighted")
+    GRATEFUL = "grateful", _("Grateful")
+    TRUSTING = "trusting", _("Trusting")
+    RELIEVED = "relieved", _("Relieved")
+    SURPRISED = "surprised", _("Surprised")
+    INDIFFERENT = "indifferent", _("Indifferent")
+    CONFUSED = "confused", _("Confused")
+    ANXIOUS = "anxious", _("Anxious")
+    DISAPPOINTED = "disappointed", _("Disappointed")
+    FRUSTRATED = "frustrated", _("Frustrated")
+    ANGRY = "angry", _("Angry")
+
+
+class Experience(models.Model):
+    """Written only through `experiences.services.record_experiences`.
+
+    `impact` and the two normalised masses are computed once by the score engine when the
+    row is written (DESIGN §3), so that customer scores are plain sums.
+    """
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="experiences")
+    touchpoint = models.ForeignKey("touchpoints.Touchpoint", on_delete=models.PROTECT, related_name="experiences")
+    department = models.ForeignKey("touchpoints.Department", on_delete=models.PROTECT, related_name="experiences")
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    valence = models.SmallIntegerField(choices=Valence.choices)
+    intensity = models.SmallIntegerField(default=3)
+    emotion = models.CharField(max_length=20, choices=Emotion.choices, blank=True)
+    expectation = models.CharField(max_length=10, choices=Expectation.choices, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    occurred_at = models.DateTimeField()
+    occurred_on = models.DateField(help_text=_("The company's calendar day of occurred_at (TIME_ZONE)."))
+    source = models.CharField(max_length=10, choices=Source.choices)
+    external_id = models.CharField(
+        max_length=100, null=True, blank=True, help_text=_("Idempotency key, unique per source.")
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    impact = models.FloatField()
+    positive_mass_norm = models.FloatField()
+    negative_mass_norm = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [
+            models.Index(fields=["customer", "occurred_at"], name="experience_customer_time"),
+            models.Index(fields=["occurred_on", "department"], name="experience_day_department"),
+            models.Index(fields=["touchpoint", "occurred_at"], name="experience_touchpoint_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="experience_idempotency_key",
+            ),
+            models.CheckConstraint(condition=Q(intensity__gte=1, intensity__lte=5), name="experience_intensity_1_5"),
+            models.CheckConstraint(condition=Q(valence__in=Valence.values), name="experience_valence_valid"),
+            models.CheckConstraint(condition=Q(stage__in=Stage.values), name="experience_stage_valid"),
+            models.CheckConstraint(
+                condition=Q(expectation__in=["", *Expectation.values]), name="experience_expectation_valid"
+            ),
+            models.CheckConstraint(condition=Q(outcome__in=["", *Outcome.values]), name="experience_outcome_valid"),
+            models.CheckConstraint(condition=Q(emotion__in=["", *Emotion.values]), name="experience_emotion_valid"),
+            models.CheckConstraint(condition=Q(source__in=Source.values), name="experience_source_valid"),
+            models.CheckConstraint(
+                condition=Q(positive_mass_norm__gte=0, negative_mass_norm__gte=0), name="experience_masses_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_valence_display()} at {self.touchpoint_id} for {self.customer_id}"

@@ -1,0 +1,456 @@
+"""The one write path: every experience, from every source, enters through `record_experiences`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from customers.models import Customer
+from scoring import engine
+from scoring.services import mark_for_rescore
+from touchpoints.models import Stage, Touchpoint
+
+from .models import Emotion, Expectation, Experience, Outcome, Source
+
+ITEM_FIELDS = frozenset(
+    {
+        "id",
+        "customer",
+        "touchpoint",
+        "stage",
+        "valence",
+        "intensity",
+        "emotion",
+        "expectation",
+        "outcome",
+        "department",
+        "occurred_at",
+        "note",
+    }
+)
+VALENCE_BY_NAME = {"negative": -1, "neutral": 0, "positive": 1}
+MAX_KEY_LENGTH = 100
+MAX_NOTE_LENGTH = 4000
+INSERT_CHUNK = 500
+INSERT_COLUMNS = (
+    "customer_id",
+    "touchpoint_id",
+    "department_id",
+    "stage",
+    "valence",
+    "intensity",
+    "emotion",
+    "expectation",
+    "outcome",
+    "occurred_at",
+    "occurred_on",
+    "source",
+    "external_id",
+    "recorded_by_id",
+    "note",
+    "impact",
+    "positive_mass_norm",
+    "negative_mass_norm",
+    "created_at",
+)
+
+
+@dataclass
+class ItemResult:
+    """What became of one item, reported in request order."""
+
+    status: str  # "accepted" | "duplicate" | "rejected"
+    id: int | None = None
+    key: str | None = None
+    errors: dict[str, list[str]] | None = None
+
+
+@dataclass
+class BatchResult:
+    results: list[ItemResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def accepted(self) -> int:
+        return self.count("accepted")
+
+    @property
+    def duplicates(self) -> int:
+        return self.count("duplicate")
+
+    @property
+    def rejected(self) -> int:
+        return self.count("rejected")
+
+
+class _Catalogue:
+    """Active touchpoints with their owners, read once per batch."""
+
+    def __init__(self) -> None:
+        self.touchpoints: dict[str, Touchpoint] = {}
+        self.owner_codes: dict[int, dict[str, int]] = {}
+        self.primary: dict[int, int] = {}
+        for tp in Touchpoint.objects.filter(active=True).prefetch_related("owners__department"):
+            self.touchpoints[tp.code] = tp
+            self.owner_codes[tp.pk] = {
+                o.department.code: o.department_id for o in tp.owners.all() if o.department.active
+            }
+            for o in tp.owners.all():
+                if o.primary:
+                    self.primary[tp.pk] = o.department_id
+
+
+@dataclass
+class _Row:
+    """A validated item, waiting for its customer id."""
+
+    position: int
+    key: str | None
+    customer_ref: str
+    values: dict[str, Any]
+
+
+def record_experiences(
+    *, items: Sequence[Mapping[str, Any]], source: str, recorded_by=None, now: datetime | None = None
+) -> BatchResult:
+    """Validate, store in bulk and queue scoring for a batch of experiences.
+
+    An invalid item is reported with field errors and never costs its valid neighbours; a
+    known idempotency key (`id`, unique per source) is reported as a duplicate with the
+    existing experience's id. Everything accepted is committed before this returns.
+    """
+    if source not in Source.values:
+        raise ValueError(f"unknown source {source!r}")
+    now = now or timezone.now()
+    catalogue = _Catalogue()
+    result = BatchResult(results=[ItemResult(status="rejected") for _ in items])
+    rows: list[_Row] = []
+    upserts: dict[str, dict[str, str]] = {}
+    for position, item in enumerate(items):
+        errors, row, customer_upsert = _validate(item, position, catalogue, now)
+        if errors:
+            result.results[position] = ItemResult(status="rejected", key=_key_of(item), errors=errors)
+            continue
+        if customer_upsert is not None:
+            upserts.setdefault(row.customer_ref, {}).update(customer_upsert)
+        rows.append(row)
+
+    with transaction.atomic():
+        customer_ids = _resolve_customers({r.customer_ref for r in rows}, upserts)
+        accepted_rows = []
+        for row in rows:
+            customer_id = customer_ids.get(row.customer_ref)
+            if customer_id is None:
+                result.results[row.position] = ItemResult(
+                    status="rejected",
+                    key=row.key,
+                    errors={
+                        "customer": [
+                            f"unknown customer {row.customer_ref!r}: "
+                            "send an object with external_id and name to create it"
+                        ]
+                    },
+                )
+                continue
+            row.values["customer_id"] = customer_id
+            accepted_rows.append(row)
+        _insert(accepted_rows, source, recorded_by, now, result)
+        stored = [r for r in accepted_rows if result.results[r.position].status == "accepted"]
+        mark_for_rescore(
+            customer_ids={r.values["customer_id"] for r in stored},
+            days={r.values["occurred_on"] for r in stored},
+        )
+    return result
+
+
+def _key_of(item: Mapping[str, Any]) -> str | None:
+    key = item.get("id") if isinstance(item, Mapping) else None
+    return str(key) if key not in (None, "") else None
+
+
+def _validate(
+    item: Mapping[str, Any], position: int, catalogue: _Catalogue, now: datetime
+) -> tuple[dict[str, list[str]], _Row | None, dict[str, str] | None]:
+    """Check one item against the catalogue; return its errors or a row ready to store."""
+    if not isinstance(item, Mapping):
+        return {"non_field_errors": ["each experience must be an object"]}, None, None
+    errors: dict[str, list[str]] = {}
+
+    def fail(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    for unknown in sorted(set(item) - ITEM_FIELDS):
+        fail(unknown, f"unknown field; allowed fields are {', '.join(sorted(ITEM_FIELDS))}")
+
+    key = item.get("id")
+    if key in (None, ""):
+        key = None
+    elif not isinstance(key, (str, int)) or isinstance(key, bool):
+        fail("id", "must be a string")
+    elif len(str(key)) > MAX_KEY_LENGTH:
+        fail("id", f"must be at most {MAX_KEY_LENGTH} characters")
+    key = str(key) if key is not None else None
+
+    customer_ref, customer_upsert = _parse_customer(item.get("customer"), fail)
+
+    touchpoint = None
+    code = item.get("touchpoint")
+    if isinstance(code, Touchpoint):
+        code = code.code
+    if code in (None, ""):
+        fail("touchpoint", "this field is required: a touchpoint code")
+    elif not isinstance(code, str) or code not in catalogue.touchpoints:
+        valid = ", ".join(sorted(catalogue.touchpoints))
+        fail("touchpoint", f"unknown touchpoint {code!r}; valid codes are: {valid}")
+    else:
+        touchpoint = catalogue.touchpoints[code]
+
+    valence = item.get("valence")
+    if isinstance(valence, str) and valence.lower() in VALENCE_BY_NAME:
+        valence = VALENCE_BY_NAME[valence.lower()]
+    elif valence in (-1, 0, 1) and not isinstance(valence, bool):
+        valence = int(valence)
+    elif valence in (None, ""):
+        fail("valence", "this field is required: positive, neutral or negative")
+    else:
+        fail("valence", f"must be positive, neutral or negative, got {valence!r}")
+
+    intensity = item.get("intensity")
+    if intensity in (None, ""):
+        intensity = 3
+    else:
+        try:
+            parsed = int(intensity)
+            if isinstance(intensity, bool) or parsed != float(intensity):
+                raise ValueError
+            intensity = parsed
+        except (TypeError, ValueError):
+            fail("intensity", f"must be a whole number from 1 to 5, got {intensity!r}")
+        else:
+            if not 1 <= intensity <= 5:
+                fail("intensity", f"must be 1 to 5, got {intensity}")
+
+    stage = item.get("stage") or (touchpoint.stage if touchpoint else None)
+    if stage is not None and stage not in Stage.values:
+        fail("stage", f"must be one of {', '.join(Stage.values)}, got {stage!r}")
+
+    choices = {"emotion": Emotion.values, "expectation": Expectation.values, "outcome": Outcome.values}
+    optional: dict[str, str] = {}
+    for name, allowed in choices.items():
+        value = item.get(name) or ""
+        if value and value not in allowed:
+            fail(name, f"must be one of {', '.join(allowed)} or empty, got {value!r}")
+        optional[name] = value
+
+    department_id = None
+    if touchpoint is not None:
+        owners = catalogue.owner_codes[touchpoint.pk]
+        department = item.get("department")
+        if department in (None, ""):
+            department_id = catalogue.primary.get(touchpoint.pk)
+            if department_id is None:
+                fail("department", f"touchpoint {touchpoint.code!r} has no primary department; name one")
+        elif department not in owners:
+            fail(
+                "department",
+                f"{department!r} does not own touchpoint {touchpoint.code!r}; "
+                f"its departments are: {', '.join(sorted(owners))}",
+            )
+        else:
+            department_id = owners[department]
+
+    occurred_at = _parse_moment(item.get("occurred_at"), now, fail)
+
+    note = item.get("note") or ""
+    if not isinstance(note, str):
+        fail("note", "must be text")
+    elif len(note) > MAX_NOTE_LENGTH:
+        fail("note", f"must be at most {MAX_NOTE_LENGTH} characters, got {len(note)}")
+
+    if errors:
+        return errors, None, None
+    i = engine.impact(valence, intensity, optional["outcome"] or None, emotional_share=settings.CXM_EMOTIONAL_SHARE)
+    positive, negative = engine.normalised_masses(
+        i, occurred_at, settings.CXM_EPOCH, half_life_days=settings.CXM_HALF_LIFE_DAYS
+    )
+    values = {
+        "touchpoint_id": touchpoint.pk,
+        "department_id": department_id,
+        "stage": stage,
+        "valence": valence,
+        "intensity": intensity,
+        **optional,
+        "occurred_at": occurred_at,
+        "occurred_on": timezone.localdate(occurred_at),
+        "note": note,
+        "impact": i,
+        "positive_mass_norm": positive,
+        "negative_mass_norm": negative,
+    }
+    return {}, _Row(position=position, key=key, customer_ref=customer_ref, values=values), customer_upsert
+
+
+def _parse_customer(value: Any, fail) -> tuple[str | None, dict[str, str] | None]:
+    """A customer is an external id, a Customer, or an object to upsert by external_id."""
+    if isinstance(value, Customer):
+        return value.external_id, None
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+        return str(value).strip(), None
+    if isinstance(value, Mapping):
+        external_id = str(value.get("external_id") or "").strip()
+        if not external_id:
+            fail("customer", "external_id is required in a customer object")
+            return None, None
+        unknown = set(value) - {"external_id", "name", "email", "segment"}
+        if unknown:
+            fail(
+                "customer",
+                f"unknown customer fields {', '.join(sorted(unknown))}; allowed are external_id, name, email, segment",
+            )
+        upsert = {k: str(value[k]).strip() for k in ("name", "email", "segment") if value.get(k)}
+        if len(upsert.get("name", "")) > 200 or len(external_id) > 100:
+            fail("customer", "name must be at most 200 and external_id at most 100 characters")
+        if "email" in upsert and ("@" not in upsert["email"] or len(upsert["email"]) > 254):
+            fail("customer", f"email must be an e-mail address, got {upsert['email']!r}")
+        return external_id, upsert
+    fail("customer", "this field is required: an external id, or an object with external_id and name")
+    return None, None
+
+
+def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
+    """ISO 8601; without an offset it is read in the company's time zone; at most a few minutes ahead."""
+    if value in (None, ""):
+        return now
+    moment = value if isinstance(value, datetime) else None
+    if isinstance(value, str):
+        try:
+            moment = parse_datetime(value.strip())
+        except ValueError:
+            moment = None
+    if moment is None:
+        fail("occurred_at", f"must be an ISO 8601 date and time such as 2026-03-01T14:30:00Z, got {value!r}")
+        return None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    limit = now + timedelta(minutes=settings.CXM_MAX_FUTURE_MINUTES)
+    if moment > limit:
+        fail("occurred_at", f"is in the future: at most {settings.CXM_MAX_FUTURE_MINUTES} minutes ahead is allowed")
+        return None
+    return moment
+
+
+def _resolve_customers(refs: set[str], upserts: dict[str, dict[str, str]]) -> dict[str, int]:
+    """Map external ids to customer ids, creating or updating the customers sent as objects."""
+    if not refs:
+        return {}
+    existing = {c.external_id: c for c in Customer.objects.filter(external_id__in=refs)}
+    to_create = [
+        Customer(
+            external_id=ref, name=data.get("name") or ref, email=data.get("email", ""), segment=data.get("segment", "")
+        )
+        for ref, data in upserts.items()
+        if ref not in existing
+    ]
+    if to_create:
+        Customer.objects.bulk_create(to_create, ignore_conflicts=True)
+        existing.update(
+            {c.external_id: c for c in Customer.objects.filter(external_id__in=[c.external_id for c in to_create])}
+        )
+    changed = []
+    for ref, data in upserts.items():
+        customer = existing.get(ref)
+        if customer is None:
+            continue
+        if any(getattr(customer, k) != v for k, v in data.items()):
+            for k, v in data.items():
+                setattr(customer, k, v)
+            changed.append(customer)
+    if changed:
+        Customer.objects.bulk_update(changed, ["name", "email", "segment"])
+    return {ref: c.pk for ref, c in existing.items()}
+
+
+def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: BatchResult) -> None:
+    """Insert in chunks with ON CONFLICT DO NOTHING, so that racing duplicates are caught by the database."""
+    first_by_key: dict[str, _Row] = {}
+    unique_rows = []
+    repeats = []
+    for row in rows:
+        if row.key is not None and row.key in first_by_key:
+            repeats.append(row)
+        else:
+            if row.key is not None:
+                first_by_key[row.key] = row
+            unique_rows.append(row)
+
+    ops = connection.ops
+    recorded_by_id = getattr(recorded_by, "pk", None)
+    table = ops.quote_name(Experience._meta.db_table)
+    columns = ", ".join(ops.quote_name(c) for c in INSERT_COLUMNS)
+    placeholders = "(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ")"
+    created_at = ops.adapt_datetimefield_value(now)
+    ids_by_key: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(unique_rows), INSERT_CHUNK):
+            chunk = unique_rows[start : start + INSERT_CHUNK]
+            params: list[Any] = []
+            for row in chunk:
+                v = row.values
+                params += [
+                    v["customer_id"],
+                    v["touchpoint_id"],
+                    v["department_id"],
+                    v["stage"],
+                    v["valence"],
+                    v["intensity"],
+                    v["emotion"],
+                    v["expectation"],
+                    v["outcome"],
+                    ops.adapt_datetimefield_value(v["occurred_at"]),
+                    ops.adapt_datefield_value(v["occurred_on"]),
+                    source,
+                    row.key,
+                    recorded_by_id,
+                    v["note"],
+                    v["impact"],
+                    v["positive_mass_norm"],
+                    v["negative_mass_norm"],
+                    created_at,
+                ]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "
+                f"ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING "
+                f"RETURNING id, external_id",
+                params,
+            )
+            returned = cursor.fetchall()
+            keyless = iter([pk for pk, key in returned if key is None])
+            for pk, key in returned:
+                if key is not None:
+                    ids_by_key[key] = pk
+            for row in chunk:
+                if row.key is None:
+                    result.results[row.position] = ItemResult(status="accepted", id=next(keyless))
+                elif row.key in ids_by_key:
+                    result.results[row.position] = ItemResult(status="accepted", id=ids_by_key[row.key], key=row.key)
+    stored_keys = [r.key for r in unique_rows if r.key is not None and r.key not in ids_by_key]
+    existing = (
+        dict(Experience.objects.filter(source=source, external_id__in=stored_keys).values_list("external_id", "id"))
+        if stored_keys
+        else {}
+    )
+    for row in unique_rows:
+        if row.key is not None and row.key not in ids_by_key:
+            result.results[row.position] = ItemResult(status="duplicate", id=existing.get(row.key), key=row.key)
+    for row in repeats:
+        first = result.results[first_by_key[row.key].position]
+        result.results[row.position] = ItemResult(status="duplicate", id=first.id, key=row.key)

@@ -1,0 +1,98 @@
+"""Derived score tables (recomputable from experiences) and the durable rescoring queue."""
+
+from django.db import models
+from django.db.models import Q
+
+from touchpoints.models import Stage
+
+
+class CustomerScore(models.Model):
+    """A customer's decayed score as of `scored_at` (DESIGN §3).
+
+    The `*_norm` sums are time-invariant (masses against the epoch); the index never
+    changes with time, the masses, balance and debt do, so a nightly task refreshes them.
+    """
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="score"
+    )
+    positive_mass_norm = models.FloatField(default=0)
+    negative_mass_norm = models.FloatField(default=0)
+    positive_mass = models.FloatField(default=0)
+    negative_mass = models.FloatField(default=0)
+    index = models.FloatField(null=True, blank=True)
+    balance = models.FloatField(default=0)
+    recovery_debt = models.IntegerField(default=0)
+    positives = models.IntegerField(default=0)
+    neutrals = models.IntegerField(default=0)
+    negatives = models.IntegerField(default=0)
+    last_negative_at = models.DateTimeField(null=True, blank=True)
+    scored_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["-recovery_debt"], name="score_debt", condition=Q(recovery_debt__gt=0))]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(index__isnull=True) | Q(index__gte=0, index__lte=100), name="score_index_0_100"
+            ),
+            models.CheckConstraint(condition=Q(recovery_debt__gte=0), name="score_debt_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"score of customer {self.customer_id}"
+
+    @property
+    def at_risk(self) -> bool:
+        return self.recovery_debt > 0
+
+
+class DailyRollup(models.Model):
+    """Undecayed sums per company calendar day × department × touchpoint × stage."""
+
+    day = models.DateField()
+    department = models.ForeignKey("touchpoints.Department", on_delete=models.CASCADE, related_name="+")
+    touchpoint = models.ForeignKey("touchpoints.Touchpoint", on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    experiences = models.IntegerField(default=0)
+    positives = models.IntegerField(default=0)
+    neutrals = models.IntegerField(default=0)
+    negatives = models.IntegerField(default=0)
+    positive_mass = models.FloatField(default=0)
+    negative_mass = models.FloatField(default=0)
+    missed = models.IntegerField(default=0)
+    met = models.IntegerField(default=0)
+    exceeded = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "department", "touchpoint", "stage"], name="rollup_key"),
+        ]
+        indexes = [models.Index(fields=["department", "day"], name="rollup_department_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.department_id}/{self.touchpoint_id}/{self.stage}"
+
+
+class DirtyCustomer(models.Model):
+    """A customer whose score must be recomputed: the rescoring queue that survives Redis.
+
+    A writer sets a fresh random `generation`; the rescore deletes the mark only if the
+    generation is still the one it read, so a write that lands mid-rescore is never lost.
+    """
+
+    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    generation = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id} to rescore"
+
+
+class DirtyDay(models.Model):
+    """A company calendar day whose rollups must be recomputed (same protocol as DirtyCustomer)."""
+
+    day = models.DateField(primary_key=True)
+    generation = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.day} to roll up"

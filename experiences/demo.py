@@ -29,7 +29,7 @@ from customers.models import Customer, RelationshipLevel
 from touchpoints.demo_catalogue import TOUCHPOINTS, DemoTouchpoint, Tally, install_catalogue
 from touchpoints.models import Department, Stage
 
-from .models import Emotion, Expectation, Outcome, Source
+from .models import Emotion, Expectation, Experience, Outcome, Source
 from .services import record_experiences
 
 BATCH_SIZE = 2500
@@ -339,6 +339,10 @@ def seed_demo(*, customers: int, experiences: int, seed: int, now: datetime | No
             existing=sum(not created for _, created in report.users),
         )
         tally = report.tallies["experiences"] = Tally()
+        seeded = Experience.objects.filter(source=Source.IMPORT, external_id__startswith=KEY_PREFIX).count()
+        if seeded >= experiences:  # a rerun: every key would come back as a duplicate
+            tally.existing = experiences
+            experiences = 0
         items = generate_experiences(count=experiences, customers=demo_customers, seed=seed, now=now)
         while batch := list(itertools.islice(items, BATCH_SIZE)):
             result = record_experiences(items=batch, source=Source.IMPORT, now=now)

@@ -4,4 +4,6 @@ from . import views
 
 urlpatterns = [
     path("log/", views.log_experience, name="log-experience"),
+    path("log/customers/", views.customer_search, name="customer-search"),
+    path("log/recorded/<int:pk>/score/", views.recorded_score, name="recorded-score"),
 ]

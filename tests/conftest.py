@@ -4,6 +4,8 @@ from cxm.celery import app as celery_app
 
 from .factories import CustomerFactory, DepartmentFactory, TouchpointFactory, UserFactory
 
+pytest_plugins = ["tests.browser"]
+
 
 @pytest.fixture(autouse=True)
 def tasks_in_process(settings):

@@ -29,9 +29,13 @@ class Department(models.Model):
     code = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=120)
     active = models.BooleanField(default=True)
+    case_sla_hours = models.PositiveSmallIntegerField(
+        default=48, help_text=_("Hours the department has to resolve a recovery case before it is escalated.")
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(case_sla_hours__gte=1), name="department_case_sla_positive")]
 
     def __str__(self) -> str:
         return self.name

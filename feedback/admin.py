@@ -1,0 +1,88 @@
+"""Admin for surveys (with a bulk-invite action), invitations, answers, cases and ladder suggestions."""
+
+from django.contrib import admin, messages
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import services
+from .forms import InviteForm
+from .models import Case, CaseComment, Invitation, LadderSuggestion, Response, Survey
+
+
+@admin.register(Survey)
+class SurveyAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "kind", "touchpoint", "active"]
+    list_filter = ["kind", "active"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["touchpoint"]
+    actions = ["invite_customers"]
+
+    @admin.action(description=_("Invite customers to the selected survey"))
+    def invite_customers(self, request, queryset):
+        """Ask for a segment or a list of ids, then create and e-mail the invitations."""
+        if queryset.count() != 1:
+            self.message_user(request, _("Select exactly one survey to invite customers to."), messages.WARNING)
+            return None
+        survey = queryset.get()
+        form = InviteForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                batch = services.create_invitations(survey=survey, customers=form.cleaned_data["customers"])
+            except services.FeedbackError as error:
+                self.message_user(request, str(error), messages.WARNING)
+                return None
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d invitation created and queued for e-mail",
+                    "%(n)d invitations created and queued for e-mail",
+                    len(batch.created),
+                )
+                % {"n": len(batch.created)}
+                + _("; %(open)d already invited, %(none)d without an e-mail address.")
+                % {"open": batch.already_invited, "none": batch.without_email},
+            )
+            return None
+        context = {**self.admin_site.each_context(request), "survey": survey, "form": form, "opts": self.model._meta}
+        return render(request, "admin/feedback/invite.html", context)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["survey", "customer", "created_at", "sent_at", "expires_at", "answered_at"]
+    list_filter = ["survey"]
+    search_fields = ["customer__external_id", "customer__name"]
+    raw_id_fields = ["customer"]
+    readonly_fields = ["created_at", "sent_at", "answered_at"]
+
+
+@admin.register(Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = ["survey", "customer", "score", "sentiment", "flagged", "created_at"]
+    list_filter = ["survey", "flagged"]
+    readonly_fields = [f.name for f in Response._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # answers come from customers through their link
+
+
+class CaseCommentInline(admin.TabularInline):
+    model = CaseComment
+    extra = 0
+    readonly_fields = ["author", "body", "sentiment", "created_at"]
+
+
+@admin.register(Case)
+class CaseAdmin(admin.ModelAdmin):
+    list_display = ["pk", "department", "customer", "status", "due_at", "assignee", "escalated_at"]
+    list_filter = ["status", "department"]
+    raw_id_fields = ["experience", "customer", "assignee", "resolved_by"]
+    inlines = [CaseCommentInline]
+
+
+@admin.register(LadderSuggestion)
+class LadderSuggestionAdmin(admin.ModelAdmin):
+    list_display = ["customer", "from_level", "to_level", "reason", "status", "created_at"]
+    list_filter = ["status", "reason"]
+    raw_id_fields = ["customer", "decided_by"]

@@ -1,0 +1,397 @@
+"""Reads of the feedback app: survey links, case lists and figures, the ladder, share of wallet.
+
+Dashboards and the API may call these too: `department_case_stats` (open, overdue, median time
+to resolve, recovery rate per department) and `share_of_wallet` (one customer's share).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.core import signing
+from django.db.models import (
+    Avg,
+    Count,
+    DecimalField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
+from django.db.models import Case as CaseWhen
+from django.db.models.functions import Coalesce, Least, RowNumber
+from django.utils import timezone
+
+from accounts.models import User
+from customers import ladder
+from customers.models import Customer, RelationshipLevel
+from experiences.models import Experience, Valence
+from touchpoints.models import Department
+
+from .models import Case, CaseStatus, Invitation, LadderSuggestion, Response, SuggestionStatus, SurveyKind
+from .services import TOKEN_SALT
+
+# Permissions -----------------------------------------------------------------------------
+
+
+def can_manage(user: User) -> bool:
+    """Cases, responses, the ladder and share of wallet are for managers and CX admins."""
+    return user.is_authenticated and (user.is_cx_admin or user.is_manager)
+
+
+def managed_departments(user: User) -> QuerySet[Department]:
+    """The departments whose cases and answers the user may see: all for admins, their own for managers."""
+    if user.is_cx_admin:
+        return Department.objects.all()
+    if user.is_manager:
+        return user.departments.all()
+    return Department.objects.none()
+
+
+# Survey links ----------------------------------------------------------------------------
+
+
+@dataclass
+class TokenCheck:
+    status: str  # "open" | "answered" | "expired" | "invalid"
+    invitation: Invitation | None = None
+
+
+def check_token(token: str, *, now: datetime | None = None) -> TokenCheck:
+    """What a survey link leads to. A tampered or unknown token is "invalid", never an exception."""
+    try:
+        pk = int(signing.Signer(salt=TOKEN_SALT).unsign(token))
+    except (signing.BadSignature, ValueError):
+        return TokenCheck("invalid")
+    invitation = Invitation.objects.select_related("survey", "customer").filter(pk=pk).first()
+    if invitation is None:
+        return TokenCheck("invalid")
+    if invitation.answered_at is not None:
+        return TokenCheck("answered", invitation)
+    if invitation.expires_at <= (now or timezone.now()):
+        return TokenCheck("expired", invitation)
+    return TokenCheck("open", invitation)
+
+
+# Cases -----------------------------------------------------------------------------------
+
+
+def _next_valence() -> Subquery:
+    """The valence of the customer's first experience after the case was resolved (null: none yet)."""
+    return Subquery(
+        Experience.objects.filter(customer_id=OuterRef("customer_id"), occurred_at__gt=OuterRef("resolved_at"))
+        .order_by("occurred_at", "pk")
+        .values("valence")[:1]
+    )
+
+
+CASE_STATUSES = ("open", "overdue", "resolved", "all")
+
+
+def cases_for(
+    *, user: User, department: int | None = None, status: str = "open", assignee: str = "", now: datetime | None = None
+) -> QuerySet[Case]:
+    """The cases a manager may see, filtered; each with `next_valence` for recovery."""
+    now = now or timezone.now()
+    cases = (
+        Case.objects.filter(department__in=managed_departments(user))
+        .select_related("customer", "department", "assignee", "experience__touchpoint")
+        .annotate(next_valence=_next_valence())
+    )
+    if department:
+        cases = cases.filter(department_id=department)
+    if status == "open":
+        cases = cases.filter(status=CaseStatus.OPEN)
+    elif status == "overdue":
+        cases = cases.filter(status=CaseStatus.OPEN, due_at__lt=now)
+    elif status == "resolved":
+        cases = cases.filter(status=CaseStatus.RESOLVED).order_by("-resolved_at")
+    if assignee == "me":
+        cases = cases.filter(assignee=user)
+    elif assignee == "nobody":
+        cases = cases.filter(assignee__isnull=True)
+    return cases
+
+
+def recovery_state(next_valence: int | None, status: str) -> str:
+    """One of recovered, not_recovered, waiting (resolved, no experience since) or "" (still open)."""
+    if status != CaseStatus.RESOLVED:
+        return ""
+    if next_valence is None:
+        return "waiting"
+    return "recovered" if next_valence == Valence.POSITIVE else "not_recovered"
+
+
+@dataclass
+class CaseRow:
+    case: Case
+    overdue: bool
+    recovery: str
+
+
+def case_rows(cases, *, now: datetime | None = None) -> list[CaseRow]:
+    """Cases from `cases_for` ready to render: whether overdue, and their recovery."""
+    now = now or timezone.now()
+    return [
+        CaseRow(
+            case=case,
+            overdue=case.is_overdue(now),
+            recovery=recovery_state(getattr(case, "next_valence", None), case.status),
+        )
+        for case in cases
+    ]
+
+
+@dataclass
+class DepartmentCaseStats:
+    department: Department
+    open: int
+    overdue: int
+    resolved: int
+    median_hours_to_resolve: float | None
+    recovered: int
+    judged: int  # resolved cases whose customer has had an experience since
+
+    @property
+    def recovery_rate(self) -> float | None:
+        """Share of judged cases that recovered, in %; None before any customer came back."""
+        return 100.0 * self.recovered / self.judged if self.judged else None
+
+
+def department_case_stats(
+    *, departments: QuerySet[Department] | None = None, now: datetime | None = None
+) -> list[DepartmentCaseStats]:
+    """Per department: open, overdue, resolved, median time to resolve, recovery (three queries)."""
+    now = now or timezone.now()
+    departments = list(departments if departments is not None else Department.objects.all())
+    counts = {
+        row["department"]: row
+        for row in Case.objects.filter(department__in=departments)
+        .alias(next_valence=_next_valence())
+        .values("department")
+        .annotate(
+            open=Count("pk", filter=Q(status=CaseStatus.OPEN)),
+            overdue=Count("pk", filter=Q(status=CaseStatus.OPEN, due_at__lt=now)),
+            resolved=Count("pk", filter=Q(status=CaseStatus.RESOLVED)),
+            recovered=Count("pk", filter=Q(status=CaseStatus.RESOLVED, next_valence=Valence.POSITIVE)),
+            judged=Count("pk", filter=Q(status=CaseStatus.RESOLVED, next_valence__isnull=False)),
+        )
+    }
+    medians = _median_hours_to_resolve(departments)
+    return [
+        DepartmentCaseStats(
+            department=d,
+            open=counts.get(d.pk, {}).get("open", 0),
+            overdue=counts.get(d.pk, {}).get("overdue", 0),
+            resolved=counts.get(d.pk, {}).get("resolved", 0),
+            median_hours_to_resolve=medians.get(d.pk),
+            recovered=counts.get(d.pk, {}).get("recovered", 0),
+            judged=counts.get(d.pk, {}).get("judged", 0),
+        )
+        for d in departments
+    ]
+
+
+def _median_hours_to_resolve(departments: list[Department]) -> dict[int, float]:
+    """Median per department in SQL: keep only the one or two middle rows of each ordered partition."""
+    took = ExpressionWrapper(F("resolved_at") - F("opened_at"), output_field=DurationField())
+    middle = (
+        Case.objects.filter(department__in=departments, status=CaseStatus.RESOLVED)
+        .annotate(
+            took=took,
+            position=Window(RowNumber(), partition_by=F("department_id"), order_by=took.asc()),
+            count=Window(Count("pk"), partition_by=F("department_id")),
+        )
+        .filter(position__gte=F("count") / 2.0, position__lte=F("count") / 2.0 + 1)
+        .values_list("department_id", "took")
+    )
+    found: dict[int, list[timedelta]] = {}
+    for department_id, duration in middle:
+        found.setdefault(department_id, []).append(duration)
+    return {pk: statistics.mean(d.total_seconds() for d in values) / 3600 for pk, values in found.items()}
+
+
+def assignable_users(case: Case) -> QuerySet[User]:
+    return User.objects.filter(departments=case.department, is_active=True).order_by("username")
+
+
+# Survey answers --------------------------------------------------------------------------
+
+
+def responses_for(*, user: User, flagged_only: bool = False) -> QuerySet[Response]:
+    """Answers about the user's departments' touchpoints, newest first; flagged = needs a read."""
+    responses = Response.objects.select_related("survey", "customer", "experience").filter(
+        experience__department__in=managed_departments(user)
+    )
+    if flagged_only:
+        responses = responses.filter(flagged=True, reviewed_at__isnull=True)
+    return responses
+
+
+def nps(*, department: Department | None = None, since: datetime | None = None) -> float | None:
+    """% promoters − % detractors over NPS answers (optionally one department's, since a date)."""
+    answers = Response.objects.filter(survey__kind=SurveyKind.NPS)
+    if department is not None:
+        answers = answers.filter(experience__department=department)
+    if since is not None:
+        answers = answers.filter(created_at__gte=since)
+    row = answers.aggregate(
+        total=Count("pk"), promoters=Count("pk", filter=Q(score__gte=9)), detractors=Count("pk", filter=Q(score__lte=6))
+    )
+    if not row["total"]:
+        return None
+    return 100.0 * (row["promoters"] - row["detractors"]) / row["total"]
+
+
+# Relationship ladder ---------------------------------------------------------------------
+
+
+def ladder_facts(*, since: datetime) -> dict[int, ladder.Facts]:
+    """The facts the ladder rules read, for every customer with an experience since `since` (one query)."""
+    recent = Q(experiences__occurred_at__gte=since)
+    rows = (
+        Customer.objects.filter(Exists(Experience.objects.filter(customer=OuterRef("pk"), occurred_at__gte=since)))
+        .annotate(
+            positives=Count("experiences", filter=recent & Q(experiences__valence=Valence.POSITIVE)),
+            negatives=Count("experiences", filter=recent & Q(experiences__valence=Valence.NEGATIVE)),
+            debt=Coalesce("score__recovery_debt", 0),
+            last_nps=Subquery(
+                Response.objects.filter(customer=OuterRef("pk"), survey__kind=SurveyKind.NPS)
+                .order_by("-created_at", "-pk")
+                .values("score")[:1]
+            ),
+        )
+        .values_list("pk", "relationship_level", "debt", "positives", "negatives", "last_nps")
+    )
+    return {
+        pk: ladder.Facts(level=level, recovery_debt=debt, positives=pos, negatives=neg, last_nps=last)
+        for pk, level, debt, pos, neg, last in rows
+    }
+
+
+@dataclass
+class FunnelStep:
+    level: str
+    label: str
+    customers: int
+    at_or_above: int
+    share: float  # % of all customers in the selection at this rung or higher
+
+
+def ladder_funnel(*, department: Department | None = None, segment: str = "") -> list[FunnelStep]:
+    """Customers per rung, for one segment and/or the customers who met one department."""
+    customers = Customer.objects.all()
+    if segment:
+        customers = customers.filter(segment=segment)
+    if department is not None:
+        customers = customers.filter(Exists(Experience.objects.filter(customer=OuterRef("pk"), department=department)))
+    counts = dict(customers.values("relationship_level").annotate(n=Count("pk")).values_list("relationship_level", "n"))
+    total = sum(counts.values())
+    steps, above = [], total
+    for level, label in RelationshipLevel.choices:
+        steps.append(
+            FunnelStep(
+                level=level,
+                label=str(label),
+                customers=counts.get(level, 0),
+                at_or_above=above,
+                share=100.0 * above / total if total else 0.0,
+            )
+        )
+        above -= counts.get(level, 0)
+    return steps
+
+
+def segments() -> list[str]:
+    return list(Customer.objects.exclude(segment="").values_list("segment", flat=True).distinct().order_by("segment"))
+
+
+def pending_suggestions(*, limit: int = 200) -> QuerySet[LadderSuggestion]:
+    return LadderSuggestion.objects.filter(status=SuggestionStatus.PENDING).select_related("customer")[:limit]
+
+
+# Share of wallet -------------------------------------------------------------------------
+
+
+def share_of_wallet(customer: Customer) -> float | None:
+    """Our revenue as a % of the customer's estimated spend in our category, at most 100; None if unknown.
+
+    The customer page calls this. A revenue above the estimate means the estimate is stale: 100.
+    """
+    if customer.our_revenue is None or not customer.category_spend or customer.category_spend <= 0:
+        return None
+    return float(min(Decimal(100), 100 * customer.our_revenue / customer.category_spend))
+
+
+def _share() -> CaseWhen:
+    return CaseWhen(
+        When(
+            category_spend__gt=0,
+            our_revenue__isnull=False,
+            then=Least(F("our_revenue") * 100 / F("category_spend"), Value(Decimal(100))),
+        ),
+        default=None,
+        output_field=DecimalField(max_digits=20, decimal_places=4),
+    )
+
+
+WALLET_SORTS = {
+    "name": ("name",),
+    "share": (F("share").asc(nulls_last=True), "name"),
+    "-share": (F("share").desc(nulls_last=True), "name"),
+    "index": (F("score__index").asc(nulls_last=True), "name"),
+    "-index": (F("score__index").desc(nulls_last=True), "name"),
+}
+
+
+def wallet_rows(*, segment: str = "", sort: str = "-share", limit: int = 500) -> QuerySet[Customer]:
+    """Customers with their share of wallet (`share`, %) and experience index (`score.index`)."""
+    customers = Customer.objects.select_related("score").annotate(share=_share())
+    if segment:
+        customers = customers.filter(segment=segment)
+    return customers.order_by(*WALLET_SORTS.get(sort, WALLET_SORTS["-share"]))[:limit]
+
+
+WALLET_BANDS = ((0, 25), (25, 50), (50, 75), (75, 100))
+
+
+@dataclass
+class WalletBand:
+    low: int
+    high: int
+    customers: int
+    mean_index: float | None
+
+
+def wallet_bands(*, segment: str = "") -> list[WalletBand]:
+    """Mean experience index per quarter of share of wallet: do the customers who feel better buy more from us?"""
+    customers = Customer.objects.annotate(share=_share()).filter(share__isnull=False)
+    if segment:
+        customers = customers.filter(segment=segment)
+    band = CaseWhen(
+        *[When(share__lt=high, then=Value(low)) for low, high in WALLET_BANDS[:-1]],
+        default=Value(WALLET_BANDS[-1][0]),
+    )
+    rows = {
+        r["band"]: r
+        for r in customers.annotate(band=band).values("band").annotate(n=Count("pk"), mean_index=Avg("score__index"))
+    }
+    return [
+        WalletBand(
+            low=low,
+            high=high,
+            customers=rows.get(low, {}).get("n", 0),
+            mean_index=rows.get(low, {}).get("mean_index"),
+        )
+        for low, high in WALLET_BANDS
+    ]

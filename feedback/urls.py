@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("s/<str:token>/", views.survey_answer, name="survey-answer"),
+    path("cases/", views.case_list, name="case-list"),
+    path("cases/<int:pk>/", views.case_detail, name="case-detail"),
+    path("cases/<int:pk>/assign/", views.case_assign, name="case-assign"),
+    path("cases/<int:pk>/comment/", views.case_comment, name="case-comment"),
+    path("cases/<int:pk>/resolve/", views.case_resolve, name="case-resolve"),
+    path("cases/answers/", views.response_list, name="responses"),
+    path("cases/answers/<int:pk>/reviewed/", views.response_reviewed, name="response-reviewed"),
+    path("ladder/", views.ladder, name="ladder"),
+    path("ladder/<int:pk>/decide/", views.ladder_decide, name="ladder-decide"),
+    path("ladder/share-of-wallet/", views.share_of_wallet, name="share-of-wallet"),
+]

@@ -1,0 +1,276 @@
+"""Pages of the feedback app: the public survey link, recovery cases, answers, ladder, share of wallet.
+
+Thin: parse, check permission, call a service or a query, render. Everything but the survey
+link needs a manager (of the case's department) or a CX admin.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from . import queries, scales, services
+from .forms import AssignForm, CaseFilterForm, CommentForm, ResolveForm, SurveyAnswerForm
+from .models import SCALE_ENDS, Case, LadderSuggestion, Response
+
+TOKEN_PAGES = {
+    "invalid": ("feedback/survey_invalid.html", 404),
+    "expired": ("feedback/survey_expired.html", 410),
+    "answered": ("feedback/survey_thanks.html", 200),
+}
+
+
+def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
+    """The customer's personal link: no login, one answer, then the thank-you page for good."""
+    check = queries.check_token(token)
+    if check.status != "open":
+        template, status = TOKEN_PAGES[check.status]
+        return render(request, template, {"invitation": check.invitation}, status=status)
+    invitation = check.invitation
+    form = SurveyAnswerForm(request.POST or None, kind=invitation.survey.kind)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_response(
+                invitation=invitation, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"]
+            )
+        except services.FeedbackError as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect("survey-answer", token=token)
+    low, high = SCALE_ENDS[invitation.survey.kind]
+    return render(
+        request,
+        "feedback/survey.html",
+        {
+            "invitation": invitation,
+            "survey": invitation.survey,
+            "scale": scales.SCALES[invitation.survey.kind],
+            "form": form,
+            "low_label": low,
+            "high_label": high,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def manager_required(view):
+    """Logged in, and a manager or CX admin; staff get a 403 that says why."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if not queries.can_manage(request.user):
+            raise PermissionDenied(_("Only managers and CX admins can open this page."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _case_or_404(request: HttpRequest, pk: int) -> Case:
+    """A case of a department the user manages; others' cases do not exist for them."""
+    case = queries.cases_for(user=request.user, status="all").filter(pk=pk).first()
+    if case is None:
+        raise Http404(_("No case %(pk)s among your departments' cases.") % {"pk": pk})
+    return case
+
+
+@manager_required
+def case_list(request: HttpRequest) -> HttpResponse:
+    form = CaseFilterForm(request.GET or None, user=request.user)
+    filters = form.cleaned_data if form.is_valid() else {}
+    now = timezone.now()
+    cases = queries.cases_for(
+        user=request.user,
+        department=getattr(filters.get("department"), "pk", None),
+        status=filters.get("status") or "open",
+        assignee=filters.get("assignee") or "",
+        now=now,
+    )
+    page = Paginator(cases, 50).get_page(request.GET.get("page"))
+    departments = queries.managed_departments(request.user)
+    return render(
+        request,
+        "feedback/case_list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": queries.case_rows(page.object_list, now=now),
+            "stats": queries.department_case_stats(departments=departments, now=now),
+            "query": _without_page(request),
+        },
+    )
+
+
+def _without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+@manager_required
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_or_404(request, pk)
+    return _render_case(request, case)
+
+
+def _render_case(request: HttpRequest, case: Case, status: int = 200, **forms) -> HttpResponse:
+    context = {
+        "case": case,
+        "row": queries.case_rows([case])[0],
+        "comments": case.comments.select_related("author"),
+        "assign_form": forms.get("assign_form") or AssignForm(initial={"assignee": case.assignee_id}, case=case),
+        "comment_form": forms.get("comment_form") or CommentForm(),
+        "resolve_form": forms.get("resolve_form") or ResolveForm(),
+        "response": Response.objects.filter(experience_id=case.experience_id).first(),
+    }
+    return render(request, "feedback/case_detail.html", context, status=status)
+
+
+@require_POST
+@manager_required
+def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_or_404(request, pk)
+    form = AssignForm(request.POST, case=case)
+    if not form.is_valid():
+        return _render_case(request, case, status=400, assign_form=form)
+    services.assign_case(case=case, assignee=form.cleaned_data["assignee"])
+    messages.success(request, _("Case assigned."))
+    return redirect("case-detail", pk=case.pk)
+
+
+@require_POST
+@manager_required
+def case_comment(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_or_404(request, pk)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        return _render_case(request, case, status=400, comment_form=form)
+    services.comment_on_case(case=case, author=request.user, body=form.cleaned_data["body"])
+    messages.success(request, _("Comment added."))
+    return redirect("case-detail", pk=case.pk)
+
+
+@require_POST
+@manager_required
+def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _case_or_404(request, pk)
+    form = ResolveForm(request.POST)
+    if form.is_valid():
+        try:
+            services.resolve_case(case=case, by=request.user, resolution=form.cleaned_data["resolution"])
+        except services.FeedbackError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, _("Case resolved. It counts as recovered if the customer's next experience is positive.")
+            )
+            return redirect("case-detail", pk=case.pk)
+    return _render_case(request, case, status=400, resolve_form=form)
+
+
+@manager_required
+def response_list(request: HttpRequest) -> HttpResponse:
+    flagged = request.GET.get("flagged") == "1"
+    responses = queries.responses_for(user=request.user, flagged_only=flagged)
+    page = Paginator(responses, 50).get_page(request.GET.get("page"))
+    return render(request, "feedback/response_list.html", {"page": page, "flagged": flagged})
+
+
+@require_POST
+@manager_required
+def response_reviewed(request: HttpRequest, pk: int) -> HttpResponse:
+    response = queries.responses_for(user=request.user).filter(pk=pk).first()
+    if response is None:
+        raise Http404(_("No answer %(pk)s among your departments' answers.") % {"pk": pk})
+    services.mark_response_reviewed(response=response)
+    messages.success(request, _("Marked as reviewed."))
+    return redirect(reverse("responses") + "?flagged=1")
+
+
+@manager_required
+def ladder(request: HttpRequest) -> HttpResponse:
+    departments = queries.managed_departments(request.user)
+    department = departments.filter(pk=request.GET.get("department") or 0).first()
+    segment = request.GET.get("segment", "")
+    return render(
+        request,
+        "feedback/ladder.html",
+        {
+            "funnel": queries.ladder_funnel(department=department, segment=segment),
+            "suggestions": queries.pending_suggestions(),
+            "departments": departments,
+            "department": department,
+            "segments": queries.segments(),
+            "segment": segment,
+        },
+    )
+
+
+@require_POST
+@manager_required
+def ladder_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    suggestion = LadderSuggestion.objects.filter(pk=pk).first()
+    if suggestion is None:
+        raise Http404(_("No ladder suggestion %(pk)s.") % {"pk": pk})
+    accept = request.POST.get("decision") == "accept"
+    try:
+        services.decide_suggestion(suggestion=suggestion, accept=accept, by=request.user)
+    except services.FeedbackError as error:
+        messages.warning(request, str(error))
+    else:
+        messages.success(request, _("Level changed.") if accept else _("Suggestion dismissed."))
+    return redirect("ladder")
+
+
+@manager_required
+def share_of_wallet(request: HttpRequest) -> HttpResponse:
+    segment = request.GET.get("segment", "")
+    sort = request.GET.get("sort", "-share")
+    rows = queries.wallet_rows(segment=segment, sort=sort)
+    if request.GET.get("format") == "csv":
+        return _wallet_csv(rows)
+    return render(
+        request,
+        "feedback/share_of_wallet.html",
+        {
+            "rows": rows,
+            "bands": queries.wallet_bands(segment=segment),
+            "segments": queries.segments(),
+            "segment": segment,
+            "sort": sort,
+        },
+    )
+
+
+def _wallet_csv(rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="share-of-wallet.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        ["external_id", "name", "segment", "category_spend", "our_revenue", "share_pct", "experience_index"]
+    )
+    for c in rows:
+        score = getattr(c, "score", None)  # no score row yet: never rescored
+        writer.writerow(
+            [
+                c.external_id,
+                c.name,
+                c.segment,
+                c.category_spend if c.category_spend is not None else "",
+                c.our_revenue if c.our_revenue is not None else "",
+                f"{c.share:.1f}" if c.share is not None else "",
+                f"{score.index:.1f}" if score is not None and score.index is not None else "",
+            ]
+        )
+    return response

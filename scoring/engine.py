@@ -73,7 +73,8 @@ def experience_index(positive: float, negative: float, *, negative_weight: float
     """`100·P / (P + w·N)`; None when there is nothing to judge (P + N = 0). 50 is balance."""
     if positive + negative <= 0:
         return None
-    return 100.0 * positive / (positive + negative_weight * negative)
+    # Divide first: P / (P + w·N) never rounds above 1, whereas 100·P / P can exceed 100.
+    return 100.0 * (positive / (positive + negative_weight * negative))
 
 
 def balance(positive: float, negative: float, *, negative_weight: float = NEGATIVE_WEIGHT) -> float:

@@ -1,0 +1,228 @@
+"""Benchmark of the scores (not a test): 1,000,000 experiences for 100,000 customers in PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cxm_bench CELERY_BROKER_URL=redis://127.0.0.1:6379/1 \\
+        .venv/bin/python bench/scoring.py [--experiences N] [--customers N] [--samples N]
+
+Creates the database if needed (its name must contain "bench": the script empties it), loads the
+data with set-based SQL, then prints the full recompute against one hand-written aggregate, an
+incremental rescore of 1,000 dirty customers, and experience-to-score latency through a real worker.
+Drop the database afterwards: `dropdb -h 127.0.0.1 -U postgres cxm_bench`.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxm.settings")
+
+
+def create_database(url: str) -> None:
+    import psycopg2
+
+    db = urlparse(url)
+    name = db.path.lstrip("/")
+    if "bench" not in name:
+        sys.exit(f"refusing to fill {name!r}: use a database whose name contains 'bench'")
+    conn = psycopg2.connect(host=db.hostname, port=db.port or 5432, user=db.username or "postgres", dbname="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if not cursor.fetchone():
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+
+
+def timed(label: str, work) -> float:
+    start = time.perf_counter()
+    work()
+    seconds = time.perf_counter() - start
+    print(f"  {label:<58} {seconds:8.3f} s")
+    return seconds
+
+
+def full_recompute(label: str, rescore_all) -> tuple[float, float]:
+    """Seconds for the customer scores (up to the last customer batch) and for everything with the rollups."""
+    steps: dict[int, float] = {}
+    start = time.perf_counter()
+    rescore_all(progress=lambda done, total: steps.setdefault(done, time.perf_counter()))
+    total = time.perf_counter() - start
+    customers = steps[max(steps) - 1] - start
+    print(f"  {label:<58} {customers:8.3f} s customers, {total:.3f} s with daily rollups")
+    return customers, total
+
+
+def load(experiences: int, customers: int) -> None:
+    """Catalogue through the ORM; customers and experiences by generate_series; masses by the engine's SQL."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from scoring.recompute import rewrite_masses
+    from tests.factories import DepartmentFactory, TouchpointFactory
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    departments = [DepartmentFactory(code=f"department-{n}") for n in range(8)]
+    for n in range(40):
+        TouchpointFactory(
+            code=f"touchpoint-{n}", owner=departments[n % 8], stage=["perception", "interaction", "remembrance"][n % 3]
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO customers_customer (external_id, name, email, segment, relationship_level, created_at) "
+            "SELECT 'C-' || n, 'Customer ' || n, '', 'smb', 'communication', now() FROM generate_series(1, %s) n",
+            [customers],
+        )
+        cursor.execute(
+            """
+            INSERT INTO experiences_experience (customer_id, touchpoint_id, department_id, stage, valence, intensity,
+                emotion, expectation, outcome, occurred_at, occurred_on, source, external_id, note, impact,
+                positive_mass_norm, negative_mass_norm, created_at)
+            SELECT c.id, t.id, o.department_id, t.stage, x.valence, x.intensity, '',
+                   (ARRAY['', 'missed', 'met', 'exceeded'])[1 + floor(random() * 4)::int],
+                   (ARRAY['', '', 'ok', 'failed'])[1 + floor(random() * 4)::int],
+                   x.at, (x.at AT TIME ZONE %(tz)s)::date, 'import', NULL, '', 0, 0, 0, now()
+              FROM (SELECT n, (SELECT min(id) FROM customers_customer) + floor(random() * %(customers)s)::int AS c,
+                           floor(random() * 40)::int AS t,
+                           (ARRAY[-1, 0, 1, 1])[1 + floor(random() * 4)::int] AS valence,
+                           1 + floor(random() * 5)::int AS intensity,
+                           now() - random() * interval '730 days' AS at
+                      FROM generate_series(1, %(experiences)s) n) x
+              JOIN customers_customer c ON c.id = x.c
+              JOIN touchpoints_touchpoint t ON t.code = 'touchpoint-' || x.t
+              JOIN touchpoints_touchpointowner o ON o.touchpoint_id = t.id AND o.primary
+            """,
+            {"tz": "Europe/Madrid", "customers": customers, "experiences": experiences},
+        )
+    rewrite_masses()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
+def hand_written_aggregate() -> None:
+    """The physical limit: one GROUP BY over the stored masses, into a scratch table."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_sums")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE bench_sums AS SELECT customer_id, SUM(positive_mass_norm) AS p, "
+            "SUM(negative_mass_norm) AS n FROM experiences_experience GROUP BY customer_id"
+        )
+        cursor.execute("DROP TABLE bench_sums")
+
+
+def incremental(count: int) -> None:
+    """`count` customers get one new experience each and are marked dirty, as the write path would."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from experiences.models import Experience
+    from scoring import engine
+    from scoring.models import DirtyCustomer, DirtyDay
+    from touchpoints.models import TouchpointOwner
+
+    now = timezone.now()
+    owner = TouchpointOwner.objects.select_related("touchpoint").filter(primary=True).first()
+    ids = random.sample(list(Experience.objects.values_list("customer_id", flat=True).order_by().distinct()), count)
+    impact = engine.impact(-1, 4, "failed")
+    positive, negative = engine.normalised_masses(impact, now, settings.CXM_EPOCH)
+    Experience.objects.bulk_create(
+        Experience(
+            customer_id=pk, touchpoint=owner.touchpoint, department_id=owner.department_id, stage="interaction",
+            valence=-1, intensity=4, outcome="failed", occurred_at=now, occurred_on=timezone.localdate(now),
+            source="api", impact=impact, positive_mass_norm=positive, negative_mass_norm=negative,
+        )
+        for pk in ids
+    )  # fmt: skip
+    DirtyCustomer.objects.bulk_create([DirtyCustomer(customer_id=pk, generation=1) for pk in ids])
+    DirtyDay.objects.bulk_create([DirtyDay(day=timezone.localdate(now), generation=1)], ignore_conflicts=True)
+
+
+def latency(samples: int) -> list[float]:
+    """Seconds from `record_experiences` returning to the customer's stored score showing the experience."""
+    from django.conf import settings
+
+    from cxm.celery import app
+    from experiences.services import record_experiences
+    from scoring.models import CustomerScore
+    from touchpoints.models import Touchpoint
+
+    if not settings.CELERY_BROKER_URL:
+        print("  latency: skipped, CELERY_BROKER_URL is not set")
+        return []
+    app.conf.task_always_eager = False
+    with open("/tmp/cxm_bench_worker.log", "wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "cxm", "worker", "-B", "--pool=solo", "--loglevel=WARNING",
+             "--schedule", "/tmp/cxm_bench_beat", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        time.sleep(6)
+        touchpoint = Touchpoint.objects.first()
+        scores = list(CustomerScore.objects.order_by("?").values_list("customer__external_id", "customer_id")[:samples])
+        seconds = []
+        for external_id, customer_id in scores:
+            negatives = CustomerScore.objects.get(customer_id=customer_id).negatives
+            start = time.perf_counter()
+            record_experiences(
+                items=[{"customer": external_id, "touchpoint": touchpoint.code, "valence": "negative"}], source="api"
+            )
+            while not CustomerScore.objects.filter(customer_id=customer_id, negatives=negatives + 1).exists():
+                if time.perf_counter() - start > 30:
+                    raise RuntimeError("no score after 30 s: see /tmp/cxm_bench_worker.log")
+                time.sleep(0.005)
+            seconds.append(time.perf_counter() - start)
+        return seconds
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experiences", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--samples", type=int, default=100)
+    parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run")
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("set DATABASE_URL to a PostgreSQL database whose name contains 'bench'")
+    create_database(url)
+
+    import django
+
+    django.setup()
+    from scoring.models import CustomerScore, DailyRollup
+    from scoring.recompute import rescore_all, rescore_dirty
+
+    print(f"CXM scoring benchmark: {args.experiences:,} experiences, {args.customers:,} customers")
+    if not args.reuse:
+        timed("load (generate_series + engine masses + VACUUM ANALYZE)", lambda: load(args.experiences, args.customers))
+    CustomerScore.objects.all().delete()
+    DailyRollup.objects.all().delete()
+    aggregate = min(timed("hand-written aggregate of customer masses", hand_written_aggregate) for _ in range(3))
+    full_recompute("full recompute, empty score tables (first run)", rescore_all)
+    customers, total = min(full_recompute("full recompute, scores stored (nightly)", rescore_all) for _ in range(3))
+    print(f"  {'ratio customer recompute / hand-written aggregate':<58} {customers / aggregate:8.2f} x   (target <= 2)")
+    incremental(1_000)
+    timed("incremental rescore of 1,000 dirty customers", rescore_dirty)
+    seconds = latency(args.samples)
+    if seconds:
+        p50 = statistics.median(seconds)
+        p95 = statistics.quantiles(seconds, n=20)[-1]
+        print(f"  experience-to-score latency, real worker: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms "
+              f"over {len(seconds)} samples   (target p95 < 2 s)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,303 @@
+"""Set-based recompute of the stored scores: customer scores and daily rollups, upserted by SQL.
+
+A few statements per batch, never a Python loop over experiences. The SQL runs unchanged on
+PostgreSQL and SQLite (Django registers CEILING on SQLite connections that lack it; row values
+and IS DISTINCT FROM need SQLite 3.39). Rows whose figures did not change are not rewritten:
+only new customers, changed sums and debts that moved with time cost a write.
+
+Durability rests on the marks (`DirtyCustomer`, `DirtyDay`): a batch deletes a mark only if
+its generation is still the one it read, in the transaction that stored the new figures, so
+a write landing mid-rescore keeps its mark and a crash loses nothing but time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from experiences.models import Experience
+
+from . import engine
+from .models import CustomerScore, DailyRollup, DirtyCustomer, DirtyDay
+
+CUSTOMER_BATCH = 2_000
+DAY_BATCH = 31
+FULL_BATCH = 25_000
+# Sums that differ by less than this (relative) are the same sums added in another order.
+SAME_SUM = 1e-12
+
+EXPERIENCES = Experience._meta.db_table
+SCORES = CustomerScore._meta.db_table
+ROLLUPS = DailyRollup._meta.db_table
+CUSTOMER_SUMS = "cxm_customer_sums"
+
+CUSTOMER_SUMS_SQL = f"""
+    SELECT customer_id,
+           SUM(positive_mass_norm) AS pn,
+           SUM(negative_mass_norm) AS nn,
+           SUM(CASE WHEN valence = 1 THEN 1 ELSE 0 END) AS positives,
+           SUM(CASE WHEN valence = 0 THEN 1 ELSE 0 END) AS neutrals,
+           SUM(CASE WHEN valence = -1 THEN 1 ELSE 0 END) AS negatives,
+           MAX(CASE WHEN valence = -1 THEN occurred_at END) AS last_negative_at
+      FROM {EXPERIENCES}
+     WHERE {{where}}
+     GROUP BY customer_id
+"""
+
+# P and N are the sums decayed to now (`scale`); the expressions mirror engine.score term by term.
+UPSERT_SCORES_SQL = f"""
+    INSERT INTO {SCORES} (customer_id, positive_mass_norm, negative_mass_norm, positive_mass, negative_mass,
+                          "index", balance, recovery_debt, positives, neutrals, negatives, last_negative_at,
+                          scored_at)
+    SELECT f.customer_id, f.pn, f.nn, f.p, f.n,
+           f.idx,
+           f.p - %(weight)s * f.n,
+           f.debt, f.positives, f.neutrals, f.negatives, f.last_negative_at, %(now)s
+      FROM (SELECT d.*,
+                   CASE WHEN (%(weight)s * d.n - d.p) / %(standard)s - %(tolerance)s > 0
+                        THEN CAST(CEILING((%(weight)s * d.n - d.p) / %(standard)s - %(tolerance)s) AS INTEGER)
+                        ELSE 0 END AS debt,
+                   CASE WHEN d.p + d.n > 0 THEN 100.0 * (d.p / (d.p + %(weight)s * d.n)) END AS idx
+              FROM (SELECT s.*, s.pn * %(scale)s AS p, s.nn * %(scale)s AS n FROM ({{sums}}) s) d) f
+      LEFT JOIN {SCORES} old ON old.customer_id = f.customer_id
+     WHERE old.customer_id IS NULL
+        OR old.positives <> f.positives OR old.neutrals <> f.neutrals OR old.negatives <> f.negatives
+        OR old.recovery_debt <> f.debt
+        OR ABS(old.positive_mass_norm - f.pn) > %(same)s * (old.positive_mass_norm + f.pn)
+        OR ABS(old.negative_mass_norm - f.nn) > %(same)s * (old.negative_mass_norm + f.nn)
+        OR old.last_negative_at IS DISTINCT FROM f.last_negative_at
+        OR ABS(COALESCE(old."index", -1.0) - COALESCE(f.idx, -1.0)) > %(same)s * 100
+     ORDER BY f.customer_id
+    ON CONFLICT (customer_id) DO UPDATE SET
+           positive_mass_norm = EXCLUDED.positive_mass_norm, negative_mass_norm = EXCLUDED.negative_mass_norm,
+           positive_mass = EXCLUDED.positive_mass, negative_mass = EXCLUDED.negative_mass,
+           "index" = EXCLUDED."index", balance = EXCLUDED.balance, recovery_debt = EXCLUDED.recovery_debt,
+           positives = EXCLUDED.positives, neutrals = EXCLUDED.neutrals, negatives = EXCLUDED.negatives,
+           last_negative_at = EXCLUDED.last_negative_at, scored_at = EXCLUDED.scored_at
+    RETURNING customer_id, recovery_debt
+"""
+
+ROLLUP_COUNTS = ("experiences", "positives", "neutrals", "negatives", "missed", "met", "exceeded", "failed")
+ROLLUP_MASSES = ("positive_mass", "negative_mass")
+ROLLUP_KEY = ("day", "department_id", "touchpoint_id", "stage")
+
+UPSERT_ROLLUPS_SQL = f"""
+    INSERT INTO {ROLLUPS} ({", ".join(ROLLUP_KEY + ROLLUP_COUNTS + ROLLUP_MASSES)})
+    SELECT {", ".join("f." + c for c in ROLLUP_KEY + ROLLUP_COUNTS + ROLLUP_MASSES)}
+      FROM (SELECT occurred_on AS day, department_id, touchpoint_id, stage,
+                   COUNT(*) AS experiences,
+                   SUM(CASE WHEN valence = 1 THEN 1 ELSE 0 END) AS positives,
+                   SUM(CASE WHEN valence = 0 THEN 1 ELSE 0 END) AS neutrals,
+                   SUM(CASE WHEN valence = -1 THEN 1 ELSE 0 END) AS negatives,
+                   SUM(CASE WHEN expectation = 'missed' THEN 1 ELSE 0 END) AS missed,
+                   SUM(CASE WHEN expectation = 'met' THEN 1 ELSE 0 END) AS met,
+                   SUM(CASE WHEN expectation = 'exceeded' THEN 1 ELSE 0 END) AS exceeded,
+                   SUM(CASE WHEN outcome = 'failed' THEN 1 ELSE 0 END) AS failed,
+                   SUM(CASE WHEN impact > 0 THEN impact ELSE 0 END) AS positive_mass,
+                   SUM(CASE WHEN impact < 0 THEN -impact ELSE 0 END) AS negative_mass
+              FROM {EXPERIENCES}
+             WHERE {{where}}
+             GROUP BY occurred_on, department_id, touchpoint_id, stage) f
+      LEFT JOIN {ROLLUPS} old
+        ON old.day = f.day AND old.department_id = f.department_id
+       AND old.touchpoint_id = f.touchpoint_id AND old.stage = f.stage
+     WHERE old.id IS NULL
+        OR {" OR ".join(f"old.{c} <> f.{c}" for c in ROLLUP_COUNTS)}
+        OR {" OR ".join(f"ABS(old.{c} - f.{c}) > %(same)s * (old.{c} + f.{c})" for c in ROLLUP_MASSES)}
+     ORDER BY {", ".join("f." + c for c in ROLLUP_KEY)}
+    ON CONFLICT ({", ".join(ROLLUP_KEY)}) DO UPDATE SET
+           {", ".join(f"{c} = EXCLUDED.{c}" for c in ROLLUP_COUNTS + ROLLUP_MASSES)}
+"""
+
+DELETE_VANISHED_ROLLUPS_SQL = f"""
+    DELETE FROM {ROLLUPS}
+     WHERE {{where}}
+       AND NOT EXISTS (SELECT 1 FROM {EXPERIENCES} e
+                        WHERE e.occurred_on = {ROLLUPS}.day AND e.department_id = {ROLLUPS}.department_id
+                          AND e.touchpoint_id = {ROLLUPS}.touchpoint_id AND e.stage = {ROLLUPS}.stage)
+"""
+
+
+# Seconds since 1970 of a stored timestamp, as float8: the only vendor-specific piece of SQL.
+EPOCH_SECONDS = {
+    "postgresql": "date_part('epoch', occurred_at)",
+    "sqlite": "(julianday(occurred_at) - 2440587.5) * 86400.0",
+}
+
+REWRITE_MASSES_SQL = f"""
+    UPDATE {EXPERIENCES}
+       SET impact = m.i,
+           positive_mass_norm = CASE WHEN m.i > 0 THEN m.i * m.w ELSE 0 END,
+           negative_mass_norm = CASE WHEN m.i < 0 THEN -m.i * m.w ELSE 0 END
+      FROM (SELECT id,
+                   %(share)s * (valence * intensity)
+                   + %(rest)s * (CASE outcome WHEN 'ok' THEN 5.0 WHEN 'failed' THEN -5.0
+                                              ELSE valence * intensity END) AS i,
+                   POWER(2.0, ({{seconds}} - %(epoch)s) / 86400.0 / %(half_life)s) AS w
+              FROM {EXPERIENCES}) m
+     WHERE m.id = {EXPERIENCES}.id
+"""
+
+
+@dataclass
+class RescoreResult:
+    """What a run did; `became_at_risk` lists customers whose recovery debt went from 0 to more."""
+
+    customers: int = 0
+    days: int = 0
+    changed: int = 0
+    became_at_risk: list[int] = field(default_factory=list)
+
+
+def rescore_dirty(
+    *, batch_size: int = CUSTOMER_BATCH, day_batch_size: int = DAY_BATCH, now: datetime | None = None
+) -> RescoreResult:
+    """Work off the dirty marks until none is left, one transaction per batch.
+
+    Safe to run twice or concurrently: the figures are recomputed from the experiences, never
+    incremented, and a mark is only removed if no write renewed it meanwhile.
+    """
+    now = now or timezone.now()
+    result = RescoreResult()
+    while True:
+        customers = list(
+            DirtyCustomer.objects.order_by("customer_id").values_list("customer_id", "generation")[:batch_size]
+        )
+        days = list(DirtyDay.objects.order_by("day").values_list("day", "generation")[:day_batch_size])
+        if not customers and not days:
+            return result
+        with transaction.atomic(), connection.cursor() as cursor:
+            if customers:
+                ids = [pk for pk, _ in customers]
+                where, params = _in("customer_id", ids)
+                _score(cursor, CUSTOMER_SUMS_SQL.format(where=where), params, where, now, result)
+                cursor.execute(
+                    f"DELETE FROM {SCORES} WHERE {where} AND NOT EXISTS "
+                    f"(SELECT 1 FROM {EXPERIENCES} e WHERE e.customer_id = {SCORES}.customer_id)",
+                    params,
+                )
+                result.customers += len(ids)
+                _forget(cursor, DirtyCustomer._meta.db_table, "customer_id", customers)
+            if days:
+                days = [(connection.ops.adapt_datefield_value(d), generation) for d, generation in days]
+                adapted = [d for d, _ in days]
+                _roll_up(cursor, _in("occurred_on", adapted), _in("day", adapted))
+                result.days += len(days)
+                _forget(cursor, DirtyDay._meta.db_table, "day", days)
+
+
+def rescore_all(
+    progress: Callable[[int, int], None] | None = None, *, batch_size: int = FULL_BATCH, now: datetime | None = None
+) -> RescoreResult:
+    """Recompute every customer score and every daily rollup from the experiences.
+
+    Run nightly (the debt shrinks as memories fade) and after a change of weights. The customer
+    sums come from one aggregate into a temporary table, then are upserted in batches of
+    customer ids so that `progress(done, total)` can report the steps.
+    """
+    now = now or timezone.now()
+    result = RescoreResult()
+    bounds = Experience.objects.aggregate(low=Min("customer_id"), high=Max("customer_id"))
+    low, high = bounds["low"] or 0, bounds["high"] or -1
+    starts = list(range(low, high + 1, batch_size))
+    total = len(starts) + 2
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {CUSTOMER_SUMS}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {CUSTOMER_SUMS} AS " + CUSTOMER_SUMS_SQL.format(where="1 = 1"))
+        try:
+            cursor.execute(f"SELECT COUNT(*) FROM {CUSTOMER_SUMS}")
+            result.customers = cursor.fetchone()[0]
+            _report(progress, 1, total)
+            for step, start in enumerate(starts, start=2):
+                with transaction.atomic():
+                    where = "customer_id >= %(low)s AND customer_id < %(high)s"
+                    bounds_params = {"low": start, "high": start + batch_size}
+                    sums = f"SELECT * FROM {CUSTOMER_SUMS} WHERE {where}"
+                    _score(cursor, sums, bounds_params, where, now, result)
+                _report(progress, step, total)
+            cursor.execute(
+                f"DELETE FROM {SCORES} WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {CUSTOMER_SUMS} s WHERE s.customer_id = {SCORES}.customer_id)"
+            )
+        finally:
+            cursor.execute(f"DROP TABLE IF EXISTS {CUSTOMER_SUMS}")
+        with transaction.atomic():
+            _roll_up(cursor, ("1 = 1", {}), ("1 = 1", {}))
+        result.days = DailyRollup.objects.values("day").distinct().count()
+        _report(progress, total, total)
+    return result
+
+
+def rewrite_masses() -> int:
+    """Recompute every experience's impact and normalised masses with the current weights.
+
+    Needed after a change of CXM_HALF_LIFE_DAYS or CXM_EMOTIONAL_SHARE (the masses are stored
+    per experience); follow it with `rescore_all`. Returns the number of experiences rewritten.
+    """
+    share = settings.CXM_EMOTIONAL_SHARE
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            REWRITE_MASSES_SQL.format(seconds=EPOCH_SECONDS[connection.vendor]),
+            {
+                "share": share,
+                "rest": 1.0 - share,
+                "epoch": settings.CXM_EPOCH.timestamp(),
+                "half_life": settings.CXM_HALF_LIFE_DAYS,
+            },
+        )
+        return cursor.rowcount
+
+
+def _report(progress: Callable[[int, int], None] | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
+
+
+def _in(column: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """`column IN (...)` with named parameters, for statements that also take named weights."""
+    names = {f"{column}_{n}": v for n, v in enumerate(values)}
+    return f"{column} IN ({', '.join(f'%({name})s' for name in names)})", names
+
+
+def _score(cursor, sums_sql: str, params: dict[str, Any], where: str, now: datetime, result: RescoreResult) -> None:
+    """Upsert the scores of the customers `where` selects from their sums; note who became at risk."""
+    cursor.execute(f"SELECT customer_id FROM {SCORES} WHERE {where} AND recovery_debt > 0", params)
+    already = {row[0] for row in cursor.fetchall()}
+    cursor.execute(
+        UPSERT_SCORES_SQL.format(sums=sums_sql),
+        {
+            **params,
+            "weight": settings.CXM_NEGATIVE_WEIGHT,
+            "standard": engine.STANDARD_POSITIVE_IMPACT,
+            "tolerance": engine.DEBT_TOLERANCE,
+            "scale": engine.scale_to(now, settings.CXM_EPOCH, half_life_days=settings.CXM_HALF_LIFE_DAYS),
+            "same": SAME_SUM,
+            "now": connection.ops.adapt_datetimefield_value(now),
+        },
+    )
+    written = cursor.fetchall()
+    result.changed += len(written)
+    result.became_at_risk += sorted(pk for pk, debt in written if debt > 0 and pk not in already)
+
+
+def _roll_up(cursor, experiences: tuple[str, dict[str, Any]], rollups: tuple[str, dict[str, Any]]) -> None:
+    """Recompute the rollups of the days the two filters select (on experiences and on rollups)."""
+    where, params = experiences
+    cursor.execute(UPSERT_ROLLUPS_SQL.format(where=where), {**params, "same": SAME_SUM})
+    where, params = rollups
+    cursor.execute(DELETE_VANISHED_ROLLUPS_SQL.format(where=where), params)
+
+
+def _forget(cursor, table: str, key: str, marks: Sequence[tuple[Any, int]]) -> None:
+    """Delete the marks still at the generation this batch read; renewed ones stay for the next batch."""
+    rows = ", ".join(["(%s, %s)"] * len(marks))
+    cursor.execute(
+        f"DELETE FROM {table} WHERE ({key}, generation) IN (VALUES {rows})", [v for mark in marks for v in mark]
+    )

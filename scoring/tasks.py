@@ -1,0 +1,53 @@
+"""Celery tasks that keep the scores current. Thin, idempotent and `acks_late`: the marks in
+the database say what to do, so a task run twice, or lost, costs time and never a score."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.core.cache import cache
+
+from cxm.celery import app
+from integrations.services import publish_customers_at_risk
+
+from .recompute import rescore_all, rescore_dirty
+
+# Set while a rescore is queued and not yet started: a burst of writes enqueues one task.
+# It expires on its own in case the message is lost; the sweep covers the gap.
+PENDING_KEY = "scoring:rescore-pending"
+PENDING_SECONDS = 30
+
+
+def enqueue_rescore() -> None:
+    """Ask for one rescore of the dirty marks, unless one is already waiting in the queue.
+
+    Without a broker (`make run`, eager tests) the rescore runs here and now, so the page
+    that recorded an experience already shows the new score.
+    """
+    if app.conf.task_always_eager:
+        rescore_dirty_task.apply()
+        return
+    if cache.add(PENDING_KEY, 1, timeout=PENDING_SECONDS):
+        rescore_dirty_task.delay()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def rescore_dirty_task() -> dict:
+    """Work off every dirty mark; writes that arrive meanwhile may enqueue the next run."""
+    cache.delete(PENDING_KEY)
+    result = rescore_dirty()
+    publish_customers_at_risk(customer_ids=result.became_at_risk)
+    return {"customers": result.customers, "days": result.days, "became_at_risk": result.became_at_risk}
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep() -> dict:
+    """Beat, every few seconds: pick up marks whose message was lost or never sent (broker down)."""
+    return rescore_dirty_task()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def nightly_rescore() -> dict:
+    """Beat, at night: recompute everything, since recovery debt shrinks as memories fade."""
+    result = rescore_all()
+    publish_customers_at_risk(customer_ids=result.became_at_risk)
+    return {"customers": result.customers, "days": result.days, "became_at_risk": result.became_at_risk}

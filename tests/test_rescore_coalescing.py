@@ -1,0 +1,50 @@
+"""A burst of writes asks the broker for one rescore, not one per write."""
+
+import json
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+
+from cxm.celery import app as celery_app
+from experiences.services import record_experiences
+from scoring.tasks import PENDING_KEY
+
+from .dashboard_data import experience
+from .factories import CustomerFactory
+
+
+@pytest.fixture
+def broker(db):
+    """Messages go to Redis and stay there: no worker runs in this test."""
+    if not settings.CELERY_BROKER_URL:
+        pytest.skip("needs CELERY_BROKER_URL (Redis)")
+    celery_app.conf.task_always_eager = False
+    cache.delete(PENDING_KEY)
+    with celery_app.connection_for_write() as conn:
+        channel = conn.default_channel
+        channel.queue_purge("celery")
+
+        def queued(task: str) -> int:
+            messages = [json.loads(raw) for raw in channel.client.lrange("celery", 0, -1)]
+            return sum(1 for m in messages if m["headers"]["task"] == task)
+
+        yield queued
+        channel.queue_purge("celery")
+    cache.delete(PENDING_KEY)
+
+
+def test_a_burst_of_ten_thousand_experiences_enqueues_one_rescore(
+    broker, touchpoint, django_capture_on_commit_callbacks
+):
+    customers = [CustomerFactory() for _ in range(100)]
+
+    for n in range(50):  # fifty commits of 200 experiences, as fifty API calls would make
+        with django_capture_on_commit_callbacks(execute=True):
+            result = record_experiences(
+                items=[experience(customers[(n + k) % 100], touchpoint, "negative") for k in range(200)],
+                source="api",
+            )
+        assert result.accepted == 200
+
+    assert broker("scoring.tasks.rescore_dirty_task") == 1

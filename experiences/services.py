@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from customers.models import Customer
+from integrations.services import publish_negative_experiences
 from scoring import engine
 from scoring.services import mark_for_rescore
 from touchpoints.models import Stage, Touchpoint
@@ -165,10 +166,18 @@ def record_experiences(
             accepted_rows.append(row)
         _insert(accepted_rows, source, recorded_by, now, result)
         stored = [r for r in accepted_rows if result.results[r.position].status == "accepted"]
+        publish_negative_experiences(
+            experience_ids=[result.results[r.position].id for r in stored if r.values["valence"] < 0]
+        )
         mark_for_rescore(
             customer_ids={r.values["customer_id"] for r in stored},
             days={r.values["occurred_on"] for r in stored},
         )
+        negative_ids = [result.results[r.position].id for r in stored if r.values["valence"] < 0]
+        if negative_ids:
+            from feedback.services import request_cases  # feedback records experiences too: import late
+
+            transaction.on_commit(lambda: request_cases(experience_ids=negative_ids))
     return result
 
 
@@ -339,8 +348,13 @@ def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
     if moment is None:
         fail("occurred_at", f"must be an ISO 8601 date and time such as 2026-03-01T14:30:00Z, got {value!r}")
         return None
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
+    try:
+        # In UTC, so that PostgreSQL never sees an offset it cannot store (it allows at most ±15:59).
+        moment = (timezone.make_aware(moment) if timezone.is_naive(moment) else moment).astimezone(UTC)
+        timezone.localtime(moment)
+    except (OverflowError, ValueError):
+        fail("occurred_at", f"is out of range, got {value!r}")
+        return None
     limit = now + timedelta(minutes=settings.CXM_MAX_FUTURE_MINUTES)
     if moment > limit:
         fail("occurred_at", f"is in the future: at most {settings.CXM_MAX_FUTURE_MINUTES} minutes ahead is allowed")

@@ -1,0 +1,102 @@
+"""API keys with scopes, and outbound webhooks with their delivery log."""
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
+
+
+class Scope(models.TextChoices):
+    """What an API key may do; every endpoint names the one scope it needs."""
+
+    EXPERIENCES_WRITE = "experiences:write", _("Send experiences")
+    EXPERIENCES_READ = "experiences:read", _("Read experiences")
+    CUSTOMERS_READ = "customers:read", _("Read customers and their scores")
+    CUSTOMERS_WRITE = "customers:write", _("Create and update customers")
+    CATALOGUE_READ = "catalogue:read", _("Read touchpoints and departments")
+    REPORTS_READ = "reports:read", _("Read department reports")
+    WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhook subscriptions")
+
+
+class ApiKey(AbstractAPIKey):
+    """A key for one integration: stored hashed, limited to its scopes, revocable at once."""
+
+    scopes = models.JSONField(default=list, blank=True, help_text=_("What this key may do."))
+    throttle_rate = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[1-9][0-9]*/(second|minute|hour|day)$", _("Write it as N/second, N/minute, N/hour or N/day.")
+            )
+        ],
+        help_text=_("Requests allowed per period, e.g. 600/minute. Empty: the default CXM_API_THROTTLE_RATE."),
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("API key")
+        verbose_name_plural = _("API keys")
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+class Event(models.TextChoices):
+    """What a subscriber can be told about."""
+
+    EXPERIENCE_NEGATIVE = "experience.negative", _("A negative experience was recorded")
+    CUSTOMER_AT_RISK = "customer.at_risk", _("A customer's recovery debt went from 0 to more than 0")
+    CASE_OPENED = "case.opened", _("A recovery case was opened")
+
+
+class WebhookSubscription(models.Model):
+    """A receiver URL, the events it wants, and the secret its deliveries are signed with."""
+
+    url = models.URLField(max_length=500)
+    events = models.JSONField(default=list, help_text=_("Event names, e.g. experience.negative."))
+    secret = models.CharField(max_length=100, help_text=_("Shared secret for the HMAC-SHA256 signature."))
+    description = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=~Q(secret=""), name="webhook_secret_not_blank")]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(models.Model):
+    """One event for one subscription: written with the change that caused it, so it survives Redis."""
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=40, choices=Event.choices)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = _("webhook deliveries")
+        indexes = [
+            models.Index(fields=["created_at"], name="delivery_pending", condition=Q(status="pending")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=DeliveryStatus.values), name="delivery_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.pk} to {self.subscription_id}"

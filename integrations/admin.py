@@ -1,0 +1,91 @@
+"""Admin for API keys (shown once on creation), webhook subscriptions and the delivery log."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.admin import APIKeyModelAdmin
+
+from . import services
+from .models import ApiKey, DeliveryStatus, Event, Scope, WebhookDelivery, WebhookSubscription
+
+
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scopes", "expiry_date", "throttle_rate", "revoked"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(APIKeyModelAdmin):
+    form = ApiKeyForm
+    list_display = [*APIKeyModelAdmin.list_display, "scopes"]
+    list_filter = ["revoked", "created"]
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(choices=Event.choices, widget=forms.CheckboxSelectMultiple)
+    secret = forms.CharField(
+        required=False,
+        min_length=16,
+        max_length=100,
+        help_text=_("Leave empty to generate one when creating; it is then shown once."),
+        widget=forms.PasswordInput(render_value=False),
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["url", "events", "secret", "description", "active"]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
+    list_display = ["url", "events", "active", "created_at"]
+    list_filter = ["active"]
+
+    def save_model(self, request, obj: WebhookSubscription, form, change: bool) -> None:
+        secret = form.cleaned_data.get("secret")
+        if secret:
+            obj.secret = secret
+        elif not change:
+            obj.secret = services.new_webhook_secret()
+            messages.warning(
+                request,
+                _("The signing secret is %(secret)s; store it now, it is not shown again.") % {"secret": obj.secret},
+            )
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: what was sent where, how often, and what the receiver answered."""
+
+    list_display = [
+        "id",
+        "event",
+        "subscription",
+        "status",
+        "attempts",
+        "response_status",
+        "created_at",
+        "delivered_at",
+    ]
+    list_filter = ["status", "event"]
+    list_select_related = ["subscription"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description=_("Send the selected deliveries again"))
+    def send_again(self, request, queryset) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        queryset.update(status=DeliveryStatus.PENDING, attempts=0)
+        services.enqueue_deliveries(ids)
+        messages.info(request, _("%(count)d deliveries queued.") % {"count": len(ids)})

@@ -1,0 +1,57 @@
+"""OpenAPI post-processing: every operation documents the errors the API can answer with."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "`detail` says what went wrong; `errors` maps each field to what to fix.",
+    "properties": {
+        "detail": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": True},
+    },
+}
+
+COMMON_ERRORS = {
+    "400": "Bad input: malformed JSON or invalid fields, explained in `errors` or `detail`.",
+    "401": "No credentials, or an unknown, revoked or expired API key.",
+    "403": "The API key lacks the scope, or the user's role or departments do not allow it.",
+    "404": "No such object.",
+    "429": "Too many requests for this key; wait for the seconds in the Retry-After header.",
+}
+WRITE_ERRORS = {
+    "413": "More than 1,000 experiences or a body over 1 MB.",
+    "415": "The body must be application/json.",
+}
+
+
+def add_error_responses(result: dict, generator, request, public) -> dict:
+    """drf-spectacular hook: add the shared Error schema and the error responses to every operation."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            errors = COMMON_ERRORS | (WRITE_ERRORS if method in ("post", "put", "patch") else {})
+            for code, description in errors.items():
+                operation["responses"].setdefault(code, {"description": description, "content": error})
+            if "429" in operation["responses"]:
+                operation["responses"]["429"]["headers"] = {
+                    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
+                }
+    return result
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """Documents `Authorization: Api-Key <key>` so that Swagger UI can send it."""
+
+    target_class = "integrations.authentication.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`; create keys with `manage.py create_api_key` or in the admin.",
+        }

@@ -1,0 +1,196 @@
+"""Writes of the integrations app: API keys, webhook events, and their signed delivery."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from .models import ApiKey, DeliveryStatus, Event, Scope, WebhookDelivery, WebhookSubscription
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-CXM-Signature"
+TIMESTAMP_HEADER = "X-CXM-Timestamp"
+EVENT_HEADER = "X-CXM-Event"
+DELIVERY_HEADER = "X-CXM-Delivery"
+ERROR_TEXT_LIMIT = 1000
+
+
+def create_api_key(
+    *, name: str, scopes: Iterable[str], expiry_date: datetime | None = None, throttle_rate: str = ""
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret, which is stored only hashed and shown this once."""
+    scopes = sorted(set(scopes))
+    if throttle_rate:
+        try:
+            ApiKey._meta.get_field("throttle_rate").run_validators(throttle_rate)
+        except ValidationError as exc:
+            raise ValueError(f"throttle rate {throttle_rate!r}: {' '.join(exc.messages)}") from exc
+    if expiry_date is not None and timezone.is_naive(expiry_date):
+        expiry_date = timezone.make_aware(expiry_date)
+    unknown = [s for s in scopes if s not in Scope.values]
+    if unknown:
+        raise ValueError(f"unknown scopes {', '.join(unknown)}; valid scopes are {', '.join(Scope.values)}")
+    return ApiKey.objects.create_key(name=name, scopes=scopes, expiry_date=expiry_date, throttle_rate=throttle_rate)
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def publish_event(*, event: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
+    """Queue one delivery per payload for every active subscriber of `event`, sent after commit.
+
+    The delivery rows are written in the caller's transaction, so an event is never lost to a
+    broker outage: `retry_pending_deliveries` sends whatever a lost message left behind.
+    """
+    if event not in Event.values:
+        raise ValueError(f"unknown event {event!r}")
+    if not payloads:
+        return []
+    subscribers = [s for s in WebhookSubscription.objects.filter(active=True) if event in s.events]
+    if not subscribers:
+        return []
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(subscription=s, event=event, payload=p) for s in subscribers for p in payloads]
+    )
+    ids = [d.pk for d in deliveries]
+    transaction.on_commit(lambda: enqueue_deliveries(ids))
+    return ids
+
+
+def publish_negative_experiences(*, experience_ids: Sequence[int]) -> list[int]:
+    """`experience.negative` for each newly recorded negative experience."""
+    from experiences.models import Experience
+    from experiences.serializers import ExperienceSerializer
+
+    if not experience_ids or not _has_subscribers(Event.EXPERIENCE_NEGATIVE):
+        return []
+    experiences = Experience.objects.filter(pk__in=experience_ids).select_related(
+        "customer", "touchpoint", "department"
+    )
+    return publish_event(event=Event.EXPERIENCE_NEGATIVE, payloads=ExperienceSerializer(experiences, many=True).data)
+
+
+def publish_customers_at_risk(*, customer_ids: Sequence[int]) -> list[int]:
+    """`customer.at_risk` for each customer whose recovery debt just went from 0 to more than 0."""
+    from customers.models import Customer
+    from customers.serializers import CustomerSerializer
+
+    if not customer_ids or not _has_subscribers(Event.CUSTOMER_AT_RISK):
+        return []
+    customers = Customer.objects.filter(pk__in=customer_ids).select_related("score").order_by("pk")
+    return publish_event(event=Event.CUSTOMER_AT_RISK, payloads=CustomerSerializer(customers, many=True).data)
+
+
+def _has_subscribers(event: str) -> bool:
+    return any(
+        event in events for events in WebhookSubscription.objects.filter(active=True).values_list("events", flat=True)
+    )
+
+
+def enqueue_deliveries(delivery_ids: Iterable[int]) -> None:
+    """Hand deliveries to Celery; never fails the caller (the periodic retry picks up what is left)."""
+    from .tasks import deliver_webhook
+
+    for pk in delivery_ids:
+        try:
+            deliver_webhook.delay(pk)
+        except Exception:
+            log.warning("could not enqueue webhook delivery %s; the periodic retry will send it", pk, exc_info=True)
+
+
+def sign(*, secret: str, timestamp: int, body: bytes) -> str:
+    """HMAC-SHA256 over `timestamp.body`: the receiver recomputes it and rejects old timestamps."""
+    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def render_body(delivery: WebhookDelivery) -> bytes:
+    envelope = {
+        "id": delivery.pk,
+        "event": delivery.event,
+        "created_at": delivery.created_at,
+        "data": delivery.payload,
+    }
+    return json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+
+
+def attempt_delivery(*, delivery_id: int) -> int | None:
+    """POST one delivery, signed; return the seconds to wait before the next attempt, or None when done.
+
+    A delivery already delivered or given up is left alone, so running this twice is safe.
+    """
+    delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        return None
+    body = render_body(delivery)
+    timestamp = int(time.time())
+    request = urllib.request.Request(
+        delivery.subscription.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "CXM-Webhooks/1",
+            SIGNATURE_HEADER: sign(secret=delivery.subscription.secret, timestamp=timestamp, body=body),
+            TIMESTAMP_HEADER: str(timestamp),
+            EVENT_HEADER: delivery.event,
+            DELIVERY_HEADER: str(delivery.pk),
+        },
+    )
+    status, error = None, ""
+    try:
+        with urllib.request.urlopen(request, timeout=settings.CXM_WEBHOOK_TIMEOUT_SECONDS) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status, error = exc.code, f"HTTP {exc.code} {exc.reason}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        error = str(getattr(exc, "reason", exc))
+    delivery.attempts += 1
+    delivery.last_attempt_at = timezone.now()
+    delivery.response_status = status
+    delivery.last_error = error[:ERROR_TEXT_LIMIT]
+    wait = None
+    if status is not None and 200 <= status < 300:
+        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, delivery.last_attempt_at
+    elif delivery.attempts >= settings.CXM_WEBHOOK_MAX_ATTEMPTS:
+        delivery.status = DeliveryStatus.FAILED
+    else:
+        wait = backoff_seconds(delivery.attempts)
+    delivery.save(
+        update_fields=["attempts", "last_attempt_at", "response_status", "last_error", "status", "delivered_at"]
+    )
+    return wait
+
+
+def backoff_seconds(attempts: int) -> int:
+    """Exponential backoff after the n-th failed attempt: base, 2×base, 4×base …"""
+    return settings.CXM_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempts - 1)
+
+
+def stalled_deliveries() -> list[int]:
+    """Pending deliveries idle for longer than the longest backoff: their Celery message was lost."""
+    idle = timedelta(seconds=2 * backoff_seconds(settings.CXM_WEBHOOK_MAX_ATTEMPTS))
+    return list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING)
+        .annotate(last_activity=Coalesce("last_attempt_at", "created_at"))
+        .filter(last_activity__lt=timezone.now() - idle)
+        .values_list("pk", flat=True)[:1000]
+    )

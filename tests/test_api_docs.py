@@ -1,0 +1,29 @@
+"""Every curl example in docs/api.md runs, in order, against the app and gets a JSON success."""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from integrations.models import Scope
+from integrations.services import create_api_key
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+EXAMPLES = re.findall(r"```sh\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_the_page_has_examples_for_every_kind_of_call():
+    assert len(EXAMPLES) >= 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_curl_example_succeeds_against_the_app(live_server, touchpoint):
+    key = create_api_key(name="docs", scopes=Scope.values)[1]
+    env = {"CXM": live_server.url, "KEY": key, "PATH": "/usr/bin:/bin"}
+    for example in EXAMPLES:
+        for command in re.split(r"\n(?=curl )", example.strip()):
+            done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=30)
+            assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+            json.loads(done.stdout)

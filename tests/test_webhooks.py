@@ -1,0 +1,189 @@
+"""Outbound webhooks: signed, delivered by Celery to a real HTTP receiver, retried with backoff."""
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+
+from experiences.services import record_experiences
+from integrations.models import DeliveryStatus, Scope, WebhookDelivery, WebhookSubscription
+from integrations.services import backoff_seconds
+from integrations.tasks import retry_pending_deliveries
+
+from .api import key_client
+
+SECRET = "a-shared-secret-of-enough-length"
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 that answers with the given statuses, then 200, and keeps what it got."""
+
+    def __init__(self, statuses=()):
+        self.statuses = list(statuses)
+        self.received = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.received.append((self.headers, body))
+                self.send_response(receiver.statuses.pop(0) if receiver.statuses else 200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def verified_bodies(self, secret=SECRET, tolerance=300):
+        """Bodies whose signature checks out and whose timestamp is recent, as a receiver should verify."""
+        bodies = []
+        for headers, body in self.received:
+            timestamp = headers["X-CXM-Timestamp"]
+            expected = (
+                "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+            )
+            if (
+                hmac.compare_digest(expected, headers["X-CXM-Signature"])
+                and abs(time.time() - int(timestamp)) < tolerance
+            ):
+                bodies.append(json.loads(body))
+        return bodies
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(*statuses):
+        made.append(Receiver(statuses))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def subscribe(url, *events):
+    return WebhookSubscription.objects.create(url=url, events=list(events) or ["experience.negative"], secret=SECRET)
+
+
+@pytest.fixture
+def record(touchpoint, customer, django_capture_on_commit_callbacks):
+    def send(valence, key="x-1"):
+        with django_capture_on_commit_callbacks(execute=True):
+            item = {"id": key, "customer": "ACME-1", "touchpoint": "on-time-delivery", "valence": valence}
+            return record_experiences(items=[item], source="api")
+
+    return send
+
+
+def test_negative_experience_is_delivered_signed_to_the_subscriber(receiver, record):
+    hook = receiver()
+    subscribe(hook.url)
+    batch = record("negative")
+    [body] = hook.verified_bodies()
+    assert body["event"] == "experience.negative"
+    assert body["data"]["id"] == batch.results[0].id
+    assert (body["data"]["customer"], body["data"]["valence"]) == ("ACME-1", "negative")
+    assert WebhookDelivery.objects.get().status == DeliveryStatus.DELIVERED
+
+
+def test_signature_made_with_another_secret_does_not_verify(receiver, record):
+    hook = receiver()
+    subscribe(hook.url)
+    record("negative")
+    assert len(hook.received) == 1
+    assert hook.verified_bodies(secret="somebody-elses-secret") == []
+
+
+def test_positive_experience_sends_nothing(receiver, record):
+    hook = receiver()
+    subscribe(hook.url)
+    record("positive")
+    assert hook.received == []
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_failed_delivery_is_retried_until_the_receiver_accepts(receiver, record):
+    hook = receiver(500, 503)
+    subscribe(hook.url)
+    record("negative")
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.response_status) == (DeliveryStatus.DELIVERED, 3, 200)
+    assert len(hook.verified_bodies()) == 3
+
+
+def test_delivery_gives_up_after_the_last_attempt(receiver, record, settings):
+    settings.CXM_WEBHOOK_MAX_ATTEMPTS = 2
+    hook = receiver(500, 500, 500)
+    subscribe(hook.url)
+    record("negative")
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_error) == (
+        DeliveryStatus.FAILED,
+        2,
+        "HTTP 500 Internal Server Error",
+    )
+
+
+def test_backoff_doubles_after_each_failed_attempt(settings):
+    settings.CXM_WEBHOOK_BACKOFF_SECONDS = 30
+    assert [backoff_seconds(n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+
+
+def test_customer_becoming_at_risk_is_announced(receiver, record):
+    hook = receiver()
+    subscribe(hook.url, "customer.at_risk")
+    record("negative")
+    [body] = hook.verified_bodies()
+    assert body["event"] == "customer.at_risk"
+    assert (body["data"]["external_id"], body["data"]["score"]["recovery_debt"]) == ("ACME-1", 5)
+
+
+def test_customer_already_at_risk_is_not_announced_again(receiver, record):
+    hook = receiver()
+    subscribe(hook.url, "customer.at_risk")
+    record("negative", key="first")
+    record("negative", key="second")
+    assert len(hook.received) == 1
+
+
+def test_lost_delivery_is_sent_by_the_periodic_retry(receiver, record, settings):
+    hook = receiver()
+    subscription = subscribe(hook.url)
+    delivery = WebhookDelivery.objects.create(subscription=subscription, event="experience.negative", payload={"id": 1})
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=timezone.now() - timedelta(days=1))
+    assert retry_pending_deliveries() == 1
+    assert [b["data"] for b in hook.verified_bodies()] == [{"id": 1}]
+
+
+def test_subscription_created_through_the_api_shows_its_secret_once(db):
+    client = key_client(Scope.WEBHOOKS_MANAGE)
+    created = client.post(
+        "/api/v1/webhooks/", {"url": "https://crm.example/hooks", "events": ["customer.at_risk"]}, format="json"
+    ).json()
+    assert len(created["secret"]) >= 32
+    listed = client.get("/api/v1/webhooks/").json()
+    assert [s["url"] for s in listed] == ["https://crm.example/hooks"]
+    assert "secret" not in listed[0]
+
+
+def test_subscription_to_an_unknown_event_says_which_exist(db):
+    response = key_client(Scope.WEBHOOKS_MANAGE).post(
+        "/api/v1/webhooks/", {"url": "https://crm.example/hooks", "events": ["order.shipped"]}, format="json"
+    )
+    assert response.status_code == 400
+    assert "events" in response.json()["errors"]

@@ -1,0 +1,199 @@
+"""Benchmark of the dashboard pages (not a test): 1,000,000 experiences for 100,000 customers in PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cxm_bench_dash .venv/bin/python bench/dashboards.py \\
+        [--experiences N] [--customers N] [--requests N] [--reuse]
+
+Creates the database if needed (its name must contain "bench": the script empties it), loads a
+year of experiences with set-based SQL (emotions, expectations, outcomes, staff who logged them),
+computes the scores and rollups with the real `rescore_all`, then requests every dashboard page
+in-process through Django's test client and prints, per page, the server time p50 / p95 and the
+number of SQL queries. Drop the database afterwards: `dropdb -h 127.0.0.1 -U postgres cxm_bench_dash`.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxm.settings")
+
+from bench.scoring import create_database  # noqa: E402
+
+DEPARTMENTS = 8
+TOUCHPOINTS = 40
+STAFF = 40
+JOURNEY_STEPS = 7
+TARGET_P95_MS = 150
+TARGET_QUERIES = 20
+
+
+def load(experiences: int, customers: int) -> None:
+    """Catalogue, users and journeys through the ORM; customers and experiences by generate_series."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from accounts.models import Role
+    from experiences.models import Emotion
+    from journeys.models import Journey, JourneyStep
+    from scoring.recompute import rescore_all, rewrite_masses
+    from tests.factories import DepartmentFactory, TouchpointFactory, UserFactory
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    departments = [DepartmentFactory(code=f"department-{n}") for n in range(DEPARTMENTS)]
+    stages = ["perception", "interaction", "remembrance"]
+    touchpoints = [
+        TouchpointFactory(code=f"touchpoint-{n}", owner=departments[n % DEPARTMENTS], stage=stages[n % 3])
+        for n in range(TOUCHPOINTS)
+    ]
+    for n in range(STAFF):
+        UserFactory(username=f"staff-{n}", role=Role.STAFF, departments=[departments[n % DEPARTMENTS]])
+    UserFactory(username="bench-manager", role=Role.MANAGER, departments=departments[:2])
+    UserFactory(username="bench-admin", role=Role.ADMIN)
+    for j in range(3):
+        journey = Journey.objects.create(slug=f"journey-{j}", name=f"Journey {j}")
+        for position in range(1, JOURNEY_STEPS + 1):
+            touchpoint = touchpoints[(j * JOURNEY_STEPS + position) % TOUCHPOINTS]
+            JourneyStep.objects.create(
+                journey=journey, touchpoint=touchpoint, stage=touchpoint.stage, position=position
+            )
+    emotions = ["", "", "", *Emotion.values]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO customers_customer (external_id, name, email, segment, relationship_level, created_at) "
+            "SELECT 'C-' || n, 'Customer ' || n, '', 'smb', 'communication', now() FROM generate_series(1, %s) n",
+            [customers],
+        )
+        cursor.execute(
+            """
+            INSERT INTO experiences_experience (customer_id, touchpoint_id, department_id, stage, valence, intensity,
+                emotion, expectation, outcome, occurred_at, occurred_on, source, external_id, recorded_by_id, note,
+                impact, positive_mass_norm, negative_mass_norm, created_at)
+            SELECT c.id, t.id, o.department_id, t.stage, x.valence, x.intensity,
+                   (%(emotions)s::text[])[1 + floor(random() * %(emotion_count)s)::int],
+                   (ARRAY['', 'missed', 'met', 'exceeded'])[1 + floor(random() * 4)::int],
+                   (ARRAY['', '', 'ok', 'failed'])[1 + floor(random() * 4)::int],
+                   x.at, (x.at AT TIME ZONE %(tz)s)::date,
+                   CASE WHEN x.by_staff THEN 'form' ELSE 'import' END, NULL,
+                   CASE WHEN x.by_staff THEN (SELECT min(id) FROM accounts_user) + x.n %% %(staff)s END,
+                   '', 0, 0, 0, now()
+              FROM (SELECT n, (SELECT min(id) FROM customers_customer) + floor(random() * %(customers)s)::int AS c,
+                           floor(random() * %(touchpoints)s)::int AS t,
+                           (ARRAY[-1, 0, 1, 1])[1 + floor(random() * 4)::int] AS valence,
+                           1 + floor(random() * 5)::int AS intensity,
+                           random() < 0.4 AS by_staff,
+                           now() - random() * interval '365 days' AS at
+                      FROM generate_series(1, %(experiences)s) n) x
+              JOIN customers_customer c ON c.id = x.c
+              JOIN touchpoints_touchpoint t ON t.code = 'touchpoint-' || x.t
+              JOIN touchpoints_touchpointowner o ON o.touchpoint_id = t.id AND o.primary
+            """,
+            {
+                "tz": "Europe/Madrid",
+                "customers": customers,
+                "experiences": experiences,
+                "touchpoints": TOUCHPOINTS,
+                "staff": STAFF,
+                "emotions": emotions,
+                "emotion_count": len(emotions),
+            },
+        )
+    rewrite_masses()
+    rescore_all()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
+def pages() -> list[tuple[str, str, str]]:
+    """(label, user, url) for every page at a short and a long period."""
+    from django.db.models import Count
+
+    from experiences.models import Experience
+
+    busiest = (
+        Experience.objects.filter(department__code="department-0")
+        .values("customer__external_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .first()["customer__external_id"]
+    )
+    result = []
+    for period in ("30", "365"):
+        result += [
+            (f"company, {period} days (admin)", "bench-admin", f"/dashboards/?period={period}"),
+            (f"company, {period} days (manager)", "bench-manager", f"/dashboards/?period={period}"),
+            (f"department, {period} days", "bench-manager", f"/dashboards/department-0/?period={period}"),
+            (f"department via htmx, {period} days", "bench-manager", f"/dashboards/department-0/?period={period}&hx"),
+            (f"customer timeline, {period} days", "bench-manager", f"/customers/{busiest}/?period={period}"),
+            (f"journey map, {period} days", "bench-admin", f"/journeys/journey-0/?period={period}"),
+        ]
+    return result
+
+
+def measure(requests: int) -> list[tuple[str, float, float, int]]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+
+    clients = {}
+    for username in ("bench-admin", "bench-manager"):
+        clients[username] = Client()
+        clients[username].force_login(User.objects.get(username=username))
+    rows = []
+    for label, username, url in pages():
+        client = clients[username]
+        headers = {"HX-Request": "true"} if url.endswith("&hx") else {}
+        for _ in range(3):  # warm the caches of PostgreSQL and Django's templates
+            client.get(url, headers=headers)
+        times = []
+        for _ in range(requests):
+            start = time.perf_counter()
+            response = client.get(url, headers=headers)
+            times.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, (url, response.status_code)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url, headers=headers)
+        p50 = statistics.median(times)
+        p95 = statistics.quantiles(times, n=20)[18]
+        rows.append((label, p50, p95, len(queries)))
+        flag = "" if p95 < TARGET_P95_MS and len(queries) <= TARGET_QUERIES else "  <-- over target"
+        print(f"  {label:<38} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {len(queries):3d} queries{flag}", flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experiences", type=int, default=1_000_000)
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run")
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if "bench" not in url or not url.startswith("postgres"):
+        sys.exit("set DATABASE_URL to a PostgreSQL database whose name contains 'bench'")
+    create_database(url)
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    if not args.reuse:
+        start = time.perf_counter()
+        load(args.experiences, args.customers)
+        seconds = time.perf_counter() - start
+        print(f"loaded {args.experiences:,} experiences for {args.customers:,} customers in {seconds:.0f} s")
+    targets = f"p95 < {TARGET_P95_MS} ms, ≤ {TARGET_QUERIES} queries"
+    print(f"server time over {args.requests} requests per page (targets: {targets})")
+    measure(args.requests)
+
+
+if __name__ == "__main__":
+    main()

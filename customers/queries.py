@@ -1,0 +1,105 @@
+"""Reads about one customer: whether the reader may see them, and their timeline (the continuum)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from experiences.models import Emotion, Expectation, Experience
+from touchpoints.models import Stage
+
+from .models import Customer
+
+PAGE_SIZE = 50
+TIMELINE_FIELDS = (
+    "id",
+    "occurred_at",
+    "stage",
+    "valence",
+    "intensity",
+    "emotion",
+    "expectation",
+    "outcome",
+    "source",
+    "note",
+    "impact",
+    "touchpoint__name",
+    "department__name",
+    "recorded_by__username",
+)
+
+
+def visible_customer(external_id: str, *, department_ids: Iterable[int] | None) -> Customer | None:
+    """The customer, if the reader may see them; one query.
+
+    Admins (`department_ids` None) see every customer; a manager sees the customers who had at
+    least one experience with one of their departments, and then their whole continuum.
+    """
+    customers = Customer.objects.filter(external_id=external_id)
+    if department_ids is not None:
+        dealt_with = Experience.objects.filter(customer_id=OuterRef("pk"), department_id__in=list(department_ids))
+        customers = customers.filter(Exists(dealt_with))
+    return customers.first()
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[dict]
+    next_cursor: str | None  # pass as `before` for the older experiences
+
+
+def _experiences(customer: Customer, *, start: datetime, end: datetime, stages: list[str] | None) -> QuerySet:
+    rows = Experience.objects.filter(customer=customer, occurred_at__gte=start, occurred_at__lt=end)
+    return rows.filter(stage__in=stages) if stages else rows
+
+
+def timeline(
+    customer: Customer,
+    *,
+    start: datetime,
+    end: datetime,
+    stages: list[str] | None = None,
+    before: tuple[datetime, int] | None = None,
+    limit: int = PAGE_SIZE,
+) -> TimelinePage:
+    """One page of the customer's experiences, newest first, across every stage; one query.
+
+    Keyset pagination on (occurred_at, id) walks the (customer, occurred_at) index, so a page
+    costs the same for a customer with ten experiences or ten thousand.
+    """
+    rows = _experiences(customer, start=start, end=end, stages=stages)
+    if before is not None:
+        moment, pk = before
+        rows = rows.filter(Q(occurred_at__lt=moment) | Q(occurred_at=moment, id__lt=pk))
+    entries = list(rows.order_by("-occurred_at", "-id").values(*TIMELINE_FIELDS)[: limit + 1])
+    for entry in entries:
+        entry["stage_label"] = Stage(entry["stage"]).label
+        entry["emotion_label"] = Emotion(entry["emotion"]).label if entry["emotion"] else ""
+        entry["expectation_label"] = Expectation(entry["expectation"]).label if entry["expectation"] else ""
+    next_cursor = None
+    if len(entries) > limit:
+        entries = entries[:limit]
+        last = entries[-1]
+        next_cursor = f"{last['occurred_at'].isoformat()}~{last['id']}"
+    return TimelinePage(entries=entries, next_cursor=next_cursor)
+
+
+def parse_cursor(value: str) -> tuple[datetime, int] | None:
+    """The `before` cursor of `timeline`, or None when it is not one."""
+    moment, _, pk = value.rpartition("~")
+    try:
+        parsed = datetime.fromisoformat(moment)
+        return (parsed, int(pk)) if parsed.tzinfo else None
+    except ValueError:
+        return None
+
+
+def experiences_for_export(
+    customer: Customer, *, start: datetime, end: datetime, stages: list[str] | None = None
+) -> Iterator[tuple]:
+    """Every experience of the customer in the period, oldest first, streamed in chunks."""
+    rows = _experiences(customer, start=start, end=end, stages=stages)
+    return rows.order_by("occurred_at", "id").values_list(*TIMELINE_FIELDS).iterator(chunk_size=2000)

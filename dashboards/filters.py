@@ -1,0 +1,102 @@
+"""The period and segment filter shared by every dashboard page, read from the URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from touchpoints.models import Stage
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 3 * 366
+WEEKLY_FROM_DAYS = 31  # longer periods are charted per week, shorter ones per day
+
+
+@dataclass(frozen=True)
+class Period:
+    """Company calendar days from `start` to `end`, both included."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous(self) -> Period:
+        """The period of the same length just before, for "change against the previous period"."""
+        end = self.start - timedelta(days=1)
+        return Period(start=end - timedelta(days=self.days - 1), end=end)
+
+    @property
+    def weekly(self) -> bool:
+        return self.days > WEEKLY_FROM_DAYS
+
+    @property
+    def moments(self) -> tuple[datetime, datetime]:
+        """[first instant, instant after the last day) in the company's time zone, for range scans."""
+        first = timezone.make_aware(datetime.combine(self.start, time.min))
+        return first, timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+
+
+@dataclass(frozen=True)
+class Filters:
+    period: Period
+    stages: list[str] | None  # None: every stage
+
+
+class FilterForm(forms.Form):
+    period = forms.ChoiceField(
+        label=_("Period"),
+        required=False,
+        choices=[
+            ("7", _("Last 7 days")),
+            ("30", _("Last 30 days")),
+            ("90", _("Last 90 days")),
+            ("365", _("Last 365 days")),
+            ("custom", _("Custom")),
+        ],
+    )
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    stage = forms.ChoiceField(label=_("Stage"), required=False, choices=[("", _("All stages")), *Stage.choices])
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("period") == "custom" or (not data.get("period") and (data.get("start") or data.get("end"))):
+            start, end = data.get("start"), data.get("end")
+            if not start or not end:
+                raise forms.ValidationError(_("A custom period needs both a From and a To date (YYYY-MM-DD)."))
+            if start > end:
+                raise forms.ValidationError(_("The From date must be on or before the To date."))
+            if (end - start).days + 1 > MAX_DAYS:
+                raise forms.ValidationError(
+                    _("A period can span at most %(days)s days; choose a shorter one.") % {"days": MAX_DAYS}
+                )
+            data["period"] = "custom"
+        return data
+
+    def filters(self, today: date | None = None) -> Filters:
+        """The validated filters; call after `is_valid()`."""
+        data = self.cleaned_data
+        today = today or timezone.localdate()
+        if data.get("period") == "custom":
+            period = Period(start=data["start"], end=data["end"])
+        else:
+            days = int(data.get("period") or DEFAULT_DAYS)
+            period = Period(start=today - timedelta(days=days - 1), end=today)
+        return Filters(period=period, stages=[data["stage"]] if data.get("stage") else None)
+
+
+def read_filters(params, *, default_days: int = DEFAULT_DAYS) -> tuple[FilterForm, Filters | None]:
+    """Bind the query string; the filters are None when it needs fixing (the form says what)."""
+    data = params.copy()
+    if not data.get("period") and not (data.get("start") or data.get("end")):
+        data["period"] = str(default_days)
+    form = FilterForm(data)
+    return form, form.filters() if form.is_valid() else None

@@ -1,0 +1,203 @@
+"""Page-specific reads of the dashboards, all from the daily rollups (DESIGN §3), each in one query.
+
+Every function takes `department_ids` (None = every department, for admins) from
+`dashboards.access.Scope`, so the figures can never cover a department the reader may not see.
+The shared aggregates (`PeriodReport`, `period_report`, `customers_at_risk`) live in
+`scoring.queries`; this module only groups them the way the pages show them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db.models import F, QuerySet, Sum
+from django.db.models.functions import TruncWeek
+
+from experiences.models import Experience
+from scoring.models import DailyRollup
+from scoring.queries import SUMMED, PeriodReport
+from touchpoints.models import Department, Stage
+
+from .filters import Filters
+
+SUMS = {name: Sum(name) for name in SUMMED}
+
+
+def _rollups(filters: Filters, department_ids: Iterable[int] | None, *, previous: bool = False) -> QuerySet:
+    period = filters.period.previous if previous else filters.period
+    rows = DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end)
+    if department_ids is not None:
+        rows = rows.filter(department_id__in=list(department_ids))
+    if filters.stages:
+        rows = rows.filter(stage__in=filters.stages)
+    return rows
+
+
+@dataclass(frozen=True)
+class DepartmentRow:
+    department: Department
+    report: PeriodReport
+    previous: PeriodReport
+
+    @property
+    def change(self) -> float | None:
+        """Index points gained (+) or lost (−) against the previous period of the same length."""
+        if self.report.index is None or self.previous.index is None:
+            return None
+        return self.report.index - self.previous.index
+
+
+def department_ranking(*, filters: Filters, department_ids: Iterable[int] | None) -> list[DepartmentRow]:
+    """Active departments, best index first (departments without figures last); three queries."""
+    departments = Department.objects.filter(active=True)
+    if department_ids is not None:
+        departments = departments.filter(pk__in=list(department_ids))
+
+    def by_department(previous: bool) -> dict[int, PeriodReport]:
+        rows = _rollups(filters, department_ids, previous=previous).values("department_id").annotate(**SUMS)
+        return {r["department_id"]: PeriodReport.from_sums(r) for r in rows}
+
+    current, before = by_department(False), by_department(True)
+    ranking = [
+        DepartmentRow(department=d, report=current.get(d.pk, PeriodReport()), previous=before.get(d.pk, PeriodReport()))
+        for d in departments
+    ]
+    ranking.sort(key=lambda row: (row.report.index is None, -(row.report.index or 0), row.department.name))
+    return ranking
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    start: date
+    report: PeriodReport
+
+
+def index_trend(*, filters: Filters, department_ids: Iterable[int] | None) -> list[TrendPoint]:
+    """The figures per day (per week from Monday for long periods), gaps filled with empty reports; one query."""
+    period = filters.period
+    bucket = TruncWeek("day") if period.weekly else F("day")
+    rows = _rollups(filters, department_ids).annotate(bucket=bucket).values("bucket").annotate(**SUMS)
+    by_bucket = {_as_date(r["bucket"]): PeriodReport.from_sums(r) for r in rows}
+    step = timedelta(days=7 if period.weekly else 1)
+    first = period.start - timedelta(days=period.start.weekday()) if period.weekly else period.start
+    points, day = [], first
+    while day <= period.end:
+        points.append(TrendPoint(start=day, report=by_bucket.get(day, PeriodReport())))
+        day += step
+    return points
+
+
+def _as_date(value) -> date:
+    return value.date() if hasattr(value, "date") else value
+
+
+@dataclass(frozen=True)
+class TouchpointRow:
+    touchpoint_id: int
+    name: str
+    code: str
+    report: PeriodReport
+    by_stage: dict[str, PeriodReport]
+
+
+def touchpoint_rows(*, filters: Filters, department_ids: Iterable[int] | None) -> list[TouchpointRow]:
+    """Each touchpoint with experiences in the period, its totals and its figures per stage; one query.
+
+    One row per touchpoint × stage comes back (at most three per touchpoint), so the per-touchpoint
+    totals are the sum of at most three reports.
+    """
+    rows = (
+        _rollups(filters, department_ids)
+        .values("touchpoint_id", "touchpoint__name", "touchpoint__code", "stage")
+        .annotate(**SUMS)
+        .order_by("touchpoint__name", "touchpoint_id")
+    )
+    result: dict[int, TouchpointRow] = {}
+    for r in rows:
+        row = result.setdefault(
+            r["touchpoint_id"],
+            TouchpointRow(r["touchpoint_id"], r["touchpoint__name"], r["touchpoint__code"], PeriodReport(), {}),
+        )
+        row.by_stage[r["stage"]] = PeriodReport.from_sums(r)
+    return [
+        TouchpointRow(row.touchpoint_id, row.name, row.code, sum(row.by_stage.values(), PeriodReport()), row.by_stage)
+        for row in result.values()
+    ]
+
+
+def worst_moments(rows: list[TouchpointRow], *, limit: int = 10) -> list[TouchpointRow]:
+    """Moments of truth ranked by negative mass: where the most harm was done."""
+    hurt = [row for row in rows if row.report.negative_mass > 0]
+    return sorted(hurt, key=lambda row: (-row.report.negative_mass, row.name))[:limit]
+
+
+def failed_outcomes(rows: list[TouchpointRow]) -> list[TouchpointRow]:
+    """Touchpoints whose tangible outcome failed at least once, most failures first."""
+    return sorted((row for row in rows if row.report.failed), key=lambda row: (-row.report.failed, row.name))
+
+
+STAGE_ORDER = list(Stage.values)
+
+
+@dataclass(frozen=True)
+class StaffEntry:
+    occurred_at: object
+    who: str
+    touchpoint: str
+    stage: str
+    valence: int
+    intensity: int
+
+
+def staff_activity(*, filters: Filters, department_ids: Iterable[int] | None, limit: int = 20) -> list[StaffEntry]:
+    """Who logged what: the latest experiences logged by people in the period, newest first; one bounded query.
+
+    It walks the (day, department) index backwards and stops after `limit` rows, so its cost
+    does not grow with the data; the full list is the experiences CSV export.
+    """
+    rows = _experiences(filters, department_ids).filter(recorded_by__isnull=False)
+    rows = rows.order_by("-occurred_on", "-occurred_at").values_list(
+        "occurred_at", "recorded_by__username", "touchpoint__name", "stage", "valence", "intensity"
+    )[:limit]
+    return [StaffEntry(*row) for row in rows]
+
+
+def _experiences(filters: Filters, department_ids: Iterable[int] | None) -> QuerySet:
+    period = filters.period
+    rows = Experience.objects.filter(occurred_on__gte=period.start, occurred_on__lte=period.end)
+    if department_ids is not None:
+        rows = rows.filter(department_id__in=list(department_ids))
+    if filters.stages:
+        rows = rows.filter(stage__in=filters.stages)
+    return rows
+
+
+EXPORT_FIELDS = (
+    "occurred_at",
+    "customer__external_id",
+    "customer__name",
+    "department__code",
+    "touchpoint__code",
+    "stage",
+    "valence",
+    "intensity",
+    "emotion",
+    "expectation",
+    "outcome",
+    "source",
+    "recorded_by__username",
+    "impact",
+    "note",
+)
+
+
+def experiences_for_export(
+    *, filters: Filters, department_ids: Iterable[int] | None, touchpoint_ids: Iterable[int] | None = None
+) -> Iterator[tuple]:
+    """The experiences behind a filter, oldest first, fetched in chunks so memory stays flat."""
+    rows = _experiences(filters, department_ids)
+    if touchpoint_ids is not None:
+        rows = rows.filter(touchpoint_id__in=list(touchpoint_ids))
+    return rows.order_by("occurred_on", "occurred_at", "id").values_list(*EXPORT_FIELDS).iterator(chunk_size=2000)

@@ -1,0 +1,161 @@
+"""The company and department dashboards: parse the filter, check the scope, call the queries, render."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from journeys.queries import visible_journeys
+from scoring.queries import customers_at_risk, period_report
+from touchpoints.models import Department, Stage
+
+from . import queries, tables
+from .access import Scope, scope_for
+from .exports import csv_response
+from .filters import Filters, read_filters
+
+AT_RISK_LIMIT = 20
+
+
+def render_dashboard(request: HttpRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
+    """The whole page, or only its content block (`_name.html`) when htmx asks after a filter change."""
+    if request.headers.get("HX-Request") == "true":
+        folder, name = template.rsplit("/", 1)
+        template = f"{folder}/_{name}"
+    params = request.GET.copy()
+    params.pop("export", None)
+    context["query"] = params.urlencode()
+    return render(request, template, context, status=status)
+
+
+def unknown_export(name: str, choices) -> HttpResponse:
+    """A CSV link that names no table of the page: say which ones there are."""
+    message = _("There is no table %(name)s to export here; choose export=%(choices)s.") % {
+        "name": repr(name),
+        "choices": " | ".join(choices),
+    }
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
+def export_table(name: str, filters: Filters, table: tuple[list[str], list[list]]) -> HttpResponse:
+    period = filters.period
+    return csv_response(f"cxm-{name}-{period.start}-{period.end}.csv", *table)
+
+
+def export_experiences(name: str, filters: Filters, **kwargs) -> HttpResponse:
+    period = filters.period
+    return csv_response(
+        f"cxm-{name}-experiences-{period.start}-{period.end}.csv",
+        queries.EXPORT_FIELDS,
+        queries.experiences_for_export(filters=filters, **kwargs),
+    )
+
+
+@login_required
+def company(request: HttpRequest) -> HttpResponse:
+    scope = scope_for(request.user)
+    if not scope.sees_customers:
+        return _staff_home(request, scope)
+    form, filters = read_filters(request.GET)
+    context = {"form": form, "filters": filters}
+    if filters is None:
+        return render_dashboard(request, "dashboards/company.html", context, status=400)
+    ids = scope.department_ids
+    if request.GET.get("export") == "experiences":
+        return export_experiences("company", filters, department_ids=ids)
+    ranking = queries.department_ranking(filters=filters, department_ids=ids)
+    trend = queries.index_trend(filters=filters, department_ids=ids)
+    exports = {"departments": tables.departments_table(ranking), "trend": tables.trend_table(trend)}
+    export = request.GET.get("export")
+    if export in exports:
+        return export_table(export, filters, exports[export])
+    if export:
+        return unknown_export(export, [*exports, "experiences"])
+    context |= {
+        "ranking": [(row, tables.recovery_debt(row.report)) for row in ranking],
+        "total": period_report(
+            start=filters.period.start, end=filters.period.end, department_ids=ids, stages=filters.stages
+        ),
+        "trend": trend,
+        "trend_chart": tables.trend_chart(trend, _("Experience index")),
+        "ranking_chart": {
+            "kind": "bar",
+            "label": _("Experience index"),
+            "labels": [row.department.name for row in ranking],
+            "values": [tables.rounded(row.report.index) for row in ranking],
+        },
+        "no_departments": scope.is_empty,
+        "journeys": list(visible_journeys(department_ids=ids)),
+    }
+    return render_dashboard(request, "dashboards/company.html", context)
+
+
+def _staff_home(request: HttpRequest, scope: Scope) -> HttpResponse:
+    """Staff have no company view: they land on their own department's summary."""
+    department = Department.objects.filter(pk__in=scope.department_ids or []).order_by("name").first()
+    if department is None:
+        raise PermissionDenied(_("You belong to no department yet; ask an admin to add you to one."))
+    return redirect("dashboards:department", code=department.code)
+
+
+@login_required
+def department(request: HttpRequest, code: str) -> HttpResponse:
+    scope = scope_for(request.user)
+    dept = get_object_or_404(Department, code=code, active=True)
+    if not scope.allows(dept):
+        raise Http404("no department you may see has this code")
+    form, filters = read_filters(request.GET)
+    context = {"form": form, "filters": filters, "department": dept, "sees_customers": scope.sees_customers}
+    if filters is None:
+        return render_dashboard(request, "dashboards/department.html", context, status=400)
+    ids = [dept.pk]
+    export = request.GET.get("export")
+    if export == "experiences":
+        if not scope.sees_customers:
+            raise PermissionDenied(_("Staff summaries have no export of individual experiences."))
+        return export_experiences(dept.code, filters, department_ids=ids)
+    period = filters.period
+    report = period_report(start=period.start, end=period.end, department_ids=ids, stages=filters.stages)
+    previous = period_report(
+        start=period.previous.start, end=period.previous.end, department_ids=ids, stages=filters.stages
+    )
+    trend = queries.index_trend(filters=filters, department_ids=ids)
+    rows = queries.touchpoint_rows(filters=filters, department_ids=ids)
+    stages = filters.stages or queries.STAGE_ORDER
+    at_risk = customers_at_risk(limit=AT_RISK_LIMIT, department_ids=ids) if scope.sees_customers else []
+    activity = queries.staff_activity(filters=filters, department_ids=ids) if scope.sees_customers else []
+    worst = queries.worst_moments(rows)
+    failed = queries.failed_outcomes(rows)
+    exports = {
+        "trend": tables.trend_table(trend),
+        "heat-map": tables.heat_map_table(rows, stages),
+        "moments": tables.touchpoints_table(worst),
+        "calibration": tables.touchpoints_table(rows),
+        "failed": tables.touchpoints_table(failed),
+    }
+    if scope.sees_customers:
+        exports |= {"at-risk": tables.at_risk_table(at_risk), "activity": tables.staff_table(activity)}
+    if export in exports:
+        return export_table(f"{dept.code}-{export}", filters, exports[export])
+    if export:
+        return unknown_export(export, [*exports, "experiences"] if scope.sees_customers else list(exports))
+    change = None if report.index is None or previous.index is None else report.index - previous.index
+    context |= {
+        "report": report,
+        "previous": previous,
+        "change": change,
+        "debt": tables.recovery_debt(report),
+        "trend": trend,
+        "trend_chart": tables.trend_chart(trend, _("Experience index of %(name)s") % {"name": dept.name}),
+        "stage_labels": [(s, Stage(s).label) for s in stages],
+        "heat_map": [(row, [row.by_stage.get(s) for s in stages]) for row in rows],
+        "rows": rows,
+        "worst": worst,
+        "failed": failed,
+        "at_risk": at_risk,
+        "activity": activity,
+    }
+    return render_dashboard(request, "dashboards/department.html", context)

@@ -1,0 +1,116 @@
+"""Reads of the journey map: which journeys a reader may see, and each step's figures for a period."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Exists, OuterRef, QuerySet
+
+from dashboards.filters import Filters
+from dashboards.queries import SUMS
+from experiences.models import Emotion, Experience
+from scoring.models import DailyRollup
+from scoring.queries import PeriodReport
+from touchpoints.models import Stage, TouchpointOwner
+
+from .models import Journey, JourneyStep
+
+EMOTION_SAMPLE = 500
+
+
+def visible_journeys(*, department_ids: Iterable[int] | None) -> QuerySet[Journey]:
+    """Admins see every journey; a manager the journeys with a step owned by one of their departments."""
+    journeys = Journey.objects.all()
+    if department_ids is not None:
+        owned = TouchpointOwner.objects.filter(
+            touchpoint__journey_steps__journey=OuterRef("pk"), department_id__in=list(department_ids)
+        )
+        journeys = journeys.filter(Exists(owned))
+    return journeys
+
+
+@dataclass(frozen=True)
+class StepFigures:
+    step: JourneyStep
+    report: PeriodReport
+    emotion: str  # the most frequent emotion's label, "" when none was recorded
+    weakest: bool = False
+
+
+@dataclass(frozen=True)
+class JourneyMap:
+    columns: list[tuple[str, str, list[StepFigures]]]  # (stage, label, steps in order)
+    steps: list[StepFigures]
+
+    @property
+    def weakest(self) -> StepFigures | None:
+        return next((s for s in self.steps if s.weakest), None)
+
+
+def journey_map(journey: Journey, *, filters: Filters, department_ids: Iterable[int] | None) -> JourneyMap:
+    """Each step with the period's figures of its touchpoint at its stage; three queries.
+
+    Figures count only the reader's departments. The weakest step is the one with the lowest
+    index among the steps that have one.
+    """
+    ids = None if department_ids is None else list(department_ids)
+    steps = list(journey.steps.select_related("touchpoint").order_by("position"))
+    period = filters.period
+    rollups = DailyRollup.objects.filter(
+        day__gte=period.start, day__lte=period.end, touchpoint_id__in={s.touchpoint_id for s in steps}
+    )
+    if ids is not None:
+        rollups = rollups.filter(department_id__in=ids)
+    if filters.stages:
+        rollups = rollups.filter(stage__in=filters.stages)
+    by_key = {
+        (r["touchpoint_id"], r["stage"]): PeriodReport.from_sums(r)
+        for r in rollups.values("touchpoint_id", "stage").annotate(**SUMS)
+    }
+    emotions = _frequent_emotions(journey, filters=filters, department_ids=ids)
+    reports = [by_key.get((s.touchpoint_id, s.stage), PeriodReport()) for s in steps]
+    judged = [(r.index, i) for i, r in enumerate(reports) if r.index is not None]
+    weakest = min(judged)[1] if judged else None
+    figures = [
+        StepFigures(step=s, report=r, emotion=emotions.get(s.pk, ""), weakest=i == weakest)
+        for i, (s, r) in enumerate(zip(steps, reports, strict=True))
+    ]
+    columns = [(stage, label, [f for f in figures if f.step.stage == stage]) for stage, label in Stage.choices]
+    return JourneyMap(columns=columns, steps=figures)
+
+
+def _frequent_emotions(journey: Journey, *, filters: Filters, department_ids: list[int] | None) -> dict[int, str]:
+    """The most frequent emotion per step among its latest experiences of the period; one query.
+
+    Emotions are not in the rollups, so each step reads only its latest EMOTION_SAMPLE experiences
+    (with or without an emotion) through the (touchpoint, occurred_at) index: the cost stays flat
+    as data grows.
+    """
+    start, end = filters.period.moments
+    table = Experience._meta.db_table
+    params: list = [start, end]
+    narrowing = ""
+    if department_ids is not None:
+        if not department_ids:
+            return {}
+        narrowing += f" AND e.department_id IN ({', '.join(['%s'] * len(department_ids))})"
+        params += department_ids
+    if filters.stages:
+        narrowing += f" AND e.stage IN ({', '.join(['%s'] * len(filters.stages))})"
+        params += filters.stages
+    sql = f"""
+        SELECT s.id, (
+            SELECT x.emotion FROM (
+                SELECT e.emotion FROM {table} e
+                WHERE e.touchpoint_id = s.touchpoint_id AND e.stage = s.stage
+                  AND e.occurred_at >= %s AND e.occurred_at < %s{narrowing}
+                ORDER BY e.occurred_at DESC LIMIT {EMOTION_SAMPLE}
+            ) x WHERE x.emotion <> '' GROUP BY x.emotion ORDER BY COUNT(*) DESC, x.emotion LIMIT 1
+        )
+        FROM {JourneyStep._meta.db_table} s WHERE s.journey_id = %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, journey.pk])
+        return {pk: Emotion(emotion).label for pk, emotion in cursor.fetchall() if emotion}

@@ -1,0 +1,53 @@
+"""The journey map: perception → interaction → remembrance, a score per step, the weakest marked."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from dashboards.access import scope_for
+from dashboards.filters import read_filters
+from dashboards.tables import journey_table, rounded
+from dashboards.views import export_experiences, export_table, render_dashboard, unknown_export
+
+from . import queries
+
+
+@login_required
+def journey_map(request: HttpRequest, slug: str) -> HttpResponse:
+    scope = scope_for(request.user)
+    if not scope.sees_customers:
+        raise PermissionDenied(_("Journey maps are for managers and admins."))
+    journey = queries.visible_journeys(department_ids=scope.department_ids).filter(slug=slug).first()
+    if journey is None:
+        raise Http404("no journey you may see has this slug")
+    form, filters = read_filters(request.GET)
+    context = {"form": form, "filters": filters, "journey": journey}
+    if filters is None:
+        return render_dashboard(request, "journeys/map.html", context, status=400)
+    figures = queries.journey_map(journey, filters=filters, department_ids=scope.department_ids)
+    export = request.GET.get("export")
+    if export == "experiences":
+        return export_experiences(
+            journey.slug,
+            filters,
+            department_ids=scope.department_ids,
+            touchpoint_ids={f.step.touchpoint_id for f in figures.steps},
+        )
+    if export == "steps":
+        return export_table(f"journey-{journey.slug}", filters, journey_table(figures.steps))
+    if export:
+        return unknown_export(export, ["steps", "experiences"])
+    context |= {
+        "map": figures,
+        "steps_chart": {
+            "kind": "bar",
+            "horizontal": True,
+            "label": _("Experience index per step"),
+            "labels": [f"{f.step.position}. {f.step.touchpoint.name}" for f in figures.steps],
+            "values": [rounded(f.report.index) for f in figures.steps],
+        },
+    }
+    return render_dashboard(request, "journeys/map.html", context)

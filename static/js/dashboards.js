@@ -1,0 +1,93 @@
+/* CXM dashboards: draw every <canvas data-chart="ID"> from the JSON of <script id="ID" type="application/json">
+ * (written by Django's json_script), and redraw after htmx swaps new figures in. No inline script
+ * anywhere, so a strict Content-Security-Policy can forbid them. Colours come from cxm.css:
+ * green positive, grey neutral, red negative, nothing else in those colours.
+ */
+(function () {
+  "use strict";
+
+  var POSITIVE_FROM = 55;
+  var NEGATIVE_BELOW = 45;
+
+  function cssVar(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+
+  function colourOf(index) {
+    if (index === null || index === undefined) return cssVar("--cxm-neutral");
+    if (index >= POSITIVE_FROM) return cssVar("--cxm-positive");
+    if (index < NEGATIVE_BELOW) return cssVar("--cxm-negative");
+    return cssVar("--cxm-neutral");
+  }
+
+  function valenceColour(valence) {
+    return cssVar(valence > 0 ? "--cxm-positive" : valence < 0 ? "--cxm-negative" : "--cxm-neutral");
+  }
+
+  function config(data) {
+    var text = cssVar("--pico-muted-color") || "#555";
+    var grid = cssVar("--pico-muted-border-color") || "#ddd";
+    var axisY = { min: data.min === undefined ? 0 : data.min, ticks: { color: text }, grid: { color: grid } };
+    if (data.max !== undefined || data.min === undefined) axisY.max = data.max === undefined ? 100 : data.max;
+    var dataset = { label: data.label, data: data.values };
+    if (data.kind === "line") {
+      dataset.borderColor = cssVar("--pico-primary") || "#0172ad";
+      dataset.pointBackgroundColor = data.values.map(colourOf);
+      dataset.pointRadius = data.values.length > 60 ? 0 : 3;
+      dataset.spanGaps = true;
+      dataset.tension = 0.2;
+    } else {
+      dataset.backgroundColor = data.valences ? data.valences.map(valenceColour) : data.values.map(colourOf);
+    }
+    return {
+      type: data.kind,
+      data: { labels: data.labels, datasets: [dataset] },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        indexAxis: data.horizontal ? "y" : "x",
+        plugins: { legend: { display: false } },
+        scales: data.horizontal
+          ? { x: axisY, y: { ticks: { color: text }, grid: { display: false } } }
+          : { y: axisY, x: { ticks: { color: text, maxRotation: 0, autoSkip: true }, grid: { display: false } } },
+      },
+    };
+  }
+
+  function draw(root) {
+    if (typeof Chart === "undefined") return;
+    root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      var source = document.getElementById(canvas.dataset.chart);
+      if (!source) return;
+      var existing = Chart.getChart(canvas);
+      if (existing) existing.destroy();
+      new Chart(canvas, config(JSON.parse(source.textContent)));
+    });
+  }
+
+  /* Picking a date means a custom period. */
+  function customDates(event) {
+    var form = event.target.form;
+    if (!form || !form.classList.contains("dash-filters")) return;
+    if ((event.target.name === "start" || event.target.name === "end") && form.elements.period) {
+      form.elements.period.value = "custom";
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    draw(document);
+    document.addEventListener("input", customDates, true);
+    document.addEventListener("change", customDates, true);
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    draw(event.detail.elt.parentNode || document);
+  });
+  /* A filter that needs fixing answers 400 with the message: show it rather than nothing. */
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 400) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+})();

@@ -1,0 +1,82 @@
+"""The journey map: a score per step for the period, the most frequent emotion, the weakest step marked."""
+
+import pytest
+
+from journeys.models import Journey, JourneyStep
+from tests.dashboard_data import experience, log, two_departments
+from tests.factories import CustomerFactory, TouchpointFactory
+
+
+@pytest.fixture
+def order_to_delivery(db, django_capture_on_commit_callbacks):
+    logistics, billing, delivery, invoice, users = two_departments()
+    website = TouchpointFactory(code="website", name="Website", owner=logistics, stage="perception")
+    customer = CustomerFactory(external_id="ACME-1")
+    log(
+        django_capture_on_commit_callbacks,
+        experience(customer, website, "positive", emotion="delighted"),
+        experience(customer, delivery, "negative", emotion="angry"),
+        experience(customer, delivery, "negative", emotion="angry"),
+        experience(customer, delivery, "positive", emotion="relieved"),
+        experience(customer, invoice, "negative", stage="remembrance"),
+    )
+    journey = Journey.objects.create(slug="order-to-delivery", name="Order to delivery")
+    for position, (touchpoint, stage) in enumerate(
+        [(website, "perception"), (delivery, "interaction"), (invoice, "remembrance")], start=1
+    ):
+        JourneyStep.objects.create(journey=journey, touchpoint=touchpoint, stage=stage, position=position)
+    return users
+
+
+def steps_of(client, url="/journeys/order-to-delivery/"):
+    return {f.step.touchpoint.code: f for f in client.get(url).context["map"].steps}
+
+
+def test_each_step_shows_its_volume_and_most_frequent_emotion(client, order_to_delivery):
+    client.force_login(order_to_delivery["admin"])
+    steps = steps_of(client)
+    assert (steps["on-time-delivery"].report.experiences, steps["on-time-delivery"].emotion) == (3, "Angry")
+    assert steps["website"].emotion == "Delighted"
+
+
+def test_weakest_step_is_marked(client, order_to_delivery):
+    client.force_login(order_to_delivery["admin"])
+    response = client.get("/journeys/order-to-delivery/")
+    assert response.context["map"].weakest.step.touchpoint.code == "clear-invoice"
+    assert "Weakest step" in response.content.decode()
+
+
+def test_steps_sit_in_the_column_of_their_stage(client, order_to_delivery):
+    client.force_login(order_to_delivery["admin"])
+    columns = client.get("/journeys/order-to-delivery/").context["map"].columns
+    assert [(stage, [f.step.position for f in steps]) for stage, _label, steps in columns] == [
+        ("perception", [1]),
+        ("interaction", [2]),
+        ("remembrance", [3]),
+    ]
+
+
+def test_manager_figures_leave_out_other_departments(client, order_to_delivery):
+    client.force_login(order_to_delivery["manager"])  # manages logistics, not billing
+    steps = steps_of(client)
+    assert steps["clear-invoice"].report.experiences == 0
+    assert steps["on-time-delivery"].weakest
+
+
+def test_a_period_without_experiences_empties_the_steps(client, order_to_delivery):
+    client.force_login(order_to_delivery["admin"])
+    response = client.get("/journeys/order-to-delivery/?period=custom&start=2025-01-01&end=2025-01-02")
+    assert response.context["map"].weakest is None
+    assert "No experiences at this journey" in response.content.decode()
+
+
+def test_step_export_lists_the_steps_in_order(client, order_to_delivery):
+    client.force_login(order_to_delivery["admin"])
+    body = b"".join(client.get("/journeys/order-to-delivery/?export=steps").streaming_content).decode()
+    assert [line.split(",")[1] for line in body.splitlines()[1:]] == ["Website", "On-time delivery", "Clear invoice"]
+
+
+def test_journey_page_needs_few_queries(client, order_to_delivery, django_assert_max_num_queries):
+    client.force_login(order_to_delivery["manager"])
+    with django_assert_max_num_queries(20):
+        assert client.get("/journeys/order-to-delivery/").status_code == 200

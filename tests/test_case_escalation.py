@@ -106,6 +106,15 @@ def test_opened_case_is_published_to_webhook_subscribers(customer, touchpoint):
     assert delivery.payload["customer"] == customer.external_id
 
 
+def test_overdue_case_is_published_to_webhook_subscribers(case, managers):
+    WebhookSubscription.objects.create(url="https://example.com/hook", events=["case.overdue"], secret="s3cret")
+    with time_machine.travel(case.due_at + timedelta(minutes=1), tick=False):
+        tasks.escalate_overdue_cases.delay().get()
+    delivery = WebhookDelivery.objects.get(event="case.overdue")
+    assert delivery.payload["id"] == case.pk
+    assert delivery.payload["due_at"] == case.due_at.isoformat()
+
+
 @pytest.mark.parametrize("entry", ["escalate-overdue-cases", "sweep-missing-cases", "suggest-ladder-moves"])
 def test_beat_runs_a_registered_task(entry):
     assert settings.CELERY_BEAT_SCHEDULE[entry]["task"] in celery_app.tasks

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -93,21 +93,35 @@ class BatchResult:
         return self.count("rejected")
 
 
+class _CatalogueTouchpoint(NamedTuple):
+    pk: int
+    code: str
+    stage: str
+
+
 class _Catalogue:
-    """Active touchpoints with their owners, read once per batch."""
+    """Active touchpoints with their active owning departments, read in one query per batch."""
 
     def __init__(self) -> None:
-        self.touchpoints: dict[str, Touchpoint] = {}
+        self.touchpoints: dict[str, _CatalogueTouchpoint] = {}
         self.owner_codes: dict[int, dict[str, int]] = {}
         self.primary: dict[int, int] = {}
-        for tp in Touchpoint.objects.filter(active=True).prefetch_related("owners__department"):
-            self.touchpoints[tp.code] = tp
-            self.owner_codes[tp.pk] = {
-                o.department.code: o.department_id for o in tp.owners.all() if o.department.active
-            }
-            for o in tp.owners.all():
-                if o.primary:
-                    self.primary[tp.pk] = o.department_id
+        rows = Touchpoint.objects.filter(active=True).values_list(
+            "pk",
+            "code",
+            "stage",
+            "owners__department_id",
+            "owners__department__code",
+            "owners__department__active",
+            "owners__primary",
+        )
+        for pk, code, stage, department_id, department_code, department_active, primary in rows:
+            self.touchpoints.setdefault(code, _CatalogueTouchpoint(pk, code, stage))
+            owners = self.owner_codes.setdefault(pk, {})
+            if department_id is not None and department_active:
+                owners[department_code] = department_id
+                if primary:
+                    self.primary[pk] = department_id
 
 
 @dataclass

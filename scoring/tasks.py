@@ -9,7 +9,7 @@ from django.core.cache import cache
 from cxm.celery import app
 from integrations.services import publish_customers_at_risk
 
-from .recompute import rescore_all, rescore_dirty
+from .recompute import RescoreResult, rescore_all, rescore_dirty
 
 # Set while a rescore is queued and not yet started: a burst of writes enqueues one task.
 # It expires on its own in case the message is lost; the sweep covers the gap.
@@ -36,7 +36,7 @@ def rescore_dirty_task() -> dict:
     cache.delete(PENDING_KEY)
     result = rescore_dirty()
     publish_customers_at_risk(customer_ids=result.became_at_risk)
-    return {"customers": result.customers, "days": result.days, "became_at_risk": result.became_at_risk}
+    return _summary(result)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -50,4 +50,9 @@ def nightly_rescore() -> dict:
     """Beat, at night: recompute everything, since recovery debt shrinks as memories fade."""
     result = rescore_all()
     publish_customers_at_risk(customer_ids=result.became_at_risk)
-    return {"customers": result.customers, "days": result.days, "became_at_risk": result.became_at_risk}
+    return _summary(result)
+
+
+def _summary(result: RescoreResult) -> dict:
+    """Counts only: a full rescore can put thousands of customers at risk, too many for a log line."""
+    return {"customers": result.customers, "days": result.days, "became_at_risk": len(result.became_at_risk)}

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+
+from experiences.models import Experience
+from scoring.services import mark_for_rescore
 
 from .models import Customer
 
@@ -16,4 +20,29 @@ def upsert_customer(*, external_id: str, values: dict[str, Any]) -> tuple[Custom
     external_id decides, and `update_or_create` retries the loser as an update.
     """
     with transaction.atomic():
-        return Customer.objects.update_or_create(external_id=external_id, defaults=values)
+        before = Customer.objects.select_for_update().filter(external_id=external_id).values_list("segment").first()
+        customer, created = Customer.objects.update_or_create(external_id=external_id, defaults=values)
+        if before is not None and before[0] != customer.segment:
+            segments_changed(customer_ids=[customer.pk])
+        return customer, created
+
+
+def save_customer(*, customer: Customer) -> None:
+    """Save a customer edited by hand (the admin); a new segment re-rolls the days of their experiences."""
+    with transaction.atomic():
+        before = Customer.objects.select_for_update().filter(pk=customer.pk).values_list("segment").first()
+        customer.save()
+        if before is not None and before[0] != customer.segment:
+            segments_changed(customer_ids=[customer.pk])
+
+
+def segments_changed(*, customer_ids: Iterable[int]) -> None:
+    """Mark dirty the days on which these customers had experiences, after their segment changed.
+
+    The daily rollups count every experience under its customer's current segment, so moving a
+    customer moves their whole history; one query finds the days, the rescore does the rest.
+    Call it inside the transaction that changed the segment.
+    """
+    ids = list(customer_ids)
+    days = Experience.objects.filter(customer_id__in=ids).order_by().values_list("occurred_on", flat=True)
+    mark_for_rescore(customer_ids=[], days=set(days.distinct()))

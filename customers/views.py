@@ -26,7 +26,7 @@ def timeline(request: HttpRequest, external_id: str) -> HttpResponse:
     customer = queries.visible_customer(external_id, department_ids=scope.department_ids)
     if customer is None:
         raise Http404("no customer you may see has this id")
-    form, filters = read_filters(request.GET, default_days=DEFAULT_DAYS)
+    form, filters = read_filters(request.GET, default_days=DEFAULT_DAYS, by_segment=False)
     context = {"form": form, "filters": filters, "customer": customer}
     if filters is None:
         return render_dashboard(request, "customers/timeline.html", context, status=400)

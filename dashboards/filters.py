@@ -9,6 +9,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.queries import segments
 from touchpoints.models import Stage
 
 DEFAULT_DAYS = 30
@@ -48,6 +49,12 @@ class Period:
 class Filters:
     period: Period
     stages: list[str] | None  # None: every stage
+    segments: list[str] | None = None  # None: every customer segment
+
+    @property
+    def segment(self) -> str:
+        """The one segment chosen, "" for all: for headings and file names."""
+        return self.segments[0] if self.segments else ""
 
 
 class FilterForm(forms.Form):
@@ -65,6 +72,19 @@ class FilterForm(forms.Form):
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     stage = forms.ChoiceField(label=_("Stage"), required=False, choices=[("", _("All stages")), *Stage.choices])
+    segment = forms.ChoiceField(
+        label=_("Segment"),
+        required=False,
+        error_messages={"invalid_choice": _("No customer is in the segment %(value)s; choose one from the list.")},
+    )
+
+    def __init__(self, *args, by_segment: bool = True, **kwargs) -> None:
+        """`by_segment=False` leaves the segment out (a single customer's page has no use for it)."""
+        super().__init__(*args, **kwargs)
+        if by_segment:
+            self.fields["segment"].choices = [("", _("All segments")), *((s, s) for s in segments())]
+        else:
+            del self.fields["segment"]
 
     def clean(self) -> dict:
         data = super().clean()
@@ -90,13 +110,19 @@ class FilterForm(forms.Form):
         else:
             days = int(data.get("period") or DEFAULT_DAYS)
             period = Period(start=today - timedelta(days=days - 1), end=today)
-        return Filters(period=period, stages=[data["stage"]] if data.get("stage") else None)
+        return Filters(
+            period=period,
+            stages=[data["stage"]] if data.get("stage") else None,
+            segments=[data["segment"]] if data.get("segment") else None,
+        )
 
 
-def read_filters(params, *, default_days: int = DEFAULT_DAYS) -> tuple[FilterForm, Filters | None]:
+def read_filters(
+    params, *, default_days: int = DEFAULT_DAYS, by_segment: bool = True
+) -> tuple[FilterForm, Filters | None]:
     """Bind the query string; the filters are None when it needs fixing (the form says what)."""
     data = params.copy()
     if not data.get("period") and not (data.get("start") or data.get("end")):
         data["period"] = str(default_days)
-    form = FilterForm(data)
+    form = FilterForm(data, by_segment=by_segment)
     return form, form.filters() if form.is_valid() else None

@@ -32,6 +32,8 @@ def _rollups(filters: Filters, department_ids: Iterable[int] | None, *, previous
         rows = rows.filter(department_id__in=list(department_ids))
     if filters.stages:
         rows = rows.filter(stage__in=filters.stages)
+    if filters.segments:
+        rows = rows.filter(segment__in=filters.segments)
     return rows
 
 
@@ -171,6 +173,8 @@ def _experiences(filters: Filters, department_ids: Iterable[int] | None) -> Quer
         rows = rows.filter(department_id__in=list(department_ids))
     if filters.stages:
         rows = rows.filter(stage__in=filters.stages)
+    if filters.segments:
+        rows = rows.filter(customer__segment__in=filters.segments)
     return rows
 
 

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from journeys.queries import visible_journeys
@@ -40,15 +41,20 @@ def unknown_export(name: str, choices) -> HttpResponse:
     return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
 
-def export_table(name: str, filters: Filters, table: tuple[list[str], list[list]]) -> HttpResponse:
+def export_filename(name: str, filters: Filters) -> str:
+    """`cxm-<name>-<start>-<end>[-<segment>].csv`: the file says which filter it holds."""
     period = filters.period
-    return csv_response(f"cxm-{name}-{period.start}-{period.end}.csv", *table)
+    segment = slugify(filters.segment)
+    return f"cxm-{name}-{period.start}-{period.end}{'-' + segment if segment else ''}.csv"
+
+
+def export_table(name: str, filters: Filters, table: tuple[list[str], list[list]]) -> HttpResponse:
+    return csv_response(export_filename(name, filters), *table)
 
 
 def export_experiences(name: str, filters: Filters, **kwargs) -> HttpResponse:
-    period = filters.period
     return csv_response(
-        f"cxm-{name}-experiences-{period.start}-{period.end}.csv",
+        export_filename(f"{name}-experiences", filters),
         queries.EXPORT_FIELDS,
         queries.experiences_for_export(filters=filters, **kwargs),
     )
@@ -77,7 +83,11 @@ def company(request: HttpRequest) -> HttpResponse:
     context |= {
         "ranking": [(row, tables.recovery_debt(row.report)) for row in ranking],
         "total": period_report(
-            start=filters.period.start, end=filters.period.end, department_ids=ids, stages=filters.stages
+            start=filters.period.start,
+            end=filters.period.end,
+            department_ids=ids,
+            stages=filters.stages,
+            segments=filters.segments,
         ),
         "trend": trend,
         "trend_chart": tables.trend_chart(trend, _("Experience index")),
@@ -118,14 +128,17 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
             raise PermissionDenied(_("Staff summaries have no export of individual experiences."))
         return export_experiences(dept.code, filters, department_ids=ids)
     period = filters.period
-    report = period_report(start=period.start, end=period.end, department_ids=ids, stages=filters.stages)
-    previous = period_report(
-        start=period.previous.start, end=period.previous.end, department_ids=ids, stages=filters.stages
-    )
+    narrowing = {"department_ids": ids, "stages": filters.stages, "segments": filters.segments}
+    report = period_report(start=period.start, end=period.end, **narrowing)
+    previous = period_report(start=period.previous.start, end=period.previous.end, **narrowing)
     trend = queries.index_trend(filters=filters, department_ids=ids)
     rows = queries.touchpoint_rows(filters=filters, department_ids=ids)
     stages = filters.stages or queries.STAGE_ORDER
-    at_risk = customers_at_risk(limit=AT_RISK_LIMIT, department_ids=ids) if scope.sees_customers else []
+    at_risk = (
+        customers_at_risk(limit=AT_RISK_LIMIT, department_ids=ids, segments=filters.segments)
+        if scope.sees_customers
+        else []
+    )
     activity = queries.staff_activity(filters=filters, department_ids=ids) if scope.sees_customers else []
     worst = queries.worst_moments(rows)
     failed = queries.failed_outcomes(rows)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from customers.models import Customer
+from customers.services import segments_changed
 from integrations.services import publish_negative_experiences
 from scoring import engine
 from scoring.services import mark_for_rescore
@@ -394,16 +395,20 @@ def _resolve_customers(refs: set[str], upserts: dict[str, dict[str, str]]) -> di
             {c.external_id: c for c in Customer.objects.filter(external_id__in=[c.external_id for c in to_create])}
         )
     changed = []
+    moved = []  # customers given a new segment: the rollups of their past days must follow
     for ref, data in upserts.items():
         customer = existing.get(ref)
         if customer is None:
             continue
+        if data.get("segment", customer.segment) != customer.segment:
+            moved.append(customer.pk)
         if any(getattr(customer, k) != v for k, v in data.items()):
             for k, v in data.items():
                 setattr(customer, k, v)
             changed.append(customer)
     if changed:
         Customer.objects.bulk_update(changed, ["name", "email", "segment"])
+    segments_changed(customer_ids=moved)
     return {ref: c.pk for ref, c in existing.items()}
 
 

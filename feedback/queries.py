@@ -35,6 +35,7 @@ from django.utils import timezone
 from accounts.models import User
 from customers import ladder
 from customers.models import Customer, RelationshipLevel
+from customers.queries import segments  # noqa: F401  (the feedback pages list them)
 from experiences.models import Experience, Valence
 from touchpoints.models import Department
 
@@ -310,10 +311,6 @@ def ladder_funnel(*, department: Department | None = None, segment: str = "") ->
         )
         above -= counts.get(level, 0)
     return steps
-
-
-def segments() -> list[str]:
-    return list(Customer.objects.exclude(segment="").values_list("segment", flat=True).distinct().order_by("segment"))
 
 
 def pending_suggestions(*, limit: int = 200) -> QuerySet[LadderSuggestion]:

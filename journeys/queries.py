@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 
+from customers.models import Customer
 from dashboards.filters import Filters
 from dashboards.queries import SUMS
 from experiences.models import Emotion, Experience
@@ -52,8 +53,8 @@ class JourneyMap:
 def journey_map(journey: Journey, *, filters: Filters, department_ids: Iterable[int] | None) -> JourneyMap:
     """Each step with the period's figures of its touchpoint at its stage; three queries.
 
-    Figures count only the reader's departments. The weakest step is the one with the lowest
-    index among the steps that have one.
+    Figures count only the reader's departments and the filter's customer segment. The weakest
+    step is the one with the lowest index among the steps that have one.
     """
     ids = None if department_ids is None else list(department_ids)
     steps = list(journey.steps.select_related("touchpoint").order_by("position"))
@@ -65,6 +66,8 @@ def journey_map(journey: Journey, *, filters: Filters, department_ids: Iterable[
         rollups = rollups.filter(department_id__in=ids)
     if filters.stages:
         rollups = rollups.filter(stage__in=filters.stages)
+    if filters.segments:
+        rollups = rollups.filter(segment__in=filters.segments)
     by_key = {
         (r["touchpoint_id"], r["stage"]): PeriodReport.from_sums(r)
         for r in rollups.values("touchpoint_id", "stage").annotate(**SUMS)
@@ -100,6 +103,12 @@ def _frequent_emotions(journey: Journey, *, filters: Filters, department_ids: li
     if filters.stages:
         narrowing += f" AND e.stage IN ({', '.join(['%s'] * len(filters.stages))})"
         params += filters.stages
+    if filters.segments:
+        narrowing += (
+            f" AND e.customer_id IN (SELECT c.id FROM {Customer._meta.db_table} c"
+            f" WHERE c.segment IN ({', '.join(['%s'] * len(filters.segments))}))"
+        )
+        params += filters.segments
     sql = f"""
         SELECT s.id, (
             SELECT x.emotion FROM (

@@ -47,12 +47,18 @@ class CustomerScore(models.Model):
 
 
 class DailyRollup(models.Model):
-    """Undecayed sums per company calendar day × department × touchpoint × stage."""
+    """Undecayed sums per company calendar day × department × touchpoint × stage × customer segment.
+
+    `segment` is the customer's segment at the last recompute ("" for none): changing a
+    customer's segment marks the days of their experiences dirty, so figures follow the
+    customer's current segment, not the one they had when the experience happened.
+    """
 
     day = models.DateField()
     department = models.ForeignKey("touchpoints.Department", on_delete=models.CASCADE, related_name="+")
     touchpoint = models.ForeignKey("touchpoints.Touchpoint", on_delete=models.CASCADE, related_name="+")
     stage = models.CharField(max_length=20, choices=Stage.choices)
+    segment = models.CharField(max_length=60, blank=True, default="")
     experiences = models.IntegerField(default=0)
     positives = models.IntegerField(default=0)
     neutrals = models.IntegerField(default=0)
@@ -66,12 +72,12 @@ class DailyRollup(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["day", "department", "touchpoint", "stage"], name="rollup_key"),
+            models.UniqueConstraint(fields=["day", "department", "touchpoint", "stage", "segment"], name="rollup_key"),
         ]
         indexes = [models.Index(fields=["department", "day"], name="rollup_department_day")]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.department_id}/{self.touchpoint_id}/{self.stage}"
+        return f"{self.day} {self.department_id}/{self.touchpoint_id}/{self.stage}/{self.segment}"
 
 
 class DirtyCustomer(models.Model):

@@ -122,8 +122,10 @@ class CompanyOverview:
     total: PeriodReport
 
 
-def _rollups(start: date, end: date) -> QuerySet[DailyRollup]:
-    return DailyRollup.objects.filter(day__gte=start, day__lte=end)
+def _rollups(start: date, end: date, segments: Iterable[str] | None = None) -> QuerySet[DailyRollup]:
+    """The rollups of the days start..end; with `segments`, only those customer segments ("" = none)."""
+    rollups = DailyRollup.objects.filter(day__gte=start, day__lte=end)
+    return rollups if segments is None else rollups.filter(segment__in=list(segments))
 
 
 def customer_score(customer: Customer | int) -> CustomerScore | None:
@@ -151,9 +153,10 @@ def period_report(
     department_ids: Iterable[int] | None = None,
     touchpoint_ids: Iterable[int] | None = None,
     stages: Iterable[str] | None = None,
+    segments: Iterable[str] | None = None,
 ) -> PeriodReport:
     """Figures of the company calendar days start..end (both included), optionally narrowed; one query."""
-    rollups = _rollups(start, end)
+    rollups = _rollups(start, end, segments)
     if department_ids is not None:
         rollups = rollups.filter(department_id__in=list(department_ids))
     if touchpoint_ids is not None:
@@ -163,23 +166,29 @@ def period_report(
     return PeriodReport.from_sums(rollups.aggregate(**_SUMS))
 
 
-def department_report(department: Department, *, start: date, end: date) -> PeriodReport:
-    return period_report(start=start, end=end, department_ids=[department.pk])
+def department_report(
+    department: Department, *, start: date, end: date, segments: Iterable[str] | None = None
+) -> PeriodReport:
+    return period_report(start=start, end=end, department_ids=[department.pk], segments=segments)
 
 
-def touchpoint_report(touchpoint: Touchpoint, *, start: date, end: date) -> PeriodReport:
-    return period_report(start=start, end=end, touchpoint_ids=[touchpoint.pk])
+def touchpoint_report(
+    touchpoint: Touchpoint, *, start: date, end: date, segments: Iterable[str] | None = None
+) -> PeriodReport:
+    return period_report(start=start, end=end, touchpoint_ids=[touchpoint.pk], segments=segments)
 
 
-def stage_report(stage: str, *, start: date, end: date) -> PeriodReport:
-    return period_report(start=start, end=end, stages=[stage])
+def stage_report(stage: str, *, start: date, end: date, segments: Iterable[str] | None = None) -> PeriodReport:
+    return period_report(start=start, end=end, stages=[stage], segments=segments)
 
 
-def journey_report(journey: Journey, *, start: date, end: date) -> list[tuple[JourneyStep, PeriodReport]]:
+def journey_report(
+    journey: Journey, *, start: date, end: date, segments: Iterable[str] | None = None
+) -> list[tuple[JourneyStep, PeriodReport]]:
     """Each step in order with the figures of its touchpoint at its stage; two queries."""
     steps = list(journey.steps.select_related("touchpoint").order_by("position"))
     rows = (
-        _rollups(start, end)
+        _rollups(start, end, segments)
         .filter(touchpoint_id__in={s.touchpoint_id for s in steps})
         .values("touchpoint_id", "stage")
         .annotate(**_SUMS)
@@ -188,24 +197,29 @@ def journey_report(journey: Journey, *, start: date, end: date) -> list[tuple[Jo
     return [(step, by_key.get((step.touchpoint_id, step.stage), PeriodReport())) for step in steps]
 
 
-def company_overview(*, start: date, end: date) -> CompanyOverview:
+def company_overview(*, start: date, end: date, segments: Iterable[str] | None = None) -> CompanyOverview:
     """Every active department's figures (inactive ones still count in the total); two queries."""
     by_department = {
         r["department_id"]: PeriodReport.from_sums(r)
-        for r in _rollups(start, end).values("department_id").annotate(**_SUMS)
+        for r in _rollups(start, end, segments).values("department_id").annotate(**_SUMS)
     }
     total = sum(by_department.values(), PeriodReport())
     departments = [(d, by_department.get(d.pk, PeriodReport())) for d in Department.objects.filter(active=True)]
     return CompanyOverview(departments=departments, total=total)
 
 
-def customers_at_risk(*, limit: int = 50, department_ids: Iterable[int] | None = None) -> list[CustomerScore]:
+def customers_at_risk(
+    *, limit: int = 50, department_ids: Iterable[int] | None = None, segments: Iterable[str] | None = None
+) -> list[CustomerScore]:
     """Customers still owed positive experiences (debt > 0), worst first, with their customer; one query.
 
     With `department_ids`, only customers who had a negative experience with one of those
-    departments: the ones that department can act on.
+    departments: the ones that department can act on. With `segments`, only customers now
+    in one of those segments.
     """
     scores = CustomerScore.objects.filter(recovery_debt__gt=0).select_related("customer")
+    if segments is not None:
+        scores = scores.filter(customer__segment__in=list(segments))
     if department_ids is not None:
         hurt_here = Experience.objects.filter(
             Q(customer_id=OuterRef("customer_id")),

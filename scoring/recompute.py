@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
+from customers.models import Customer
 from experiences.models import Experience
 
 from . import engine
@@ -36,6 +37,7 @@ SAME_SUM = 1e-12
 EXPERIENCES = Experience._meta.db_table
 SCORES = CustomerScore._meta.db_table
 ROLLUPS = DailyRollup._meta.db_table
+CUSTOMERS = Customer._meta.db_table
 CUSTOMER_SUMS = "cxm_customer_sums"
 
 CUSTOMER_SUMS_SQL = f"""
@@ -86,28 +88,29 @@ UPSERT_SCORES_SQL = f"""
 
 ROLLUP_COUNTS = ("experiences", "positives", "neutrals", "negatives", "missed", "met", "exceeded", "failed")
 ROLLUP_MASSES = ("positive_mass", "negative_mass")
-ROLLUP_KEY = ("day", "department_id", "touchpoint_id", "stage")
+ROLLUP_KEY = ("day", "department_id", "touchpoint_id", "stage", "segment")
 
+# The segment is the customer's current one, read through the join at each recompute.
 UPSERT_ROLLUPS_SQL = f"""
     INSERT INTO {ROLLUPS} ({", ".join(ROLLUP_KEY + ROLLUP_COUNTS + ROLLUP_MASSES)})
     SELECT {", ".join("f." + c for c in ROLLUP_KEY + ROLLUP_COUNTS + ROLLUP_MASSES)}
-      FROM (SELECT occurred_on AS day, department_id, touchpoint_id, stage,
+      FROM (SELECT e.occurred_on AS day, e.department_id, e.touchpoint_id, e.stage, c.segment,
                    COUNT(*) AS experiences,
-                   SUM(CASE WHEN valence = 1 THEN 1 ELSE 0 END) AS positives,
-                   SUM(CASE WHEN valence = 0 THEN 1 ELSE 0 END) AS neutrals,
-                   SUM(CASE WHEN valence = -1 THEN 1 ELSE 0 END) AS negatives,
-                   SUM(CASE WHEN expectation = 'missed' THEN 1 ELSE 0 END) AS missed,
-                   SUM(CASE WHEN expectation = 'met' THEN 1 ELSE 0 END) AS met,
-                   SUM(CASE WHEN expectation = 'exceeded' THEN 1 ELSE 0 END) AS exceeded,
-                   SUM(CASE WHEN outcome = 'failed' THEN 1 ELSE 0 END) AS failed,
-                   SUM(CASE WHEN impact > 0 THEN impact ELSE 0 END) AS positive_mass,
-                   SUM(CASE WHEN impact < 0 THEN -impact ELSE 0 END) AS negative_mass
-              FROM {EXPERIENCES}
+                   SUM(CASE WHEN e.valence = 1 THEN 1 ELSE 0 END) AS positives,
+                   SUM(CASE WHEN e.valence = 0 THEN 1 ELSE 0 END) AS neutrals,
+                   SUM(CASE WHEN e.valence = -1 THEN 1 ELSE 0 END) AS negatives,
+                   SUM(CASE WHEN e.expectation = 'missed' THEN 1 ELSE 0 END) AS missed,
+                   SUM(CASE WHEN e.expectation = 'met' THEN 1 ELSE 0 END) AS met,
+                   SUM(CASE WHEN e.expectation = 'exceeded' THEN 1 ELSE 0 END) AS exceeded,
+                   SUM(CASE WHEN e.outcome = 'failed' THEN 1 ELSE 0 END) AS failed,
+                   SUM(CASE WHEN e.impact > 0 THEN e.impact ELSE 0 END) AS positive_mass,
+                   SUM(CASE WHEN e.impact < 0 THEN -e.impact ELSE 0 END) AS negative_mass
+              FROM {EXPERIENCES} e JOIN {CUSTOMERS} c ON c.id = e.customer_id
              WHERE {{where}}
-             GROUP BY occurred_on, department_id, touchpoint_id, stage) f
+             GROUP BY e.occurred_on, e.department_id, e.touchpoint_id, e.stage, c.segment) f
       LEFT JOIN {ROLLUPS} old
         ON old.day = f.day AND old.department_id = f.department_id
-       AND old.touchpoint_id = f.touchpoint_id AND old.stage = f.stage
+       AND old.touchpoint_id = f.touchpoint_id AND old.stage = f.stage AND old.segment = f.segment
      WHERE old.id IS NULL
         OR {" OR ".join(f"old.{c} <> f.{c}" for c in ROLLUP_COUNTS)}
         OR {" OR ".join(f"ABS(old.{c} - f.{c}) > %(same)s * (old.{c} + f.{c})" for c in ROLLUP_MASSES)}
@@ -119,9 +122,10 @@ UPSERT_ROLLUPS_SQL = f"""
 DELETE_VANISHED_ROLLUPS_SQL = f"""
     DELETE FROM {ROLLUPS}
      WHERE {{where}}
-       AND NOT EXISTS (SELECT 1 FROM {EXPERIENCES} e
+       AND NOT EXISTS (SELECT 1 FROM {EXPERIENCES} e JOIN {CUSTOMERS} c ON c.id = e.customer_id
                         WHERE e.occurred_on = {ROLLUPS}.day AND e.department_id = {ROLLUPS}.department_id
-                          AND e.touchpoint_id = {ROLLUPS}.touchpoint_id AND e.stage = {ROLLUPS}.stage)
+                          AND e.touchpoint_id = {ROLLUPS}.touchpoint_id AND e.stage = {ROLLUPS}.stage
+                          AND c.segment = {ROLLUPS}.segment)
 """
 
 

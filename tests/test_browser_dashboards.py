@@ -88,3 +88,18 @@ def test_a_shared_link_opens_the_same_filtered_view(page, manager):
     assert page.get_by_label("Period", exact=True).input_value() == "custom"
     assert page.get_by_label("Stage", exact=True).input_value() == "interaction"
     assert "(31 days)" in page.locator(".dash-period").first.inner_text()
+
+
+def test_changing_the_segment_changes_the_numbers_and_the_exports(page, manager):
+    page.goto("/dashboards/logistics/?period=365")
+    tile = page.locator(".dash-tile").nth(1).locator(".dash-tile-value")
+    everyone = tile.inner_text()
+    page.evaluate("window.notReloaded = true")
+    page.get_by_label("Segment", exact=True).select_option("enterprise")
+    page.wait_for_url("**/dashboards/logistics/?period=365*segment=enterprise*")
+    page.wait_for_function(f"() => document.querySelectorAll('.dash-tile-value')[1].innerText !== {everyone!r}")
+    assert page.evaluate("window.notReloaded") is True
+    assert 0 < int(tile.inner_text().replace(",", "")) < int(everyone.replace(",", ""))
+    assert "segment=enterprise" in page.locator("a.dash-export").first.get_attribute("href")
+    assert_charts_drew(page)
+    assert manager["errors"] == []

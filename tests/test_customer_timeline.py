@@ -111,3 +111,12 @@ def test_an_unknown_export_names_the_one_there_is(client, acme):
     response = client.get("/customers/ACME-1/?export=scores")
     assert response.status_code == 400
     assert "choose export=experiences" in response.content.decode()
+
+
+def test_timeline_has_no_segment_filter(client, acme):
+    _customer, users = acme
+    client.force_login(users["manager"])
+    response = client.get("/customers/ACME-1/?segment=anything")
+    assert response.status_code == 200
+    assert len(response.context["page"].entries) == 3
+    assert 'name="segment"' not in response.content.decode()

@@ -5,6 +5,7 @@ import pytest
 from journeys.models import Journey, JourneyStep
 from tests.dashboard_data import experience, log, two_departments
 from tests.factories import CustomerFactory, TouchpointFactory
+from touchpoints.models import Touchpoint
 
 
 @pytest.fixture
@@ -80,3 +81,29 @@ def test_journey_page_needs_few_queries(client, order_to_delivery, django_assert
     client.force_login(order_to_delivery["manager"])
     with django_assert_max_num_queries(20):
         assert client.get("/journeys/order-to-delivery/").status_code == 200
+
+
+def test_segment_filter_narrows_every_step(client, order_to_delivery, django_capture_on_commit_callbacks):
+    delivery = Touchpoint.objects.get(code="on-time-delivery")
+    big = CustomerFactory(external_id="ENT-1", segment="enterprise")
+    log(django_capture_on_commit_callbacks, experience(big, delivery, "positive", emotion="delighted"))
+    client.force_login(order_to_delivery["admin"])
+    everyone = steps_of(client)["on-time-delivery"]
+    enterprise = steps_of(client, "/journeys/order-to-delivery/?segment=enterprise")
+    assert (everyone.report.experiences, everyone.emotion) == (4, "Angry")
+    assert (enterprise["on-time-delivery"].report.experiences, enterprise["on-time-delivery"].emotion) == (
+        1,
+        "Delighted",
+    )
+    assert enterprise["website"].report.experiences == 0
+
+
+def test_experience_export_of_a_journey_follows_the_segment(
+    client, order_to_delivery, django_capture_on_commit_callbacks
+):
+    big = CustomerFactory(external_id="ENT-1", segment="enterprise")
+    log(django_capture_on_commit_callbacks, experience(big, Touchpoint.objects.get(code="website"), "positive"))
+    client.force_login(order_to_delivery["admin"])
+    response = client.get("/journeys/order-to-delivery/?segment=enterprise&export=experiences")
+    rows = b"".join(response.streaming_content).decode().splitlines()[1:]
+    assert [row.split(",")[1] for row in rows] == ["ENT-1"]

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db
 
 
 def random_history(seed: int, *, customers: int = 12, experiences: int = 400) -> None:
-    """Random experiences over two years, three touchpoints, two departments, every optional field."""
+    """Random experiences over two years, three touchpoints, two departments, three segments, every optional field."""
     rng = random.Random(seed)
     logistics, billing = DepartmentFactory(code="logistics"), DepartmentFactory(code="billing")
     touchpoints = [
@@ -32,7 +32,7 @@ def random_history(seed: int, *, customers: int = 12, experiences: int = 400) ->
         TouchpointFactory(code="invoice", owner=billing),
         TouchpointFactory(code="website", owner=billing, stage="perception"),
     ]
-    people = [CustomerFactory() for _ in range(customers)]
+    people = [CustomerFactory(segment=rng.choice(["smb", "enterprise", ""])) for _ in range(customers)]
     items = [
         {
             "customer": rng.choice(people).external_id,
@@ -84,11 +84,11 @@ def test_daily_rollups_equal_the_undecayed_engine(seed):
     rescore_dirty()
 
     groups = defaultdict(list)
-    for x in Experience.objects.all():
-        groups[(x.occurred_on, x.department_id, x.touchpoint_id, x.stage)].append(x)
+    for x in Experience.objects.select_related("customer"):
+        groups[(x.occurred_on, x.department_id, x.touchpoint_id, x.stage, x.customer.segment)].append(x)
     assert DailyRollup.objects.count() == len(groups)
     for rollup in DailyRollup.objects.all():
-        rows = groups[(rollup.day, rollup.department_id, rollup.touchpoint_id, rollup.stage)]
+        rows = groups[(rollup.day, rollup.department_id, rollup.touchpoint_id, rollup.stage, rollup.segment)]
         expected = engine.score(facts(rows), timezone.now(), decayed=False)
         assert rollup.positive_mass == pytest.approx(expected.positive_mass, rel=1e-9, abs=1e-9)
         assert rollup.negative_mass == pytest.approx(expected.negative_mass, rel=1e-9, abs=1e-9)
@@ -179,7 +179,7 @@ def test_the_full_recompute_rebuilds_what_was_lost():
     random_history(9)
     rescore_dirty()
     expected = list(CustomerScore.objects.order_by("customer_id").values_list("customer_id", "index", "recovery_debt"))
-    rollups = list(DailyRollup.objects.order_by("day", "touchpoint_id").values_list("day", "experiences"))
+    rollups = list(DailyRollup.objects.order_by("day", "touchpoint_id", "segment").values_list("day", "experiences"))
     CustomerScore.objects.all().delete()
     DailyRollup.objects.all().delete()
 
@@ -189,7 +189,10 @@ def test_the_full_recompute_rebuilds_what_was_lost():
     assert list(CustomerScore.objects.order_by("customer_id").values_list("customer_id", "index", "recovery_debt")) == [
         (pk, pytest.approx(index), debt) for pk, index, debt in expected
     ]
-    assert list(DailyRollup.objects.order_by("day", "touchpoint_id").values_list("day", "experiences")) == rollups
+    assert (
+        list(DailyRollup.objects.order_by("day", "touchpoint_id", "segment").values_list("day", "experiences"))
+        == rollups
+    )
 
 
 def test_the_nightly_recompute_lets_the_debt_fade(customer, touchpoint, django_capture_on_commit_callbacks):

@@ -192,3 +192,28 @@ def test_customers_at_risk_are_limited(touchpoint, django_capture_on_commit_call
     )
 
     assert len(queries.customers_at_risk(limit=2)) == 2
+
+
+def test_every_report_narrows_to_the_segments_asked_for(
+    customer, touchpoint, invoice, department, django_capture_on_commit_callbacks
+):
+    big = CustomerFactory(external_id="ENT-1", segment="enterprise")
+    journey = Journey.objects.create(slug="order-to-cash", name="Order to cash")
+    JourneyStep.objects.create(journey=journey, touchpoint=touchpoint, stage="interaction", position=1)
+    log(
+        django_capture_on_commit_callbacks,
+        experience(customer, touchpoint, "negative"),
+        experience(big, touchpoint, "positive"),
+        experience(big, invoice, "positive"),
+    )
+    enterprise = {"start": WEEK_AGO, "end": TODAY, "segments": ["enterprise"]}
+
+    assert queries.period_report(**enterprise).experiences == 2
+    assert queries.period_report(start=WEEK_AGO, end=TODAY, segments=["smb", "enterprise"]).experiences == 3
+    assert queries.department_report(department, **enterprise).negatives == 0
+    assert queries.touchpoint_report(touchpoint, **enterprise).positives == 1
+    assert queries.stage_report("remembrance", **enterprise).experiences == 1
+    assert [report.experiences for _step, report in queries.journey_report(journey, **enterprise)] == [1]
+    assert queries.company_overview(**enterprise).total.experiences == 2
+    assert queries.customers_at_risk(segments=["enterprise"]) == []
+    assert [s.customer.external_id for s in queries.customers_at_risk(segments=["smb"])] == ["ACME-1"]

@@ -17,4 +17,4 @@ RUN DEBUG=0 SECRET_KEY=build-only python manage.py collectstatic --noinput
 RUN useradd --system --home /app cxm && chown -R cxm /app
 USER cxm
 EXPOSE 8000
-CMD ["gunicorn", "cxm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "cxm.wsgi:application", "--config", "cxm/gunicorn.conf.py", "--bind", "0.0.0.0:8000"]

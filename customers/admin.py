@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from privacy.admin import export_customer_data
+
 from .models import Customer
 
 
@@ -9,3 +11,4 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["relationship_level", "segment"]
     search_fields = ["name", "external_id", "email"]
     readonly_fields = ["created_at"]
+    actions = [export_customer_data]

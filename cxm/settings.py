@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +42,8 @@ INSTALLED_APPS = [
     "experiences",
     "journeys",
     "scoring",
+    "feedback",
+    "dashboards",
     "integrations",
 ]
 
@@ -116,6 +120,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 CELERY_TIMEZONE = TIME_ZONE
+# Periodic work (Celery beat).
+CELERY_BEAT_SCHEDULE = {
+    # Scores (docs/scoring.md): the sweep picks up dirty marks whose message was lost or never sent;
+    # the nightly rescore refreshes every customer score, since recovery debt shrinks as memories fade.
+    "scoring-sweep": {"task": "scoring.tasks.sweep", "schedule": 5.0, "options": {"expires": 5.0}},
+    "scoring-nightly": {"task": "scoring.tasks.nightly_rescore", "schedule": crontab(hour=3, minute=15)},
+    # Closing the loop (docs/feedback.md): escalate overdue cases, open the cases a lost message
+    # missed, refresh the relationship ladder suggestions nightly.
+    "escalate-overdue-cases": {"task": "feedback.tasks.escalate_overdue_cases", "schedule": 15 * 60},
+    "sweep-missing-cases": {"task": "feedback.tasks.sweep_missing_cases", "schedule": 60 * 60},
+    "suggest-ladder-moves": {"task": "feedback.tasks.suggest_ladder_moves", "schedule": crontab(hour=4, minute=0)},
+    # Webhooks (docs/api.md): re-send deliveries whose Celery message was lost.
+    "webhooks-retry-pending": {"task": "integrations.tasks.retry_pending_deliveries", "schedule": 5 * 60},
+}
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL}
@@ -125,9 +143,18 @@ CACHES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "integrations.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
+# The REST API (docs/api.md): requests per API key (or per logged-in user) before a 429;
+# a key's own `throttle_rate` overrides it. Webhooks: attempts, backoff base, timeout.
+CXM_API_THROTTLE_RATE = env("CXM_API_THROTTLE_RATE", default="600/minute")
+CXM_WEBHOOK_MAX_ATTEMPTS = env.int("CXM_WEBHOOK_MAX_ATTEMPTS", default=8)
+CXM_WEBHOOK_BACKOFF_SECONDS = env.int("CXM_WEBHOOK_BACKOFF_SECONDS", default=30)
+CXM_WEBHOOK_TIMEOUT_SECONDS = env.float("CXM_WEBHOOK_TIMEOUT_SECONDS", default=10)
 SPECTACULAR_SETTINGS = {
     "TITLE": "CXM API",
     "DESCRIPTION": "Customer experience management: ingest experiences, read customers, catalogues and scores.",
@@ -136,6 +163,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "integrations.schema.add_error_responses",
+    ],
 }
 
 LOGGING = {
@@ -153,3 +185,106 @@ CXM_NEGATIVE_WEIGHT = env.float("CXM_NEGATIVE_WEIGHT", default=5.0)
 CXM_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 # How far in the future an experience may be dated (clock skew of integrations).
 CXM_MAX_FUTURE_MINUTES = env.int("CXM_MAX_FUTURE_MINUTES", default=5)
+
+# E-mail (survey invitations, case escalations): printed to the console unless configured.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="cxm@localhost")
+# Where links in e-mails point (survey invitations, cases).
+CXM_BASE_URL = env("CXM_BASE_URL", default="http://127.0.0.1:8000")
+
+# Closing the loop (docs/feedback.md). Survey links expire after CXM_SURVEY_TTL_DAYS; a negative
+# experience of at least CXM_CASE_MIN_INTENSITY (and every negative survey answer) opens a recovery
+# case if it happened in the last CXM_CASE_LOOKBACK_DAYS; a comment whose sentiment is at least
+# CXM_SENTIMENT_CONTRADICTION (VADER compound, 0..1) against its score is flagged for review.
+CXM_SURVEY_TTL_DAYS = env.int("CXM_SURVEY_TTL_DAYS", default=14)
+CXM_CASE_MIN_INTENSITY = env.int("CXM_CASE_MIN_INTENSITY", default=4)
+CXM_CASE_LOOKBACK_DAYS = env.int("CXM_CASE_LOOKBACK_DAYS", default=7)
+CXM_SENTIMENT_CONTRADICTION = env.float("CXM_SENTIMENT_CONTRADICTION", default=0.5)
+# The relationship ladder rules (customers/ladder.py, docs/feedback.md).
+CXM_LADDER_WINDOW_DAYS = env.int("CXM_LADDER_WINDOW_DAYS", default=90)
+CXM_LADDER_UP_POSITIVES = env.int("CXM_LADDER_UP_POSITIVES", default=3)
+CXM_LADDER_DOWN_NEGATIVES = env.int("CXM_LADDER_DOWN_NEGATIVES", default=2)
+
+# --- Production readiness (docs/security.md, docs/operations.md) ----------------------------
+# With DEBUG=0 every setting below defaults to the strict value and `manage.py check --deploy`
+# is clean; each can be relaxed from the environment (e.g. SECURE_SSL_REDIRECT=0 when a
+# TLS-terminating proxy already redirects, or for the plain-HTTP stack on 127.0.0.1).
+INSTALLED_APPS += ["csp", "axes", "privacy"]
+MIDDLEWARE = [
+    "cxm.middleware.DatabaseUnavailableMiddleware",
+    *MIDDLEWARE,
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires
+]
+# Behind a proxy that terminates TLS, trust its X-Forwarded-Proto (only if it always sets it).
+if env.bool("CXM_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]  # load balancers probe over plain HTTP
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Content-Security-Policy: no inline script or style anywhere; the Swagger UI template's two
+# inline blocks carry a per-request nonce (templates/drf_spectacular/swagger_ui.html).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Passwords: Argon2id first (cxm/hashers.py); older hashes still verify and are upgraded on login.
+PASSWORD_HASHERS = [
+    "cxm.hashers.CxmArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+# Login lock-out (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username from
+# one address, that pair is refused for AXES_COOLOFF_TIME hours; `manage.py axes_reset` unlocks.
+AUTHENTICATION_BACKENDS = ["cxm.lockout.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "cxm.lockout.locked_out"
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+# Redis holds only hints: its outage must not fail a request (cxm/cache.py).
+if CELERY_BROKER_URL:
+    CACHES["default"]["BACKEND"] = "cxm.cache.ResilientRedisCache"
+# Secrets never reach the logs (cxm/log_redaction.py); gunicorn's own logs: cxm/gunicorn.conf.py.
+LOGGING["filters"] = {"redact_secrets": {"()": "cxm.log_redaction.RedactSecrets"}}
+LOGGING["handlers"]["console"]["filters"] = ["redact_secrets"]
+LOGGING["loggers"] = {"axes": {"level": "WARNING"}}  # lock-outs are warnings; "reset on login" is noise
+# Probes (cxm/health.py): /readyz wants a worker heartbeat younger than this.
+CXM_HEARTBEAT_SECONDS = env.float("CXM_HEARTBEAT_SECONDS", default=15.0)
+CXM_HEARTBEAT_MAX_AGE_SECONDS = env.float("CXM_HEARTBEAT_MAX_AGE_SECONDS", default=60.0)
+CELERY_IMPORTS = ["cxm.health"]
+CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
+    "task": "cxm.health.heartbeat",
+    "schedule": CXM_HEARTBEAT_SECONDS,
+    "options": {"expires": CXM_HEARTBEAT_SECONDS},
+}
+# Seconds a client is told to wait (Retry-After) when the database is briefly unavailable.
+CXM_RETRY_AFTER_SECONDS = env.int("CXM_RETRY_AFTER_SECONDS", default=5)

@@ -53,7 +53,7 @@ class DepartmentViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet
         responses=DepartmentReportSerializer,
     )
     @action(detail=True, methods=["get"], scopes={"GET": Scope.REPORTS_READ})
-    def report(self, request, code: str) -> Response:
+    def report(self, request, code: str, format: str | None = None) -> Response:
         department = self.get_object()
         if (
             not isinstance(request.auth, ApiKey)

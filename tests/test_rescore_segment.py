@@ -56,6 +56,23 @@ def test_an_edit_by_hand_moves_the_history_too(history, django_capture_on_commit
     assert experiences_by_segment() == {"": 2}
 
 
+def test_an_edit_in_the_admin_moves_the_history_too(history, client, django_capture_on_commit_callbacks):
+    client.force_login(UserFactory(username="root", role="admin", is_staff=True, is_superuser=True))
+    form = {
+        "external_id": "ACME-1",
+        "name": "Acme Ltd",
+        "email": "",
+        "segment": "public",
+        "relationship_level": "communication",
+        "category_spend": "",
+        "our_revenue": "",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/customers/customer/{history.pk}/change/", form)
+    assert response.status_code == 302
+    assert experiences_by_segment() == {"public": 2}
+
+
 def test_a_new_segment_marks_exactly_the_days_of_that_customer(history, touchpoint, django_capture_on_commit_callbacks):
     other = CustomerFactory(external_id="OTHER-1", segment="smb")
     log(django_capture_on_commit_callbacks, experience(other, touchpoint, "positive", days_ago=10))

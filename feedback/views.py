@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -223,7 +223,10 @@ def ladder_decide(request: HttpRequest, pk: int) -> HttpResponse:
     suggestion = LadderSuggestion.objects.filter(pk=pk).first()
     if suggestion is None:
         raise Http404(_("No ladder suggestion %(pk)s.") % {"pk": pk})
-    accept = request.POST.get("decision") == "accept"
+    decision = request.POST.get("decision")
+    if decision not in ("accept", "dismiss"):
+        return HttpResponseBadRequest(_("Send decision=accept or decision=dismiss."))
+    accept = decision == "accept"
     try:
         services.decide_suggestion(suggestion=suggestion, accept=accept, by=request.user)
     except services.FeedbackError as error:

@@ -105,6 +105,18 @@ def test_stale_suggestion_is_refused_with_a_reason(client, manager, climber):
     assert climber.relationship_level == "evangelist"
 
 
+def test_a_decision_without_accept_or_dismiss_is_refused_and_changes_nothing(client, manager, climber):
+    services.suggest_ladder_moves()
+    suggestion = LadderSuggestion.objects.get()
+    client.force_login(manager)
+    response = client.post(f"/ladder/{suggestion.pk}/decide/", {})
+    assert response.status_code == 400
+    assert b"decision=accept or decision=dismiss" in response.content
+    suggestion.refresh_from_db()
+    climber.refresh_from_db()
+    assert (suggestion.status, climber.relationship_level) == ("pending", "conversation")
+
+
 def test_staff_cannot_decide(client, staff_user, climber):
     services.suggest_ladder_moves()
     suggestion = LadderSuggestion.objects.get()

@@ -6,7 +6,7 @@ import django_filters
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -14,6 +14,7 @@ from integrations.api import ApiMixin
 from integrations.models import Scope
 
 from .models import Customer, RelationshipLevel
+from .queries import visible_customers
 from .serializers import CustomerSerializer
 from .services import upsert_customer
 
@@ -60,7 +61,8 @@ class CustomerFilter(django_filters.FilterSet):
     ),
 )
 class CustomerViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Customers are the company's, not a department's: every role may read them."""
+    """API keys and CX admins see every customer; other session users see the customers who dealt
+    with their departments, as on the customer pages."""
 
     serializer_class = CustomerSerializer
     pagination_class = CustomerPagination
@@ -70,13 +72,15 @@ class CustomerViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin
     scopes = {"GET": Scope.CUSTOMERS_READ, "PUT": Scope.CUSTOMERS_WRITE, "PATCH": Scope.CUSTOMERS_WRITE}
 
     def get_queryset(self):
-        return Customer.objects.select_related("score")
+        return visible_customers(department_ids=self.reader_department_ids()).select_related("score")
 
     def update(self, request, *args, partial: bool = False, **kwargs) -> Response:
         external_id = kwargs[self.lookup_field].strip()
         if not external_id or len(external_id) > 100:
             raise ValidationError({"external_id": [_("must be 1 to 100 characters")]})
-        existing = self.get_queryset().filter(external_id=external_id).first()
+        existing = Customer.objects.select_related("score").filter(external_id=external_id).first()
+        if existing is not None and not self.get_queryset().filter(pk=existing.pk).exists():
+            raise PermissionDenied(_("This customer has had no experience with your departments."))
         serializer = self.get_serializer(existing, data=request.data, partial=partial and existing is not None)
         serializer.is_valid(raise_exception=True)
         customer, created = upsert_customer(external_id=external_id, values=serializer.validated_data)

@@ -53,17 +53,20 @@ def segments() -> list[str]:
         return [segment for (segment,) in cursor.fetchall()]
 
 
-def visible_customer(external_id: str, *, department_ids: Iterable[int] | None) -> Customer | None:
-    """The customer, if the reader may see them; one query.
-
-    Admins (`department_ids` None) see every customer; a manager sees the customers who had at
-    least one experience with one of their departments, and then their whole continuum.
-    """
-    customers = Customer.objects.filter(external_id=external_id)
+def visible_customers(*, department_ids: Iterable[int] | None) -> QuerySet[Customer]:
+    """The customers a reader may see: all for admins (`department_ids` None); for anyone else the
+    customers who had at least one experience with one of their departments (and then their whole
+    continuum). The pages and the API share this rule."""
+    customers = Customer.objects.all()
     if department_ids is not None:
         dealt_with = Experience.objects.filter(customer_id=OuterRef("pk"), department_id__in=list(department_ids))
         customers = customers.filter(Exists(dealt_with))
-    return customers.first()
+    return customers
+
+
+def visible_customer(external_id: str, *, department_ids: Iterable[int] | None) -> Customer | None:
+    """The customer, if the reader may see them; one query."""
+    return visible_customers(department_ids=department_ids).filter(external_id=external_id).first()
 
 
 @dataclass(frozen=True)

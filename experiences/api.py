@@ -11,8 +11,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from integrations.api import ApiMixin
-from integrations.models import ApiKey, Scope
-from integrations.permissions import sees_every_department
+from integrations.models import Scope
 
 from .filters import ExperienceFilter
 from .models import Experience, Source
@@ -82,14 +81,8 @@ class ExperienceViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet
 
     def get_queryset(self):
         experiences = Experience.objects.select_related("customer", "touchpoint", "department")
-        user = self.request.user
-        if (
-            getattr(self, "swagger_fake_view", False)
-            or isinstance(self.request.auth, ApiKey)
-            or sees_every_department(user)
-        ):
-            return experiences
-        return experiences.filter(department__in=user.departments.all())
+        department_ids = self.reader_department_ids()
+        return experiences if department_ids is None else experiences.filter(department_id__in=department_ids)
 
     def create(self, request, *args, **kwargs) -> Response:
         try:

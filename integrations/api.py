@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from .authentication import ApiKeyAuthentication
-from .models import Scope, WebhookSubscription
-from .permissions import HasScope
+from .models import ApiKey, Scope, WebhookSubscription
+from .permissions import HasScope, sees_every_department
 from .serializers import WebhookSubscriptionCreatedSerializer, WebhookSubscriptionSerializer
 from .services import new_webhook_secret
 from .throttling import PerKeyRateThrottle
@@ -38,6 +38,15 @@ class ApiMixin:
 
     def get_exception_handler(self):
         return api_exception_handler
+
+    def reader_department_ids(self) -> list[int] | None:
+        """None when the caller sees the whole company (API keys, CX admins), else their departments."""
+        user = self.request.user
+        if getattr(self, "swagger_fake_view", False) or isinstance(self.request.auth, ApiKey):
+            return None
+        if sees_every_department(user):
+            return None
+        return list(user.departments.values_list("pk", flat=True))
 
 
 @extend_schema_view(

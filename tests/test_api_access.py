@@ -156,3 +156,33 @@ def test_cx_admin_session_sees_every_department(catalogue, billing_touchpoint):
     admin = UserFactory(role="admin")
     rows = session(admin).get("/api/v1/experiences/").json()["results"]
     assert [r["department"] for r in rows] == ["billing"]
+
+
+def test_manager_session_reads_only_customers_who_dealt_with_their_departments(catalogue, billing_touchpoint):
+    record_experiences(
+        items=[
+            {"customer": "ACME-1", "touchpoint": "on-time-delivery", "valence": "negative"},
+            {
+                "customer": {"external_id": "BETA-1", "name": "Beta SA"},
+                "touchpoint": "clear-invoice",
+                "valence": "negative",
+            },
+        ],
+        source="form",
+    )
+    client = session(UserFactory(role="manager", departments=[billing_touchpoint.departments.get()]))
+
+    listed = [c["external_id"] for c in client.get("/api/v1/customers/").json()["results"]]
+    assert listed == ["BETA-1"]
+    assert client.get("/api/v1/customers/BETA-1/").status_code == 200
+    assert client.get("/api/v1/customers/ACME-1/").status_code == 404
+
+
+def test_manager_session_cannot_change_a_customer_of_other_departments(catalogue, billing_touchpoint):
+    client = session(UserFactory(role="manager", departments=[billing_touchpoint.departments.get()]))
+
+    response = client.patch("/api/v1/customers/ACME-1/", {"name": "Renamed"}, format="json")
+
+    assert response.status_code == 403
+    assert "no experience with your departments" in response.json()["detail"]
+    assert customer_name("ACME-1") == "Acme Ltd"

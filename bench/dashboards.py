@@ -21,88 +21,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxm.settings")
 
-from bench.scoring import create_database  # noqa: E402
+from bench import data  # noqa: E402
 
-DEPARTMENTS = 8
-TOUCHPOINTS = 40
 STAFF = 40
-JOURNEY_STEPS = 7
 TARGET_P95_MS = 150
 TARGET_QUERIES = 20
 
 
 def load(experiences: int, customers: int) -> None:
-    """Catalogue, users and journeys through the ORM; customers and experiences by generate_series."""
-    from django.core.management import call_command
+    """A year of experiences, 40 % logged by staff, three journeys; scores and rollups by `rescore_all`."""
     from django.db import connection
 
     from accounts.models import Role
-    from experiences.models import Emotion
-    from journeys.models import Journey, JourneyStep
-    from scoring.recompute import rescore_all, rewrite_masses
-    from tests.factories import DepartmentFactory, TouchpointFactory, UserFactory
+    from scoring.recompute import rescore_all
+    from tests.factories import UserFactory
+    from touchpoints.models import Department
 
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
-    departments = [DepartmentFactory(code=f"department-{n}") for n in range(DEPARTMENTS)]
-    stages = ["perception", "interaction", "remembrance"]
-    touchpoints = [
-        TouchpointFactory(code=f"touchpoint-{n}", owner=departments[n % DEPARTMENTS], stage=stages[n % 3])
-        for n in range(TOUCHPOINTS)
-    ]
-    for n in range(STAFF):
-        UserFactory(username=f"staff-{n}", role=Role.STAFF, departments=[departments[n % DEPARTMENTS]])
-    UserFactory(username="bench-manager", role=Role.MANAGER, departments=departments[:2])
+    data.load(experiences=experiences, customers=customers, days=365, staff=STAFF, journeys=3)
+    departments = Department.objects.order_by("code")[:2]
+    UserFactory(username="bench-manager", role=Role.MANAGER, departments=list(departments))
     UserFactory(username="bench-admin", role=Role.ADMIN)
-    for j in range(3):
-        journey = Journey.objects.create(slug=f"journey-{j}", name=f"Journey {j}")
-        for position in range(1, JOURNEY_STEPS + 1):
-            touchpoint = touchpoints[(j * JOURNEY_STEPS + position) % TOUCHPOINTS]
-            JourneyStep.objects.create(
-                journey=journey, touchpoint=touchpoint, stage=touchpoint.stage, position=position
-            )
-    emotions = ["", "", "", *Emotion.values]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO customers_customer (external_id, name, email, segment, relationship_level, created_at) "
-            "SELECT 'C-' || n, 'Customer ' || n, '', 'smb', 'communication', now() FROM generate_series(1, %s) n",
-            [customers],
-        )
-        cursor.execute(
-            """
-            INSERT INTO experiences_experience (customer_id, touchpoint_id, department_id, stage, valence, intensity,
-                emotion, expectation, outcome, occurred_at, occurred_on, source, external_id, recorded_by_id, note,
-                impact, positive_mass_norm, negative_mass_norm, created_at)
-            SELECT c.id, t.id, o.department_id, t.stage, x.valence, x.intensity,
-                   (%(emotions)s::text[])[1 + floor(random() * %(emotion_count)s)::int],
-                   (ARRAY['', 'missed', 'met', 'exceeded'])[1 + floor(random() * 4)::int],
-                   (ARRAY['', '', 'ok', 'failed'])[1 + floor(random() * 4)::int],
-                   x.at, (x.at AT TIME ZONE %(tz)s)::date,
-                   CASE WHEN x.by_staff THEN 'form' ELSE 'import' END, NULL,
-                   CASE WHEN x.by_staff THEN (SELECT min(id) FROM accounts_user) + x.n %% %(staff)s END,
-                   '', 0, 0, 0, now()
-              FROM (SELECT n, (SELECT min(id) FROM customers_customer) + floor(random() * %(customers)s)::int AS c,
-                           floor(random() * %(touchpoints)s)::int AS t,
-                           (ARRAY[-1, 0, 1, 1])[1 + floor(random() * 4)::int] AS valence,
-                           1 + floor(random() * 5)::int AS intensity,
-                           random() < 0.4 AS by_staff,
-                           now() - random() * interval '365 days' AS at
-                      FROM generate_series(1, %(experiences)s) n) x
-              JOIN customers_customer c ON c.id = x.c
-              JOIN touchpoints_touchpoint t ON t.code = 'touchpoint-' || x.t
-              JOIN touchpoints_touchpointowner o ON o.touchpoint_id = t.id AND o.primary
-            """,
-            {
-                "tz": "Europe/Madrid",
-                "customers": customers,
-                "experiences": experiences,
-                "touchpoints": TOUCHPOINTS,
-                "staff": STAFF,
-                "emotions": emotions,
-                "emotion_count": len(emotions),
-            },
-        )
-    rewrite_masses()
     rescore_all()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
@@ -177,7 +115,7 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if "bench" not in url or not url.startswith("postgres"):
         sys.exit("set DATABASE_URL to a PostgreSQL database whose name contains 'bench'")
-    create_database(url)
+    data.create_database(url)
 
     import django
 

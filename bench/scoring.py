@@ -17,27 +17,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxm.settings")
 
-
-def create_database(url: str) -> None:
-    import psycopg2
-
-    db = urlparse(url)
-    name = db.path.lstrip("/")
-    if "bench" not in name:
-        sys.exit(f"refusing to fill {name!r}: use a database whose name contains 'bench'")
-    conn = psycopg2.connect(host=db.hostname, port=db.port or 5432, user=db.username or "postgres", dbname="postgres")
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if not cursor.fetchone():
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    conn.close()
+from bench import data  # noqa: E402
 
 
 def timed(label: str, work) -> float:
@@ -60,48 +45,10 @@ def full_recompute(label: str, rescore_all) -> tuple[float, float]:
 
 
 def load(experiences: int, customers: int) -> None:
-    """Catalogue through the ORM; customers and experiences by generate_series; masses by the engine's SQL."""
-    from django.core.management import call_command
+    """Two years of experiences, then VACUUM ANALYZE so the planner knows the tables."""
     from django.db import connection
 
-    from scoring.recompute import rewrite_masses
-    from tests.factories import DepartmentFactory, TouchpointFactory
-
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
-    departments = [DepartmentFactory(code=f"department-{n}") for n in range(8)]
-    for n in range(40):
-        TouchpointFactory(
-            code=f"touchpoint-{n}", owner=departments[n % 8], stage=["perception", "interaction", "remembrance"][n % 3]
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO customers_customer (external_id, name, email, segment, relationship_level, created_at) "
-            "SELECT 'C-' || n, 'Customer ' || n, '', 'smb', 'communication', now() FROM generate_series(1, %s) n",
-            [customers],
-        )
-        cursor.execute(
-            """
-            INSERT INTO experiences_experience (customer_id, touchpoint_id, department_id, stage, valence, intensity,
-                emotion, expectation, outcome, occurred_at, occurred_on, source, external_id, note, impact,
-                positive_mass_norm, negative_mass_norm, created_at)
-            SELECT c.id, t.id, o.department_id, t.stage, x.valence, x.intensity, '',
-                   (ARRAY['', 'missed', 'met', 'exceeded'])[1 + floor(random() * 4)::int],
-                   (ARRAY['', '', 'ok', 'failed'])[1 + floor(random() * 4)::int],
-                   x.at, (x.at AT TIME ZONE %(tz)s)::date, 'import', NULL, '', 0, 0, 0, now()
-              FROM (SELECT n, (SELECT min(id) FROM customers_customer) + floor(random() * %(customers)s)::int AS c,
-                           floor(random() * 40)::int AS t,
-                           (ARRAY[-1, 0, 1, 1])[1 + floor(random() * 4)::int] AS valence,
-                           1 + floor(random() * 5)::int AS intensity,
-                           now() - random() * interval '730 days' AS at
-                      FROM generate_series(1, %(experiences)s) n) x
-              JOIN customers_customer c ON c.id = x.c
-              JOIN touchpoints_touchpoint t ON t.code = 'touchpoint-' || x.t
-              JOIN touchpoints_touchpointowner o ON o.touchpoint_id = t.id AND o.primary
-            """,
-            {"tz": "Europe/Madrid", "customers": customers, "experiences": experiences},
-        )
-    rewrite_masses()
+    data.load(experiences=experiences, customers=customers, days=730)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
 
@@ -197,7 +144,7 @@ def main() -> None:
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("set DATABASE_URL to a PostgreSQL database whose name contains 'bench'")
-    create_database(url)
+    data.create_database(url)
 
     import django
 

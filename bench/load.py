@@ -143,7 +143,7 @@ def start_stack(env: dict, port: int) -> subprocess.Popen:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/readyz/", timeout=5).status_code == 200:
+            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
                 return stack
         except requests.RequestException:
             pass

@@ -79,7 +79,7 @@ class Stack:
         if self.process.poll() is not None:
             pytest.fail(f"the stack exited with {self.process.returncode}:\n{self.log}")
         try:
-            return requests.get(f"{self.url}/readyz/", timeout=5).status_code == 200
+            return requests.get(f"{self.url}/readyz", timeout=5).status_code == 200
         except requests.RequestException:  # not listening yet, or still importing Django
             return False
 

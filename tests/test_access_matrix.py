@@ -86,8 +86,10 @@ ADMIN_SUFFIXES = {
 # pattern -> checks: (method, path, statuses of ROLES, API scope or None, status for a key with the scope)
 # For pages (scope None) every API key gets the anonymous status.
 MATRIX: dict[str, list[tuple]] = {
-    "healthz/": [("get", "/healthz/", (200, 200, 200, 200, 200), None, None)],
-    "readyz/": [("get", "/readyz/", (200, 200, 200, 200, 200), None, None)],
+    "": [("get", "/", (L, 302, 302, 302, 302), None, None)],
+    "favicon.ico": [("get", "/favicon.ico", (301, 301, 301, 301, 301), None, None)],
+    "healthz": [("get", "/healthz", (200, 200, 200, 200, 200), None, None)],
+    "readyz": [("get", "/readyz", (200, 200, 200, 200, 200), None, None)],
     "login/": [("get", "/login/", (200, 302, 302, 302, 302), None, None)],
     "logout/": [("post", "/logout/", (302, 302, 302, 302, 302), None, None)],
     "log/": [("get", "/log/", (L, 200, 200, 200, 200), None, None)],
@@ -109,7 +111,8 @@ MATRIX: dict[str, list[tuple]] = {
     ],
     "ladder/": [("get", "/ladder/", (L, 403, 200, 200, 200), None, None)],
     # The ladder is company-wide for managers; an empty decision goes back to the list with a message.
-    "ladder/<int:pk>/decide/": [("post", "/ladder/{suggestion}/decide/", (L, 403, 302, 302, 302), None, None)],
+    # Posted without a decision: past the permission gate, the request itself is refused (400).
+    "ladder/<int:pk>/decide/": [("post", "/ladder/{suggestion}/decide/", (L, 403, 400, 400, 400), None, None)],
     "ladder/share-of-wallet/": [("get", "/ladder/share-of-wallet/", (L, 403, 200, 200, 200), None, None)],
     # The REST API: 401 without credentials; a session user by role (integrations/permissions.py).
     # The schema and its docs describe the API and hold no data: public. The browsable root is for people.
@@ -130,11 +133,12 @@ MATRIX: dict[str, list[tuple]] = {
     ],
     # Customers are company-wide in the API (docs/api.md), unlike the timeline page (docs/security.md).
     "api/v1/^customers/(?P<external_id>[^/]+)/$": [
-        ("get", "/api/v1/customers/ACME-1/", (401, 200, 200, 200, 200), Scope.CUSTOMERS_READ, 200),
-        ("patch", "/api/v1/customers/ACME-1/", (401, 403, 200, 200, 200), Scope.CUSTOMERS_WRITE, 200),
+        # A manager of another department has no customer ACME-1 (it never dealt with their departments).
+        ("get", "/api/v1/customers/ACME-1/", (401, 200, 404, 200, 200), Scope.CUSTOMERS_READ, 200),
+        ("patch", "/api/v1/customers/ACME-1/", (401, 403, 403, 200, 200), Scope.CUSTOMERS_WRITE, 200),
     ],
     "api/v1/^customers/(?P<external_id>[^/]+)\\.(?P<format>[a-z0-9]+)/?$": [
-        ("get", "/api/v1/customers/ACME-1.json", (401, 200, 200, 200, 200), Scope.CUSTOMERS_READ, 200)
+        ("get", "/api/v1/customers/ACME-1.json", (401, 200, 404, 200, 200), Scope.CUSTOMERS_READ, 200)
     ],
     "api/v1/^touchpoints/$": [("get", "/api/v1/touchpoints/", (401, 200, 200, 200, 200), Scope.CATALOGUE_READ, 200)],
     "api/v1/^touchpoints\\.(?P<format>[a-z0-9]+)/?$": [

@@ -58,7 +58,7 @@ def test_production_sends_hsts_and_redirects_plain_http(client, settings):
 def test_probes_answer_over_plain_http_even_when_https_is_enforced(client, settings):
     settings.SECURE_SSL_REDIRECT = True
 
-    assert client.get("/healthz/").status_code == 200
+    assert client.get("/healthz").status_code == 200
 
 
 def test_pages_forbid_framing_and_sniffing(client, db):

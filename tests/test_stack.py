@@ -65,7 +65,7 @@ def test_compose_services_restart_and_are_health_checked():
 
     assert all(s["restart"] == "unless-stopped" for s in services.values())
     assert {name for name, s in services.items() if "healthcheck" in s} == {"db", "redis", "web", "worker"}
-    assert "/healthz/" in " ".join(services["web"]["healthcheck"]["test"])
+    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
     assert services["db"]["volumes"] == ["pgdata:/var/lib/postgresql/data"]
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from customers.services import segments_changed
@@ -171,8 +172,8 @@ def record_experiences(
                     key=row.key,
                     errors={
                         "customer": [
-                            f"unknown customer {row.customer_ref!r}: "
-                            "send an object with external_id and name to create it"
+                            _("unknown customer %(ref)r: send an object with external_id and name to create it")
+                            % {"ref": row.customer_ref}
                         ]
                     },
                 )
@@ -213,15 +214,15 @@ def _validate(
         errors.setdefault(name, []).append(message)
 
     for unknown in sorted(set(item) - ITEM_FIELDS):
-        fail(unknown, f"unknown field; allowed fields are {', '.join(sorted(ITEM_FIELDS))}")
+        fail(unknown, _("unknown field; allowed fields are %(fields)s") % {"fields": ", ".join(sorted(ITEM_FIELDS))})
 
     key = item.get("id")
     if key in (None, ""):
         key = None
     elif not isinstance(key, (str, int)) or isinstance(key, bool):
-        fail("id", "must be a string")
+        fail("id", _("must be a string"))
     elif len(str(key)) > MAX_KEY_LENGTH:
-        fail("id", f"must be at most {MAX_KEY_LENGTH} characters")
+        fail("id", _("must be at most %(max)d characters") % {"max": MAX_KEY_LENGTH})
     key = str(key) if key is not None else None
 
     customer_ref, customer_upsert = _parse_customer(item.get("customer"), fail)
@@ -231,10 +232,12 @@ def _validate(
     if isinstance(code, Touchpoint):
         code = code.code
     if code in (None, ""):
-        fail("touchpoint", "this field is required: a touchpoint code")
+        fail("touchpoint", _("this field is required: a touchpoint code"))
     elif not isinstance(code, str) or code not in catalogue.touchpoints:
         valid = ", ".join(sorted(catalogue.touchpoints))
-        fail("touchpoint", f"unknown touchpoint {code!r}; valid codes are: {valid}")
+        fail(
+            "touchpoint", _("unknown touchpoint %(code)r; valid codes are: %(valid)s") % {"code": code, "valid": valid}
+        )
     else:
         touchpoint = catalogue.touchpoints[code]
 
@@ -244,9 +247,9 @@ def _validate(
     elif valence in (-1, 0, 1) and not isinstance(valence, bool):
         valence = int(valence)
     elif valence in (None, ""):
-        fail("valence", "this field is required: positive, neutral or negative")
+        fail("valence", _("this field is required: positive, neutral or negative"))
     else:
-        fail("valence", f"must be positive, neutral or negative, got {valence!r}")
+        fail("valence", _("must be positive, neutral or negative, got %(value)r") % {"value": valence})
 
     intensity = item.get("intensity")
     if intensity in (None, ""):
@@ -258,21 +261,28 @@ def _validate(
                 raise ValueError
             intensity = parsed
         except (TypeError, ValueError):
-            fail("intensity", f"must be a whole number from 1 to 5, got {intensity!r}")
+            fail("intensity", _("must be a whole number from 1 to 5, got %(value)r") % {"value": intensity})
         else:
             if not 1 <= intensity <= 5:
-                fail("intensity", f"must be 1 to 5, got {intensity}")
+                fail("intensity", _("must be 1 to 5, got %(value)s") % {"value": intensity})
 
     stage = item.get("stage") or (touchpoint.stage if touchpoint else None)
     if stage is not None and stage not in Stage.values:
-        fail("stage", f"must be one of {', '.join(Stage.values)}, got {stage!r}")
+        fail(
+            "stage",
+            _("must be one of %(allowed)s, got %(value)r") % {"allowed": ", ".join(Stage.values), "value": stage},
+        )
 
     choices = {"emotion": Emotion.values, "expectation": Expectation.values, "outcome": Outcome.values}
     optional: dict[str, str] = {}
     for name, allowed in choices.items():
         value = item.get(name) or ""
         if value and value not in allowed:
-            fail(name, f"must be one of {', '.join(allowed)} or empty, got {value!r}")
+            fail(
+                name,
+                _("must be one of %(allowed)s or empty, got %(value)r")
+                % {"allowed": ", ".join(allowed), "value": value},
+            )
         optional[name] = value
 
     department_id = None
@@ -282,12 +292,15 @@ def _validate(
         if department in (None, ""):
             department_id = catalogue.primary.get(touchpoint.pk)
             if department_id is None:
-                fail("department", f"touchpoint {touchpoint.code!r} has no primary department; name one")
+                fail(
+                    "department",
+                    _("touchpoint %(code)r has no primary department; name one") % {"code": touchpoint.code},
+                )
         elif department not in owners:
             fail(
                 "department",
-                f"{department!r} does not own touchpoint {touchpoint.code!r}; "
-                f"its departments are: {', '.join(sorted(owners))}",
+                _("%(department)r does not own touchpoint %(code)r; its departments are: %(owners)s")
+                % {"department": department, "code": touchpoint.code, "owners": ", ".join(sorted(owners))},
             )
         else:
             department_id = owners[department]
@@ -296,9 +309,12 @@ def _validate(
 
     note = item.get("note") or ""
     if not isinstance(note, str):
-        fail("note", "must be text")
+        fail("note", _("must be text"))
     elif len(note) > MAX_NOTE_LENGTH:
-        fail("note", f"must be at most {MAX_NOTE_LENGTH} characters, got {len(note)}")
+        fail(
+            "note",
+            _("must be at most %(max)d characters, got %(count)d") % {"max": MAX_NOTE_LENGTH, "count": len(note)},
+        )
 
     if errors:
         return errors, None, None
@@ -332,21 +348,22 @@ def _parse_customer(value: Any, fail) -> tuple[str | None, dict[str, str] | None
     if isinstance(value, Mapping):
         external_id = str(value.get("external_id") or "").strip()
         if not external_id:
-            fail("customer", "external_id is required in a customer object")
+            fail("customer", _("external_id is required in a customer object"))
             return None, None
         unknown = set(value) - {"external_id", "name", "email", "segment"}
         if unknown:
             fail(
                 "customer",
-                f"unknown customer fields {', '.join(sorted(unknown))}; allowed are external_id, name, email, segment",
+                _("unknown customer fields %(fields)s; allowed are external_id, name, email, segment")
+                % {"fields": ", ".join(sorted(unknown))},
             )
         upsert = {k: str(value[k]).strip() for k in ("name", "email", "segment") if value.get(k)}
         if len(upsert.get("name", "")) > 200 or len(external_id) > 100:
-            fail("customer", "name must be at most 200 and external_id at most 100 characters")
+            fail("customer", _("name must be at most 200 and external_id at most 100 characters"))
         if "email" in upsert and ("@" not in upsert["email"] or len(upsert["email"]) > 254):
-            fail("customer", f"email must be an e-mail address, got {upsert['email']!r}")
+            fail("customer", _("email must be an e-mail address, got %(value)r") % {"value": upsert["email"]})
         return external_id, upsert
-    fail("customer", "this field is required: an external id, or an object with external_id and name")
+    fail("customer", _("this field is required: an external id, or an object with external_id and name"))
     return None, None
 
 
@@ -361,18 +378,25 @@ def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
         except ValueError:
             moment = None
     if moment is None:
-        fail("occurred_at", f"must be an ISO 8601 date and time such as 2026-03-01T14:30:00Z, got {value!r}")
+        fail(
+            "occurred_at",
+            _("must be an ISO 8601 date and time such as 2026-03-01T14:30:00Z, got %(value)r") % {"value": value},
+        )
         return None
     try:
         # In UTC, so that PostgreSQL never sees an offset it cannot store (it allows at most ±15:59).
         moment = (timezone.make_aware(moment) if timezone.is_naive(moment) else moment).astimezone(UTC)
         timezone.localtime(moment)
     except (OverflowError, ValueError):
-        fail("occurred_at", f"is out of range, got {value!r}")
+        fail("occurred_at", _("is out of range, got %(value)r") % {"value": value})
         return None
     limit = now + timedelta(minutes=settings.CXM_MAX_FUTURE_MINUTES)
     if moment > limit:
-        fail("occurred_at", f"is in the future: at most {settings.CXM_MAX_FUTURE_MINUTES} minutes ahead is allowed")
+        fail(
+            "occurred_at",
+            _("is in the future: at most %(minutes)d minutes ahead is allowed")
+            % {"minutes": settings.CXM_MAX_FUTURE_MINUTES},
+        )
         return None
     return moment
 

@@ -133,6 +133,8 @@ CELERY_BEAT_SCHEDULE = {
     "suggest-ladder-moves": {"task": "feedback.tasks.suggest_ladder_moves", "schedule": crontab(hour=4, minute=0)},
     # Webhooks (docs/api.md): re-send deliveries whose Celery message was lost.
     "webhooks-retry-pending": {"task": "integrations.tasks.retry_pending_deliveries", "schedule": 5 * 60},
+    # CSV import jobs (docs/api.md): start uploads whose message was lost or whose worker died.
+    "import-jobs-resume": {"task": "integrations.tasks.resume_import_jobs", "schedule": 60.0},
 }
 
 CACHES = {

@@ -1,13 +1,14 @@
-import io
-
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
-from integrations.csv_import import COLUMNS, CsvFormatError, import_experiences_csv
+from integrations.csv_import import COLUMNS, CsvFormatError
+from integrations.models import ImportJob
+from integrations.services import create_import_job
 
 from .models import Experience
 
@@ -24,9 +25,17 @@ class ImportCsvForm(forms.Form):
     )
 
     def clean_file(self):
+        """Refuse what is too large or not UTF-8 text here; the columns are checked when the job is created."""
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(_("The file is larger than 20 MB; use manage.py import_experiences instead."))
+        try:
+            self.cleaned_data["text"] = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise forms.ValidationError(
+                _("The file is not UTF-8 text (byte %(byte)d); save it as CSV UTF-8 and upload it again.")
+                % {"byte": exc.start}
+            ) from exc
         return upload
 
 
@@ -52,39 +61,58 @@ class ExperienceAdmin(admin.ModelAdmin):
     def get_urls(self):
         return [
             path("import/", self.admin_site.admin_view(self.import_csv), name="experiences_experience_import"),
+            path(
+                "import/<int:pk>/",
+                self.admin_site.admin_view(self.import_job),
+                name="experiences_experience_import_job",
+            ),
+            path(
+                "import/<int:pk>/progress/",
+                self.admin_site.admin_view(self.import_job_progress),
+                name="experiences_experience_import_progress",
+            ),
             *super().get_urls(),
         ]
 
     def import_csv(self, request):
-        """Upload a CSV and import it through the one write path; the report lists each rejected line."""
-        if not (request.user.is_superuser or getattr(request.user, "is_cx_admin", False)):
-            raise PermissionDenied
+        """Upload a CSV: it is checked, stored as a job and imported by a worker; the job page follows it."""
+        _require_cx_admin(request)
         form = ImportCsvForm(request.POST or None, request.FILES or None)
-        report = None
         if request.method == "POST" and form.is_valid():
-            lines = io.TextIOWrapper(form.cleaned_data["file"].file, encoding="utf-8-sig", newline="")
+            upload = form.cleaned_data["file"]
             try:
-                report = import_experiences_csv(lines=lines, recorded_by=request.user)
+                job = create_import_job(uploaded_by=request.user, file_name=upload.name, text=form.cleaned_data["text"])
             except CsvFormatError as exc:
                 form.add_error("file", str(exc))
-            except UnicodeDecodeError:
-                form.add_error("file", _("The file is not UTF-8 text; save it as CSV UTF-8 and upload it again."))
             else:
-                messages.success(
-                    request,
-                    _("%(rows)d rows: %(accepted)d accepted, %(duplicates)d duplicate, %(rejected)d rejected.")
-                    % {
-                        "rows": report.rows,
-                        "accepted": report.accepted,
-                        "duplicates": report.duplicates,
-                        "rejected": report.rejected,
-                    },
-                )
+                return redirect("admin:experiences_experience_import_job", pk=job.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Import experiences from CSV"),
             "form": form,
-            "report": report,
         }
         return TemplateResponse(request, "admin/experiences/experience/import_csv.html", context)
+
+    def import_job(self, request, pk: int):
+        """One import: a progress bar while it runs, then the report with every rejected line."""
+        _require_cx_admin(request)
+        job = get_object_or_404(ImportJob, pk=pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import of %(file)s") % {"file": job.file_name},
+            "job": job,
+        }
+        return TemplateResponse(request, "admin/experiences/experience/import_job.html", context)
+
+    def import_job_progress(self, request, pk: int):
+        """The job page's progress fragment, polled by htmx until the job has finished."""
+        _require_cx_admin(request)
+        job = get_object_or_404(ImportJob, pk=pk)
+        return TemplateResponse(request, "admin/experiences/experience/import_job_progress.html", {"job": job})
+
+
+def _require_cx_admin(request) -> None:
+    if not request.user.is_cx_admin:
+        raise PermissionDenied

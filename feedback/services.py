@@ -49,11 +49,22 @@ def invitation_url(invitation: Invitation) -> str:
     return settings.CXM_BASE_URL.rstrip("/") + reverse("survey-answer", args=[invitation_token(invitation)])
 
 
+ALREADY_INVITED = "already_invited"
+NO_EMAIL = "no_email"
+
+
 @dataclass
 class InvitationBatch:
     created: list[int] = field(default_factory=list)
-    already_invited: int = 0
-    without_email: int = 0
+    skipped: dict[int, str] = field(default_factory=dict)  # customer id -> ALREADY_INVITED or NO_EMAIL
+
+    @property
+    def already_invited(self) -> int:
+        return list(self.skipped.values()).count(ALREADY_INVITED)
+
+    @property
+    def without_email(self) -> int:
+        return list(self.skipped.values()).count(NO_EMAIL)
 
 
 def create_invitations(
@@ -79,9 +90,9 @@ def create_invitations(
         new = []
         for customer in customers:
             if customer.pk in open_for:
-                batch.already_invited += 1
+                batch.skipped[customer.pk] = ALREADY_INVITED
             elif not customer.email:
-                batch.without_email += 1
+                batch.skipped[customer.pk] = NO_EMAIL
             else:
                 open_for.add(customer.pk)
                 new.append(Invitation(survey=survey, customer=customer, created_at=now, expires_at=expires_at))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Callable, Iterable
+import io
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from experiences.models import Source
@@ -60,6 +61,41 @@ def row_to_item(values: dict[str, str]) -> dict:
     return item
 
 
+def checked_header(fieldnames: Sequence[str] | None) -> list[str]:
+    """The header's column names, or a CsvFormatError naming the unknown, missing and allowed ones."""
+    header = [name.strip() for name in fieldnames or []]
+    unknown = sorted(set(header) - COLUMNS)
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if unknown or missing:
+        problems = []
+        if unknown:
+            problems.append(f"unknown columns {', '.join(unknown)}")
+        if missing:
+            problems.append(f"missing columns {', '.join(missing)}")
+        raise CsvFormatError(f"{'; '.join(problems)}. Allowed columns: {', '.join(sorted(COLUMNS))}")
+    return header
+
+
+def count_rows(text: str) -> int:
+    """Check a whole file before it is queued (header, CSV syntax) and count its data rows.
+
+    An upload is refused here, on the form, rather than failing later in the worker.
+    """
+    if "\x00" in text:
+        raise CsvFormatError("the file contains NUL bytes, so it is not CSV text")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = 0
+    try:
+        checked_header(next(reader, None))
+        for cells in reader:
+            rows += bool(cells)  # a blank line is no row, as for the importer
+    except csv.Error as exc:
+        raise CsvFormatError(f"line {reader.line_num}: {exc}") from exc
+    if rows == 0:
+        raise CsvFormatError("the file has a header but no rows below it")
+    return rows
+
+
 def import_experiences_csv(
     *,
     lines: Iterable[str],
@@ -72,17 +108,7 @@ def import_experiences_csv(
     Each row's line number travels with it, so every rejection says where to look.
     """
     reader = csv.DictReader(lines)
-    header = [name.strip() for name in reader.fieldnames or []]
-    unknown = sorted(set(header) - COLUMNS)
-    missing = [name for name in REQUIRED_COLUMNS if name not in header]
-    if unknown or missing:
-        problems = []
-        if unknown:
-            problems.append(f"unknown columns {', '.join(unknown)}")
-        if missing:
-            problems.append(f"missing columns {', '.join(missing)}")
-        raise CsvFormatError(f"{'; '.join(problems)}. Allowed columns: {', '.join(sorted(COLUMNS))}")
-    reader.fieldnames = header
+    reader.fieldnames = checked_header(reader.fieldnames)
     report = ImportReport()
     batch: list[tuple[int, dict]] = []
     for values in reader:

@@ -1,5 +1,6 @@
-"""API keys with scopes, and outbound webhooks with their delivery log."""
+"""API keys with scopes, outbound webhooks with their delivery log, and CSV import jobs."""
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -14,9 +15,10 @@ class Scope(models.TextChoices):
     EXPERIENCES_READ = "experiences:read", _("Read experiences")
     CUSTOMERS_READ = "customers:read", _("Read customers and their scores")
     CUSTOMERS_WRITE = "customers:write", _("Create and update customers")
-    CATALOGUE_READ = "catalogue:read", _("Read touchpoints and departments")
+    CATALOGUE_READ = "catalogue:read", _("Read touchpoints, departments and surveys")
     REPORTS_READ = "reports:read", _("Read department reports")
     WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhook subscriptions")
+    SURVEYS_WRITE = "surveys:write", _("Invite customers to surveys")
 
 
 class ApiKey(AbstractAPIKey):
@@ -101,3 +103,61 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} #{self.pk} to {self.subscription_id}"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(models.Model):
+    """One uploaded CSV of experiences, imported by a worker; the page polls its progress here.
+
+    The file's text is kept in the row, so a job whose Celery message was lost (or whose worker
+    died) can be picked up again from the database alone.
+    """
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    content = models.TextField(help_text=_("The CSV text as uploaded (UTF-8, at most 20 MB)."))
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    rows_total = models.PositiveIntegerField()
+    rows_processed = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    rejections = models.JSONField(default=list, blank=True, help_text=_('[{"line": 4, "reason": "…"}, …]'))
+    error = models.TextField(blank=True, help_text=_("Why the import stopped, when it failed."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(
+                fields=["updated_at"], name="importjob_unfinished", condition=Q(status__in=["queued", "running"])
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ImportStatus.values), name="importjob_status_valid"),
+            models.CheckConstraint(
+                condition=Q(rows_processed__lte=models.F("rows_total")), name="importjob_processed_within_total"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        return 100 * self.rows_processed // self.rows_total if self.rows_total else 100

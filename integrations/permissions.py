@@ -19,6 +19,7 @@ SESSION_ROLES = {
     Scope.REPORTS_READ: {Role.MANAGER, Role.ADMIN},
     Scope.EXPERIENCES_WRITE: {Role.ADMIN},
     Scope.WEBHOOKS_MANAGE: {Role.ADMIN},
+    Scope.SURVEYS_WRITE: {Role.MANAGER, Role.ADMIN},  # managers: surveys of their departments' touchpoints
 }
 
 

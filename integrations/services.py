@@ -1,9 +1,10 @@
-"""Writes of the integrations app: API keys, webhook events, and their signed delivery."""
+"""Writes of the integrations app: API keys, webhook events and their signed delivery, CSV import jobs."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import logging
 import secrets
@@ -18,10 +19,20 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
-from .models import ApiKey, DeliveryStatus, Event, Scope, WebhookDelivery, WebhookSubscription
+from .models import (
+    ApiKey,
+    DeliveryStatus,
+    Event,
+    ImportJob,
+    ImportStatus,
+    Scope,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 log = logging.getLogger(__name__)
 
@@ -193,4 +204,97 @@ def stalled_deliveries() -> list[int]:
         .annotate(last_activity=Coalesce("last_attempt_at", "created_at"))
         .filter(last_activity__lt=timezone.now() - idle)
         .values_list("pk", flat=True)[:1000]
+    )
+
+
+# CSV import jobs (docs/api.md, "Bulk import"). A queued job older than the grace period has lost
+# its message; a running job silent for longer than the stall limit has lost its worker.
+IMPORT_QUEUED_GRACE = timedelta(minutes=1)
+IMPORT_STALLED_AFTER = timedelta(minutes=5)
+
+
+def create_import_job(*, uploaded_by, file_name: str, text: str) -> ImportJob:
+    """Check an uploaded CSV and store it as a queued job, imported by a worker after commit.
+
+    The header and the CSV syntax are checked here, so a file that cannot be imported at all is
+    refused on the form (CsvFormatError) instead of failing later in the worker.
+    """
+    from .csv_import import count_rows
+
+    rows = count_rows(text)
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            uploaded_by=uploaded_by, file_name=file_name[:255], content=text, rows_total=rows
+        )
+        transaction.on_commit(lambda: enqueue_import_jobs([job.pk]))
+    return job
+
+
+def enqueue_import_jobs(job_ids: Iterable[int]) -> None:
+    """Hand jobs to Celery; never fails the caller (the periodic sweep picks up what is left)."""
+    from .tasks import run_import_job
+
+    for pk in job_ids:
+        try:
+            run_import_job.delay(pk)
+        except Exception:
+            log.warning("could not enqueue import job %s; the periodic sweep will start it", pk, exc_info=True)
+
+
+def run_import_job(*, job_id: int) -> None:
+    """Import a job's CSV through the one write path, recording progress after each batch.
+
+    A conditional update claims the job, so two deliveries of the same message never import it
+    side by side. A job whose worker went silent is claimed again and imported from the start:
+    the rows it already stored come back as duplicates (their idempotency keys), nothing twice.
+    """
+    from .csv_import import import_experiences_csv
+
+    now = timezone.now()
+    claimable = Q(status=ImportStatus.QUEUED) | Q(
+        status=ImportStatus.RUNNING, updated_at__lt=now - IMPORT_STALLED_AFTER
+    )
+    jobs = ImportJob.objects.filter(pk=job_id)
+    if not jobs.filter(claimable).update(status=ImportStatus.RUNNING, rows_processed=0, started_at=now, updated_at=now):
+        return
+    job = jobs.select_related("uploaded_by").get()
+
+    def progress(rows: int) -> None:
+        jobs.update(rows_processed=Least(F("rows_processed") + rows, F("rows_total")), updated_at=timezone.now())
+
+    try:
+        report = import_experiences_csv(
+            lines=io.StringIO(job.content, newline=""), recorded_by=job.uploaded_by, progress=progress
+        )
+    except Exception as exc:
+        log.exception("import job %s failed", job_id)
+        jobs.update(
+            status=ImportStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:ERROR_TEXT_LIMIT],
+            finished_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+        return
+    jobs.update(
+        status=ImportStatus.DONE,
+        content="",  # the report keeps what matters; the database is no file store
+        rows_total=report.rows,
+        rows_processed=report.rows,
+        accepted=report.accepted,
+        duplicates=report.duplicates,
+        rejected=report.rejected,
+        rejections=[{"line": r.line, "reason": r.reason} for r in report.rejections],
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+
+
+def stalled_import_jobs() -> list[int]:
+    """Jobs still queued after the grace period, or running with no progress for the stall limit."""
+    now = timezone.now()
+    return list(
+        ImportJob.objects.filter(
+            Q(status=ImportStatus.QUEUED, updated_at__lt=now - IMPORT_QUEUED_GRACE)
+            | Q(status=ImportStatus.RUNNING, updated_at__lt=now - IMPORT_STALLED_AFTER)
+        ).values_list("pk", flat=True)[:100]
     )

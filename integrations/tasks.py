@@ -24,3 +24,17 @@ def retry_pending_deliveries() -> int:
     ids = services.stalled_deliveries()
     services.enqueue_deliveries(ids)
     return len(ids)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_import_job(job_id: int) -> None:
+    """Import one uploaded CSV; the job row says whether it still needs doing, so twice is harmless."""
+    services.run_import_job(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def resume_import_jobs() -> int:
+    """Periodic: start import jobs whose message was lost, or whose worker died mid-import."""
+    ids = services.stalled_import_jobs()
+    services.enqueue_import_jobs(ids)
+    return len(ids)

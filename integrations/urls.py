@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from customers.api import CustomerViewSet
 from experiences.api import ExperienceViewSet
+from feedback.api import SurveyViewSet
 from touchpoints.api import DepartmentViewSet, TouchpointViewSet
 
 from .api import WebhookSubscriptionViewSet
@@ -19,6 +20,7 @@ router.register("customers", CustomerViewSet, basename="customer")
 router.register("touchpoints", TouchpointViewSet, basename="touchpoint")
 router.register("departments", DepartmentViewSet, basename="department")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
+router.register("surveys", SurveyViewSet, basename="survey")
 
 
 @csrf_exempt

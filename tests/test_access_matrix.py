@@ -23,7 +23,7 @@ from rest_framework_api_key.models import APIKey
 from accounts.models import User
 from feedback.models import Case, LadderSuggestion, Response, Survey
 from feedback.services import create_invitations, invitation_token, record_response
-from integrations.models import Scope, WebhookDelivery, WebhookSubscription
+from integrations.models import ImportJob, Scope, WebhookDelivery, WebhookSubscription
 from integrations.services import create_api_key
 from journeys.models import Journey, JourneyStep
 from privacy.models import AuditEntry
@@ -164,6 +164,17 @@ MATRIX: dict[str, list[tuple]] = {
     "api/v1/^webhooks/(?P<pk>[^/.]+)\\.(?P<format>[a-z0-9]+)/?$": [
         ("get", "/api/v1/webhooks/{webhook}.json", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 200)
     ],
+    "api/v1/^surveys/$": [("get", "/api/v1/surveys/", (401, 200, 200, 200, 200), Scope.CATALOGUE_READ, 200)],
+    "api/v1/^surveys\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/surveys.json", (401, 200, 200, 200, 200), Scope.CATALOGUE_READ, 200)
+    ],
+    # Managers invite to the surveys of their departments' touchpoints; an empty body is then refused (400).
+    "api/v1/^surveys/(?P<slug>[-a-zA-Z0-9_]+)/invitations/$": [
+        ("post", "/api/v1/surveys/delivery-nps/invitations/", (401, 403, 403, 400, 400), Scope.SURVEYS_WRITE, 400)
+    ],
+    "api/v1/^surveys/(?P<slug>[-a-zA-Z0-9_]+)/invitations\\.(?P<format>[a-z0-9]+)/?$": [
+        ("post", "/api/v1/surveys/delivery-nps/invitations.json", (401, 403, 403, 400, 400), Scope.SURVEYS_WRITE, 400)
+    ],
     "api/v1/^(?P<rest>.*)$": [("get", "/api/v1/no-such-thing/", (404, 404, 404, 404, 404), "any", 404)],
     # The Django admin, for superusers only; its own pages beside the models' pages below.
     "admin/": [("get", "/admin/", (A, A, A, A, 200), None, None)],
@@ -181,6 +192,12 @@ MATRIX: dict[str, list[tuple]] = {
     ],
     "admin/experiences/experience/import/": [
         ("get", "/admin/experiences/experience/import/", (A, A, A, A, 200), None, None)
+    ],
+    "admin/experiences/experience/import/<int:pk>/": [
+        ("get", "/admin/experiences/experience/import/{import_job}/", (A, A, A, A, 200), None, None)
+    ],
+    "admin/experiences/experience/import/<int:pk>/progress/": [
+        ("get", "/admin/experiences/experience/import/{import_job}/progress/", (A, A, A, A, 200), None, None)
     ],
     APP_LIST: [("get", "/admin/customers/", (A, A, A, A, 200), None, None)],
     "admin/(?P<url>.*)$": [("get", "/admin/no-such-page/", (A, A, A, A, 404), None, None)],
@@ -253,6 +270,7 @@ def world(db, django_capture_on_commit_callbacks) -> dict:
     APIKey.objects.create_key(name="legacy")
     create_api_key(name="crm", scopes=[Scope.CATALOGUE_READ])
     AuditEntry.objects.create(action="export", customer=acme, subject="ACME-1", actor_label="ada", via="admin")
+    import_job = ImportJob.objects.create(uploaded_by=users["admin"], file_name="experiences.csv", rows_total=1)
     pending = next(i for i in survey.invitations.all() if i.answered_at is None)
     values = {
         "experience": acme.experiences.earliest("id").pk,
@@ -261,6 +279,7 @@ def world(db, django_capture_on_commit_callbacks) -> dict:
         "suggestion": suggestion.pk,
         "token": invitation_token(pending),
         "webhook": webhook.pk,
+        "import_job": import_job.pk,
         "customer": acme.pk,
         "customer_type": ContentType.objects.get_for_model(acme).pk,
         "staff": users["staff"].pk,

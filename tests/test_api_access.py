@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from experiences.models import Experience
 from experiences.services import record_experiences
+from feedback.models import Invitation, Survey
 from integrations.models import ApiKey, Scope
 
 from .api import key_client
@@ -25,6 +26,8 @@ ENDPOINTS = [
     ("get", "/api/v1/touchpoints/", Scope.CATALOGUE_READ, None, 200),
     ("get", "/api/v1/departments/", Scope.CATALOGUE_READ, None, 200),
     ("get", "/api/v1/departments/logistics/report/", Scope.REPORTS_READ, None, 200),
+    ("get", "/api/v1/surveys/", Scope.CATALOGUE_READ, None, 200),
+    ("post", "/api/v1/surveys/delivery-nps/invitations/", Scope.SURVEYS_WRITE, {"customers": ["ACME-1"]}, 201),
     ("get", "/api/v1/webhooks/", Scope.WEBHOOKS_MANAGE, None, 200),
     (
         "post",
@@ -43,6 +46,7 @@ def call(client, method, path, body):
 
 @pytest.fixture
 def catalogue(touchpoint, customer):
+    Survey.objects.create(slug="delivery-nps", name="Delivery NPS", kind="nps", touchpoint=touchpoint)
     return touchpoint
 
 
@@ -52,6 +56,7 @@ def test_anonymous_caller_is_asked_for_an_api_key(catalogue, method, path, scope
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Api-Key"
     assert not Experience.objects.exists()
+    assert not Invitation.objects.exists()
 
 
 @pytest.mark.parametrize(("method", "path", "scope", "body", "allowed"), ENDPOINTS, ids=IDS)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from feedback.models import Survey
 from integrations.models import Scope
 from integrations.services import create_api_key
 
@@ -20,6 +21,7 @@ def test_the_page_has_examples_for_every_kind_of_call():
 
 @pytest.mark.django_db(transaction=True)
 def test_every_curl_example_succeeds_against_the_app(live_server, touchpoint):
+    Survey.objects.create(slug="delivery-nps", name="Delivery NPS", kind="nps", touchpoint=touchpoint)
     key = create_api_key(name="docs", scopes=Scope.values)[1]
     env = {"CXM": live_server.url, "KEY": key, "PATH": "/usr/bin:/bin"}
     for example in EXAMPLES:

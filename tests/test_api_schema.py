@@ -37,6 +37,8 @@ def test_schema_describes_every_endpoint(db):
         "/api/v1/departments/",
         "/api/v1/departments/{code}/report/",
         "/api/v1/experiences/",
+        "/api/v1/surveys/",
+        "/api/v1/surveys/{slug}/invitations/",
         "/api/v1/touchpoints/",
         "/api/v1/webhooks/",
         "/api/v1/webhooks/{id}/",

@@ -1,15 +1,12 @@
-"""CSV import (command and admin page): same write path, line-numbered rejections, idempotent."""
+"""CSV import by command: same write path, line-numbered rejections, idempotent (upload page: test_import_upload.py)."""
 
 from io import StringIO
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from customers.models import Customer
 from experiences.models import Experience
-
-from .factories import UserFactory
 
 CSV = """customer,customer_name,touchpoint,valence,intensity,occurred_at,note
 ACME-1,,on-time-delivery,negative,4,2026-01-10T09:00:00Z,late truck
@@ -52,22 +49,3 @@ def test_unknown_column_stops_the_import_naming_the_allowed_ones(tmp_path, db):
         CommandError, match="unknown columns client; missing columns customer. Allowed columns: customer"
     ):
         run(path)
-
-
-def test_admin_upload_page_imports_and_shows_the_report(client, touchpoint, customer):
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    upload = SimpleUploadedFile("experiences.csv", CSV.encode(), content_type="text/csv")
-    response = client.post("/admin/experiences/experience/import/", {"file": upload})
-    page = response.content.decode()
-    assert response.status_code == 200
-    assert "3 rows: 2 accepted, 0 duplicate, 1 rejected." in page
-    assert "must be positive, neutral or negative, got &#x27;furious&#x27;" in page
-    assert Experience.objects.count() == 2
-
-
-def test_admin_upload_of_a_non_csv_keeps_the_form_with_what_to_fix(client, db):
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    upload = SimpleUploadedFile("photo.csv", b"\xff\xd8\xff\xe0 not text", content_type="text/csv")
-    page = client.post("/admin/experiences/experience/import/", {"file": upload}).content.decode()
-    assert "not UTF-8 text" in page
-    assert not Experience.objects.exists()

@@ -1,0 +1,99 @@
+"""Surveys and bulk invitations as JSON for the REST API; the invitations themselves are the service's."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from customers.models import Customer
+
+from .models import Survey
+from .services import ALREADY_INVITED, NO_EMAIL
+
+MAX_CUSTOMERS = 1000
+UNKNOWN = "unknown"
+SKIP_REASONS = [UNKNOWN, NO_EMAIL, ALREADY_INVITED]
+EXTERNAL_ID_LENGTH = Customer._meta.get_field("external_id").max_length
+SEGMENT_LENGTH = Customer._meta.get_field("segment").max_length
+
+
+class SurveySerializer(serializers.ModelSerializer):
+    touchpoint = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text=_("The code of the touchpoint the survey asks about.")
+    )
+    question = serializers.CharField(
+        source="asked", read_only=True, help_text=_("The question as the customer sees it.")
+    )
+
+    class Meta:
+        model = Survey
+        fields = ["slug", "name", "kind", "touchpoint", "question", "active"]
+        read_only_fields = fields
+
+
+class InviteRequestSerializer(serializers.Serializer):
+    """Either a list of external ids or one segment; never both, never neither."""
+
+    customers = serializers.ListField(
+        child=serializers.CharField(max_length=EXTERNAL_ID_LENGTH),
+        min_length=1,
+        max_length=MAX_CUSTOMERS,
+        required=False,
+        error_messages={
+            "min_length": _("send at least one external id"),
+            "max_length": _("send at most {max_length} external ids per request; split the list"),
+        },
+        help_text=_("External ids of the customers to invite, 1 to 1,000."),
+    )
+    segment = serializers.CharField(
+        max_length=SEGMENT_LENGTH, required=False, help_text=_("Invite every customer of this segment instead.")
+    )
+
+    def validate(self, data: dict) -> dict:
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {field: [_('unknown field; send {"customers": [...]} or {"segment": "..."}')] for field in unknown}
+            )
+        if "customers" in data and "segment" in data:
+            raise serializers.ValidationError({"segment": [_('send "customers" or "segment", not both')]})
+        if "customers" not in data and "segment" not in data:
+            raise serializers.ValidationError(
+                {"customers": [_('send "customers" (a list of external ids) or "segment" (a segment name)')]}
+            )
+        if "customers" in data:
+            data["customers"] = list(dict.fromkeys(data["customers"]))  # once each, in the order sent
+        return data
+
+
+class InvitationSerializer(serializers.Serializer):
+    """An invitation without its token: the link travels only in the customer's e-mail."""
+
+    id = serializers.IntegerField()
+    customer = serializers.CharField(help_text=_("The customer's external id."))
+    expires_at = serializers.DateTimeField()
+
+
+class SkippedCustomerSerializer(serializers.Serializer):
+    customer = serializers.CharField(help_text=_("The external id as sent (for a segment: the customer's)."))
+    reason = serializers.ChoiceField(
+        choices=SKIP_REASONS,
+        help_text=_(
+            "unknown: no such customer (or not one you may see); no_email: no address to send to; "
+            "already_invited: an unanswered, unexpired invitation to this survey exists."
+        ),
+    )
+
+
+class InviteCountsSerializer(serializers.Serializer):
+    invited = serializers.IntegerField()
+    unknown = serializers.IntegerField()
+    no_email = serializers.IntegerField()
+    already_invited = serializers.IntegerField()
+
+
+class InviteResultSerializer(serializers.Serializer):
+    survey = serializers.CharField(help_text=_("The survey's slug."))
+    counts = InviteCountsSerializer()
+    invitations = InvitationSerializer(many=True, help_text=_("Created now and queued for e-mail."))
+    skipped = SkippedCustomerSerializer(many=True, help_text=_("Not invited, and why."))

@@ -130,6 +130,7 @@ CELERY_BEAT_SCHEDULE = {
     # missed, refresh the relationship ladder suggestions nightly.
     "escalate-overdue-cases": {"task": "feedback.tasks.escalate_overdue_cases", "schedule": 15 * 60},
     "sweep-missing-cases": {"task": "feedback.tasks.sweep_missing_cases", "schedule": 60 * 60},
+    "sweep-unsent-invitations": {"task": "feedback.tasks.sweep_unsent_invitations", "schedule": 5 * 60},
     "suggest-ladder-moves": {"task": "feedback.tasks.suggest_ladder_moves", "schedule": crontab(hour=4, minute=0)},
     # Webhooks (docs/api.md): re-send deliveries whose Celery message was lost.
     "webhooks-retry-pending": {"task": "integrations.tasks.retry_pending_deliveries", "schedule": 5 * 60},

@@ -11,6 +11,11 @@ def send_invitations(invitation_ids: list[int]) -> int:
 
 
 @shared_task(acks_late=True)
+def sweep_unsent_invitations() -> int:
+    return services.sweep_unsent_invitations()
+
+
+@shared_task(acks_late=True)
 def open_cases(experience_ids: list[int]) -> int:
     return len(services.open_cases(experience_ids=experience_ids))
 

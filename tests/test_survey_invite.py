@@ -1,8 +1,12 @@
 """Bulk invitations: `manage.py invite` from a file or a segment, and the admin action."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from feedback import services
 from feedback.models import Invitation, Survey
 
 from .factories import CustomerFactory, UserFactory
@@ -77,3 +81,17 @@ def test_staff_cannot_reach_the_admin_action(client, staff_user, survey):
 def test_manager_is_not_an_admin(client, department, survey):
     client.force_login(UserFactory(role="manager", departments=[department]))
     assert client.get("/admin/feedback/survey/").status_code == 302
+
+
+def test_invitations_left_unsent_by_a_lost_message_are_sent_by_the_sweep(survey, mailoutbox):
+    # Created, and its after-commit message never ran (as when the broker is down): nothing was sent.
+    customer = CustomerFactory(segment="enterprise", email="late@example.com")
+    services.create_invitations(survey=survey, customers=[customer])
+    assert mailoutbox == []
+
+    assert services.sweep_unsent_invitations() == 0  # still within the grace period: its message may come
+    later = timezone.now() + timedelta(minutes=3)
+    assert services.sweep_unsent_invitations(now=later) == 1
+    assert [m.to for m in mailoutbox] == [["late@example.com"]]
+    assert Invitation.objects.get().sent_at is not None
+    assert services.sweep_unsent_invitations(now=later) == 0

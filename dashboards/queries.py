@@ -16,8 +16,7 @@ from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import TruncWeek
 
 from experiences.models import Experience
-from scoring.models import DailyRollup
-from scoring.queries import SUMMED, PeriodReport
+from scoring.queries import SUMMED, PeriodReport, rollups
 from touchpoints.models import Department, Stage
 
 from .filters import Filters
@@ -27,14 +26,13 @@ SUMS = {name: Sum(name) for name in SUMMED}
 
 def _rollups(filters: Filters, department_ids: Iterable[int] | None, *, previous: bool = False) -> QuerySet:
     period = filters.period.previous if previous else filters.period
-    rows = DailyRollup.objects.filter(day__gte=period.start, day__lte=period.end)
-    if department_ids is not None:
-        rows = rows.filter(department_id__in=list(department_ids))
-    if filters.stages:
-        rows = rows.filter(stage__in=filters.stages)
-    if filters.segments:
-        rows = rows.filter(segment__in=filters.segments)
-    return rows
+    return rollups(
+        start=period.start,
+        end=period.end,
+        department_ids=department_ids,
+        stages=filters.stages or None,
+        segments=filters.segments or None,
+    )
 
 
 @dataclass(frozen=True)

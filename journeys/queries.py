@@ -12,8 +12,7 @@ from customers.models import Customer
 from dashboards.filters import Filters
 from dashboards.queries import SUMS
 from experiences.models import Emotion, Experience
-from scoring.models import DailyRollup
-from scoring.queries import PeriodReport
+from scoring.queries import PeriodReport, rollups
 from touchpoints.models import Stage, TouchpointOwner
 
 from .models import Journey, JourneyStep
@@ -59,18 +58,17 @@ def journey_map(journey: Journey, *, filters: Filters, department_ids: Iterable[
     ids = None if department_ids is None else list(department_ids)
     steps = list(journey.steps.select_related("touchpoint").order_by("position"))
     period = filters.period
-    rollups = DailyRollup.objects.filter(
-        day__gte=period.start, day__lte=period.end, touchpoint_id__in={s.touchpoint_id for s in steps}
+    narrowed = rollups(
+        start=period.start,
+        end=period.end,
+        department_ids=ids,
+        touchpoint_ids={s.touchpoint_id for s in steps},
+        stages=filters.stages or None,
+        segments=filters.segments or None,
     )
-    if ids is not None:
-        rollups = rollups.filter(department_id__in=ids)
-    if filters.stages:
-        rollups = rollups.filter(stage__in=filters.stages)
-    if filters.segments:
-        rollups = rollups.filter(segment__in=filters.segments)
     by_key = {
         (r["touchpoint_id"], r["stage"]): PeriodReport.from_sums(r)
-        for r in rollups.values("touchpoint_id", "stage").annotate(**SUMS)
+        for r in narrowed.values("touchpoint_id", "stage").annotate(**SUMS)
     }
     emotions = _frequent_emotions(journey, filters=filters, department_ids=ids)
     reports = [by_key.get((s.touchpoint_id, s.stage), PeriodReport()) for s in steps]

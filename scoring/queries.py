@@ -122,10 +122,29 @@ class CompanyOverview:
     total: PeriodReport
 
 
-def _rollups(start: date, end: date, segments: Iterable[str] | None = None) -> QuerySet[DailyRollup]:
-    """The rollups of the days start..end; with `segments`, only those customer segments ("" = none)."""
-    rollups = DailyRollup.objects.filter(day__gte=start, day__lte=end)
-    return rollups if segments is None else rollups.filter(segment__in=list(segments))
+def rollups(
+    *,
+    start: date,
+    end: date,
+    department_ids: Iterable[int] | None = None,
+    touchpoint_ids: Iterable[int] | None = None,
+    stages: Iterable[str] | None = None,
+    segments: Iterable[str] | None = None,
+) -> QuerySet[DailyRollup]:
+    """The rollups of the days start..end (both included), narrowed by each filter that is not None.
+
+    Every report and page sums these rows; `segments` are customer segments ("" = none).
+    """
+    rows = DailyRollup.objects.filter(day__gte=start, day__lte=end)
+    if department_ids is not None:
+        rows = rows.filter(department_id__in=list(department_ids))
+    if touchpoint_ids is not None:
+        rows = rows.filter(touchpoint_id__in=list(touchpoint_ids))
+    if stages is not None:
+        rows = rows.filter(stage__in=list(stages))
+    if segments is not None:
+        rows = rows.filter(segment__in=list(segments))
+    return rows
 
 
 def customer_score(customer: Customer | int) -> CustomerScore | None:
@@ -156,14 +175,15 @@ def period_report(
     segments: Iterable[str] | None = None,
 ) -> PeriodReport:
     """Figures of the company calendar days start..end (both included), optionally narrowed; one query."""
-    rollups = _rollups(start, end, segments)
-    if department_ids is not None:
-        rollups = rollups.filter(department_id__in=list(department_ids))
-    if touchpoint_ids is not None:
-        rollups = rollups.filter(touchpoint_id__in=list(touchpoint_ids))
-    if stages is not None:
-        rollups = rollups.filter(stage__in=list(stages))
-    return PeriodReport.from_sums(rollups.aggregate(**_SUMS))
+    narrowed = rollups(
+        start=start,
+        end=end,
+        department_ids=department_ids,
+        touchpoint_ids=touchpoint_ids,
+        stages=stages,
+        segments=segments,
+    )
+    return PeriodReport.from_sums(narrowed.aggregate(**_SUMS))
 
 
 def department_report(
@@ -188,7 +208,7 @@ def journey_report(
     """Each step in order with the figures of its touchpoint at its stage; two queries."""
     steps = list(journey.steps.select_related("touchpoint").order_by("position"))
     rows = (
-        _rollups(start, end, segments)
+        rollups(start=start, end=end, segments=segments)
         .filter(touchpoint_id__in={s.touchpoint_id for s in steps})
         .values("touchpoint_id", "stage")
         .annotate(**_SUMS)
@@ -201,7 +221,7 @@ def company_overview(*, start: date, end: date, segments: Iterable[str] | None =
     """Every active department's figures (inactive ones still count in the total); two queries."""
     by_department = {
         r["department_id"]: PeriodReport.from_sums(r)
-        for r in _rollups(start, end, segments).values("department_id").annotate(**_SUMS)
+        for r in rollups(start=start, end=end, segments=segments).values("department_id").annotate(**_SUMS)
     }
     total = sum(by_department.values(), PeriodReport())
     departments = [(d, by_department.get(d.pk, PeriodReport())) for d in Department.objects.filter(active=True)]

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from experiences.models import Experience
+from integrations.services import publish_customers_at_risk
 
 from . import engine
 from .models import CustomerScore, DailyRollup, DirtyCustomer, DirtyDay
@@ -271,7 +272,7 @@ def _in(column: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _score(cursor, sums_sql: str, params: dict[str, Any], where: str, now: datetime, result: RescoreResult) -> None:
-    """Upsert the scores of the customers `where` selects from their sums; note who became at risk."""
+    """Upsert the scores of the customers `where` selects from their sums; tell who became at risk."""
     cursor.execute(f"SELECT customer_id FROM {SCORES} WHERE {where} AND recovery_debt > 0", params)
     already = {row[0] for row in cursor.fetchall()}
     cursor.execute(
@@ -288,7 +289,10 @@ def _score(cursor, sums_sql: str, params: dict[str, Any], where: str, now: datet
     )
     written = cursor.fetchall()
     result.changed += len(written)
-    result.became_at_risk += sorted(pk for pk, debt in written if debt > 0 and pk not in already)
+    became_at_risk = sorted(pk for pk, debt in written if debt > 0 and pk not in already)
+    result.became_at_risk += became_at_risk
+    # In the same transaction as the scores: the event is stored if and only if the change is.
+    publish_customers_at_risk(customer_ids=became_at_risk)
 
 
 def _roll_up(cursor, experiences: tuple[str, dict[str, Any]], rollups: tuple[str, dict[str, Any]]) -> None:

@@ -7,7 +7,6 @@ from celery import shared_task
 from django.core.cache import cache
 
 from cxm.celery import app
-from integrations.services import publish_customers_at_risk
 
 from .recompute import RescoreResult, rescore_all, rescore_dirty
 
@@ -34,9 +33,7 @@ def enqueue_rescore() -> None:
 def rescore_dirty_task() -> dict:
     """Work off every dirty mark; writes that arrive meanwhile may enqueue the next run."""
     cache.delete(PENDING_KEY)
-    result = rescore_dirty()
-    publish_customers_at_risk(customer_ids=result.became_at_risk)
-    return _summary(result)
+    return _summary(rescore_dirty())
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -48,9 +45,7 @@ def sweep() -> dict:
 @shared_task(acks_late=True, ignore_result=True)
 def nightly_rescore() -> dict:
     """Beat, at night: recompute everything, since recovery debt shrinks as memories fade."""
-    result = rescore_all()
-    publish_customers_at_risk(customer_ids=result.became_at_risk)
-    return _summary(result)
+    return _summary(rescore_all())
 
 
 def _summary(result: RescoreResult) -> dict:

@@ -15,6 +15,7 @@ from experiences.services import record_experiences
 from integrations.models import DeliveryStatus, Scope, WebhookDelivery, WebhookSubscription
 from integrations.services import backoff_seconds
 from integrations.tasks import retry_pending_deliveries
+from scoring.recompute import rescore_dirty
 
 from .api import key_client
 
@@ -159,6 +160,18 @@ def test_customer_already_at_risk_is_not_announced_again(receiver, record):
     record("negative", key="first")
     record("negative", key="second")
     assert len(hook.received) == 1
+
+
+def test_at_risk_event_is_stored_in_the_rescore_transaction_itself(customer, touchpoint):
+    subscribe("http://127.0.0.1:9/", "customer.at_risk")
+    record_experiences(
+        items=[{"customer": "ACME-1", "touchpoint": touchpoint.code, "valence": "negative"}], source="api"
+    )  # no on-commit hooks run here: only the rescore below can store the event
+
+    rescore_dirty()
+
+    delivery = WebhookDelivery.objects.get(event="customer.at_risk")
+    assert delivery.payload["external_id"] == "ACME-1"
 
 
 def test_lost_delivery_is_sent_by_the_periodic_retry(receiver, record, settings):

@@ -13,10 +13,26 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 NEUTRAL_BOUND = 0.05
 
+# Customer-experience words VADER's general lexicon misreads: an "agreed date" or a "promised"
+# call is a reference point, not praise, and lateness or waiting is a complaint. Valences on
+# VADER's own scale (-4 .. +4).
+CX_LEXICON = {
+    "agreed": 0.0,
+    "promised": 0.0,
+    "late": -1.5,
+    "overdue": -1.5,
+    "overcharged": -2.0,
+    "unanswered": -1.5,
+    "waited": -0.8,
+    "waiting": -0.6,
+}
+
 
 @cache
 def _analyzer() -> SentimentIntensityAnalyzer:
-    return SentimentIntensityAnalyzer()
+    analyzer = SentimentIntensityAnalyzer()
+    analyzer.lexicon.update(CX_LEXICON)
+    return analyzer
 
 
 def compound(text: str) -> float | None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from feedback import services
+from feedback import sentiment, services
 from feedback.models import Invitation, Survey
 
 from .factories import UserFactory
@@ -60,3 +60,17 @@ def test_manager_of_another_department_does_not_see_the_answer(client, answer):
     answer(10, "Awful")
     client.force_login(UserFactory(role="manager"))
     assert "Awful" not in client.get("/cases/answers/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Arrived late again", "negative"),
+        ("We waited and the phone stayed unanswered", "negative"),
+        ("Delivery arrived two days after the agreed date", "neutral"),
+        ("Promised a call back that never came", "neutral"),
+        ("The driver called ahead, very kind", "positive"),
+    ],
+)
+def test_customer_experience_phrasing_is_read_in_its_own_sense(text, expected):
+    assert sentiment.label(sentiment.compound(text)) == expected

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
-from scoring import engine
-from scoring.queries import PeriodReport
-
 from .queries import DepartmentRow, StaffEntry, TouchpointRow, TrendPoint
-
-
-def recovery_debt(report: PeriodReport) -> int:
-    """Standard positive experiences (intensity 3) still owed for the period's negatives."""
-    return engine.recovery_debt(
-        report.positive_mass, report.negative_mass, negative_weight=settings.CXM_NEGATIVE_WEIGHT
-    )
 
 
 def rounded(value: float | None, digits: int = 1) -> float | None:
@@ -40,7 +29,7 @@ def departments_table(rows: list[DepartmentRow]) -> tuple[list[str], list[list]]
             row.report.experiences,
             row.report.negatives,
             rounded(row.report.forgotten_share, 3),
-            recovery_debt(row.report),
+            row.report.recovery_debt,
         ]
         for row in rows
     ]

@@ -81,7 +81,7 @@ def company(request: HttpRequest) -> HttpResponse:
     if export:
         return unknown_export(export, [*exports, "experiences"])
     context |= {
-        "ranking": [(row, tables.recovery_debt(row.report)) for row in ranking],
+        "ranking": [(row, row.report.recovery_debt) for row in ranking],
         # The trend's buckets partition the period: their sum is the period's total, with no extra scan.
         "total": sum((point.report for point in trend), PeriodReport()),
         "trend": trend,
@@ -155,7 +155,6 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
         "report": report,
         "previous": previous,
         "change": change,
-        "debt": tables.recovery_debt(report),
         "trend": trend,
         "trend_chart": tables.trend_chart(trend, _("Experience index of %(name)s") % {"name": dept.name}),
         "stage_labels": [(s, Stage(s).label) for s in stages],

@@ -67,6 +67,13 @@ class PeriodReport:
         return engine.balance(self.positive_mass, self.negative_mass, negative_weight=settings.CXM_NEGATIVE_WEIGHT)
 
     @property
+    def recovery_debt(self) -> int:
+        """Standard positive experiences (intensity 3) still owed for the period's negatives."""
+        return engine.recovery_debt(
+            self.positive_mass, self.negative_mass, negative_weight=settings.CXM_NEGATIVE_WEIGHT
+        )
+
+    @property
     def forgotten_share(self) -> float | None:
         """Share of neutral experiences: moments that fell into oblivion."""
         return _share(self.neutrals, self.experiences)

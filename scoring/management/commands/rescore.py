@@ -2,26 +2,25 @@
 
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from tqdm import tqdm
 
 from scoring import recompute
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
+    help = (
         "Recompute customer scores and daily rollups: those marked dirty by recent writes, "
         "or with --all every one of them (the nightly task does the same)."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--all", action="store_true", help=gettext_lazy("recompute every score and rollup, with a progress bar")
+            "--all", action="store_true", help=("recompute every score and rollup, with a progress bar")
         )
         parser.add_argument(
             "--rewrite-masses",
             action="store_true",
-            help=gettext_lazy(
+            help=(
                 "first rewrite every experience's stored masses: needed after changing CXM_HALF_LIFE_DAYS "
                 "or CXM_EMOTIONAL_SHARE; implies --all"
             ),

@@ -18,17 +18,17 @@ LABELS = {
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(
+    help = (
         "Create the demo departments, touchpoints, journeys, customers, experiences and users. "
         "Safe to run twice: what is already there is left alone."
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--customers", type=int, default=2000, help=gettext_lazy("customers (default 2000)"))
+        parser.add_argument("--customers", type=int, default=2000, help=("customers (default 2000)"))
         parser.add_argument(
-            "--experiences", type=int, default=50000, help=gettext_lazy("experiences over 12 months (default 50000)")
+            "--experiences", type=int, default=50000, help=("experiences over 12 months (default 50000)")
         )
-        parser.add_argument("--seed", type=int, default=42, help=gettext_lazy("random seed (default 42)"))
+        parser.add_argument("--seed", type=int, default=42, help=("random seed (default 42)"))
 
     def handle(self, *args, customers: int, experiences: int, seed: int, **options) -> None:
         if customers < 1 or experiences < 0:

@@ -4,16 +4,23 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Links in e-mails (survey invitations, case notices) point where the app is served, unless set.
+export CXM_BASE_URL ?= http://$(HOST):$(PORT)
 
 # Tests run against real PostgreSQL and Redis; override these to point elsewhere.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cxm
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install assets lint format migrate seed stack clean
+.PHONY: run test install install-dev assets lint format migrate seed stack clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Running the app needs only the runtime packages; tests and lint add the development tools.
+$(VENV)/.runtime-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -25,18 +32,20 @@ static/vendor/.copied: node_modules/.installed scripts/copy_vendor.sh
 	sh scripts/copy_vendor.sh
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.runtime-installed
+
+install-dev: $(VENV)/.dev-installed
 
 assets: static/vendor/.copied
 
-## make run: the app with embedded defaults (SQLite, tasks in-process) and demo data on http://127.0.0.1:8000
+## make run: the app with embedded defaults (SQLite, tasks in-process) and demo data on http://$(HOST):$(PORT)
 run: install assets
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite against PostgreSQL and Redis on localhost
-test: install assets
+test: install-dev assets
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 		$(PY) scripts/check_services.py
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
@@ -52,11 +61,11 @@ stack: install assets
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 		HOST=$(HOST) WEB_PORT=$(PORT) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/honcho start
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: install
+format: install-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 

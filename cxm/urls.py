@@ -5,10 +5,15 @@ from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from accounts.views import home
 from cxm import health
+
+admin.site.site_header = _("CXM administration")
+admin.site.site_title = _("CXM admin")
+admin.site.index_title = _("Catalogue, customers, surveys and integrations")
 
 urlpatterns = [
     path("", home, name="home"),

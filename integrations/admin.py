@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
 from . import services
 from .models import ApiKey, DeliveryStatus, Event, Scope, WebhookDelivery, WebhookSubscription
@@ -17,6 +18,11 @@ class ApiKeyForm(forms.ModelForm):
     class Meta:
         model = ApiKey
         fields = ["name", "scopes", "expiry_date", "throttle_rate", "revoked"]
+
+
+# The library registers its own key model, which the project does not use: one "API keys" in the admin.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
 
 
 @admin.register(ApiKey)

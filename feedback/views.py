@@ -6,7 +6,6 @@ link needs a manager (of the case's department) or a CX admin.
 
 from __future__ import annotations
 
-import csv
 from functools import wraps
 
 from django.contrib import messages
@@ -19,6 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+
+from dashboards.exports import csv_response
 
 from . import queries, scales, services
 from .forms import AssignForm, CaseFilterForm, CommentForm, ResolveForm, SurveyAnswerForm
@@ -257,23 +258,18 @@ def share_of_wallet(request: HttpRequest) -> HttpResponse:
 
 
 def _wallet_csv(rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="share-of-wallet.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        ["external_id", "name", "segment", "category_spend", "our_revenue", "share_pct", "experience_index"]
-    )
-    for c in rows:
-        score = getattr(c, "score", None)  # no score row yet: never rescored
-        writer.writerow(
-            [
-                c.external_id,
-                c.name,
-                c.segment,
-                c.category_spend if c.category_spend is not None else "",
-                c.our_revenue if c.our_revenue is not None else "",
-                f"{c.share:.1f}" if c.share is not None else "",
-                f"{score.index:.1f}" if score is not None and score.index is not None else "",
-            ]
-        )
-    return response
+    header = ["external_id", "name", "segment", "category_spend", "our_revenue", "share_pct", "experience_index"]
+    return csv_response("share-of-wallet.csv", header, (_wallet_line(c) for c in rows))
+
+
+def _wallet_line(c) -> list:
+    score = getattr(c, "score", None)  # no score row yet: never rescored
+    return [
+        c.external_id,
+        c.name,
+        c.segment,
+        c.category_spend,
+        c.our_revenue,
+        f"{c.share:.1f}" if c.share is not None else "",
+        f"{score.index:.1f}" if score is not None and score.index is not None else "",
+    ]

@@ -69,6 +69,6 @@ def test_page_exports_csv(client, department):
     customer("20000", "5000", index=72, external_id="ACME-9")
     client.force_login(UserFactory(role="manager", departments=[department]))
     response = client.get("/ladder/share-of-wallet/?format=csv")
-    lines = response.content.decode().splitlines()
+    lines = b"".join(response.streaming_content).decode().splitlines()
     assert response["Content-Type"].startswith("text/csv")
     assert lines[1].startswith("ACME-9,") and lines[1].endswith(",25.0,72.0")

@@ -1,7 +1,9 @@
 """Customers as the CRM knows them, plus where they stand on the relationship ladder."""
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case as CaseWhen
+from django.db.models import F, Q, Value, When
+from django.db.models.functions import Cast, Least
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,6 +15,23 @@ class RelationshipLevel(models.TextChoices):
     COLLABORATION = "collaboration", _("Collaboration")
     CO_CREATION = "co_creation", _("Co-creation")
     EVANGELIST = "evangelist", _("Evangelist")
+
+
+SHARE_OF_WALLET = CaseWhen(
+    When(
+        category_spend__gt=0,
+        our_revenue__isnull=False,
+        # In floating point: SQLite would divide two whole amounts as integers.
+        then=Least(
+            Cast(F("our_revenue"), models.FloatField()) * 100 / Cast(F("category_spend"), models.FloatField()),
+            Value(100.0),
+        ),
+    ),
+    default=None,
+)
+"""Share of wallet, the one definition: our revenue as a percentage (0–100) of the customer's category
+spend, capped at 100 (revenue above the estimate means the estimate is stale); null when either figure
+is unknown or the spend is 0."""
 
 
 class Customer(models.Model):
@@ -36,6 +55,12 @@ class Customer(models.Model):
         null=True,
         blank=True,
         help_text=_("Our yearly revenue from the customer, for share of wallet."),
+    )
+    share_of_wallet = models.GeneratedField(
+        expression=SHARE_OF_WALLET,
+        output_field=models.DecimalField(max_digits=5, decimal_places=2, null=True),
+        db_persist=True,
+        help_text=_("Our revenue as a % of the customer's category spend, at most 100; computed by the database."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -54,8 +54,13 @@ def _score_of(customer: Customer) -> dict:
 class CustomerSerializer(serializers.ModelSerializer):
     """Read and upsert by `external_id`, the customer's id in the CRM (taken from the URL on writes)."""
 
-    share_of_wallet = serializers.SerializerMethodField(
-        help_text=_("Our revenue ÷ the customer's category spend, 0–1; null when either is unknown.")
+    share_of_wallet = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text=_(
+            "Our revenue as a percentage (0–100) of the customer's category spend, capped at 100; "
+            "null when either is unknown or the spend is 0."
+        ),
     )
     score = serializers.SerializerMethodField()
 
@@ -78,11 +83,6 @@ class CustomerSerializer(serializers.ModelSerializer):
             "category_spend": {"min_value": 0},
             "our_revenue": {"min_value": 0},
         }
-
-    def get_share_of_wallet(self, customer: Customer) -> float | None:
-        if customer.category_spend and customer.our_revenue is not None:
-            return float(customer.our_revenue / customer.category_spend)
-        return None
 
     @extend_schema_field(CustomerScoreSerializer)
     def get_score(self, customer: Customer) -> dict:

@@ -22,6 +22,8 @@ def upsert_customer(*, external_id: str, values: dict[str, Any]) -> tuple[Custom
     with transaction.atomic():
         before = Customer.objects.select_for_update().filter(external_id=external_id).values_list("segment").first()
         customer, created = Customer.objects.update_or_create(external_id=external_id, defaults=values)
+        if not created:  # an UPDATE returns no generated column: read the database's new share of wallet
+            customer.refresh_from_db(fields=["share_of_wallet"])
         if before is not None and before[0] != customer.segment:
             segments_changed(customer_ids=[customer.pk])
         return customer, created

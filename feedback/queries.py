@@ -1,7 +1,7 @@
 """Reads of the feedback app: survey links, case lists and figures, the ladder, share of wallet.
 
 Dashboards and the API may call these too: `department_case_stats` (open, overdue, median time
-to resolve, recovery rate per department) and `share_of_wallet` (one customer's share).
+to resolve, recovery rate per department).
 """
 
 from __future__ import annotations
@@ -9,13 +9,11 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.core import signing
 from django.db.models import (
     Avg,
     Count,
-    DecimalField,
     DurationField,
     Exists,
     ExpressionWrapper,
@@ -29,7 +27,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models import Case as CaseWhen
-from django.db.models.functions import Coalesce, Least, RowNumber
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from accounts.models import User
@@ -320,40 +318,18 @@ def pending_suggestions(*, limit: int = 200) -> QuerySet[LadderSuggestion]:
 # Share of wallet -------------------------------------------------------------------------
 
 
-def share_of_wallet(customer: Customer) -> float | None:
-    """Our revenue as a % of the customer's estimated spend in our category, at most 100; None if unknown.
-
-    The customer page calls this. A revenue above the estimate means the estimate is stale: 100.
-    """
-    if customer.our_revenue is None or not customer.category_spend or customer.category_spend <= 0:
-        return None
-    return float(min(Decimal(100), 100 * customer.our_revenue / customer.category_spend))
-
-
-def _share() -> CaseWhen:
-    return CaseWhen(
-        When(
-            category_spend__gt=0,
-            our_revenue__isnull=False,
-            then=Least(F("our_revenue") * 100 / F("category_spend"), Value(Decimal(100))),
-        ),
-        default=None,
-        output_field=DecimalField(max_digits=20, decimal_places=4),
-    )
-
-
 WALLET_SORTS = {
     "name": ("name",),
-    "share": (F("share").asc(nulls_last=True), "name"),
-    "-share": (F("share").desc(nulls_last=True), "name"),
+    "share": (F("share_of_wallet").asc(nulls_last=True), "name"),
+    "-share": (F("share_of_wallet").desc(nulls_last=True), "name"),
     "index": (F("score__index").asc(nulls_last=True), "name"),
     "-index": (F("score__index").desc(nulls_last=True), "name"),
 }
 
 
 def wallet_rows(*, segment: str = "", sort: str = "-share", limit: int = 500) -> QuerySet[Customer]:
-    """Customers with their share of wallet (`share`, %) and experience index (`score.index`)."""
-    customers = Customer.objects.select_related("score").annotate(share=_share())
+    """Customers with their share of wallet (`share_of_wallet`, %) and experience index (`score.index`)."""
+    customers = Customer.objects.select_related("score")
     if segment:
         customers = customers.filter(segment=segment)
     return customers.order_by(*WALLET_SORTS.get(sort, WALLET_SORTS["-share"]))[:limit]
@@ -372,11 +348,11 @@ class WalletBand:
 
 def wallet_bands(*, segment: str = "") -> list[WalletBand]:
     """Mean experience index per quarter of share of wallet: do the customers who feel better buy more from us?"""
-    customers = Customer.objects.annotate(share=_share()).filter(share__isnull=False)
+    customers = Customer.objects.filter(share_of_wallet__isnull=False)
     if segment:
         customers = customers.filter(segment=segment)
     band = CaseWhen(
-        *[When(share__lt=high, then=Value(low)) for low, high in WALLET_BANDS[:-1]],
+        *[When(share_of_wallet__lt=high, then=Value(low)) for low, high in WALLET_BANDS[:-1]],
         default=Value(WALLET_BANDS[-1][0]),
     )
     rows = {

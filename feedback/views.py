@@ -270,6 +270,6 @@ def _wallet_line(c) -> list:
         c.segment,
         c.category_spend,
         c.our_revenue,
-        f"{c.share:.1f}" if c.share is not None else "",
+        f"{c.share_of_wallet:.1f}" if c.share_of_wallet is not None else "",
         f"{score.index:.1f}" if score is not None and score.index is not None else "",
     ]

@@ -1,5 +1,7 @@
 """Share of wallet: our revenue over the customer's category spend, against the experience index."""
 
+import csv
+import io
 from decimal import Decimal
 
 import pytest
@@ -8,6 +10,7 @@ from django.utils import timezone
 from feedback import queries
 from scoring.models import CustomerScore
 
+from .api import full_client
 from .factories import CustomerFactory, UserFactory
 
 
@@ -22,23 +25,42 @@ def customer(spend, revenue, index=None, **kwargs):
     return c
 
 
-def test_share_is_revenue_over_category_spend(db):
-    assert queries.share_of_wallet(customer("20000", "5000")) == pytest.approx(25.0)
+def share(c) -> float | None:
+    c.refresh_from_db()
+    return None if c.share_of_wallet is None else float(c.share_of_wallet)
+
+
+def test_share_is_revenue_over_category_spend_in_percent(db):
+    assert share(customer("20000", "5000")) == pytest.approx(25.0)
+    assert share(customer("300", "100")) == pytest.approx(33.33)
 
 
 @pytest.mark.parametrize(("spend", "revenue"), [(None, "100"), ("100", None), ("0", "100")])
 def test_share_is_unknown_without_both_figures(db, spend, revenue):
-    assert queries.share_of_wallet(customer(spend, revenue)) is None
+    assert share(customer(spend, revenue)) is None
 
 
 def test_revenue_above_the_estimate_caps_at_100(db):
-    assert queries.share_of_wallet(customer("1000", "1500")) == 100.0
+    assert share(customer("1000", "1500")) == 100.0
 
 
-def test_table_computes_the_same_share_in_sql(db):
-    customer("20000", "5000", external_id="W-1")
-    (row,) = queries.wallet_rows()
-    assert float(row.share) == pytest.approx(25.0)
+@pytest.mark.parametrize(("spend", "revenue", "expected"), [("20000", "5000", 25.0), ("1000", "1500", 100.0)])
+def test_api_page_and_csv_give_the_same_percentage(client, department, spend, revenue, expected):
+    customer(spend, revenue, index=72, name="Acme Ltd", external_id="ACME-9")
+    assert full_client().get("/api/v1/customers/ACME-9/").json()["share_of_wallet"] == expected
+    client.force_login(UserFactory(role="manager", departments=[department]))
+    assert f"{expected:.1f} %" in client.get("/ladder/share-of-wallet/").content.decode()
+    (row,) = csv.DictReader(
+        io.StringIO(b"".join(client.get("/ladder/share-of-wallet/?format=csv").streaming_content).decode())
+    )
+    assert float(row["share_pct"]) == expected
+
+
+def test_api_upsert_answers_with_the_new_share(db):
+    api = full_client()
+    api.put("/api/v1/customers/CRM-9/", {"name": "Gamma", "category_spend": "400", "our_revenue": "100"}, format="json")
+    changed = api.patch("/api/v1/customers/CRM-9/", {"our_revenue": "300"}, format="json")
+    assert changed.json()["share_of_wallet"] == 75.0
 
 
 def test_table_sorts_by_share_with_unknown_last(db):

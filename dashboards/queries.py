@@ -1,4 +1,5 @@
-"""Page-specific reads of the dashboards, all from the daily rollups (DESIGN §3), each in one query.
+"""Page-specific reads of the dashboards, all from the daily rollups (DESIGN §3), each in a fixed
+number of queries that its docstring states (one for most, three for `department_ranking`).
 
 Every function takes `department_ids` (None = every department, for admins) from
 `dashboards.access.Scope`, so the figures can never cover a department the reader may not see.

@@ -94,9 +94,6 @@ def _next_valence() -> Subquery:
     )
 
 
-CASE_STATUSES = ("open", "overdue", "resolved", "all")
-
-
 def cases_for(
     *, user: User, department: int | None = None, status: str = "open", assignee: str = "", now: datetime | None = None
 ) -> QuerySet[Case]:

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from customers import ladder
@@ -76,7 +77,9 @@ def create_invitations(
     invited again; one without an e-mail address cannot be reached and is counted apart.
     """
     if not survey.active:
-        raise FeedbackError(f"survey {survey.slug!r} is not active; activate it before inviting customers")
+        raise FeedbackError(
+            _("survey %(slug)s is not active; activate it before inviting customers") % {"slug": repr(survey.slug)}
+        )
     now = now or timezone.now()
     batch = InvitationBatch()
     customers = list(customers)
@@ -155,19 +158,27 @@ def record_response(*, invitation: Invitation, score: Any, comment: str = "", no
     try:
         score = int(score)
     except (TypeError, ValueError):
-        raise FeedbackError(f"choose a score from {scale.low} to {scale.high}") from None
+        raise FeedbackError(
+            _("choose a score from %(low)d to %(high)d") % {"low": scale.low, "high": scale.high}
+        ) from None
     if score not in scale.scores:
-        raise FeedbackError(f"choose a score from {scale.low} to {scale.high}, not {score}")
+        raise FeedbackError(
+            _("choose a score from %(low)d to %(high)d, not %(score)d")
+            % {"low": scale.low, "high": scale.high, "score": score}
+        )
     comment = (comment or "").strip()
     if len(comment) > MAX_COMMENT_LENGTH:
-        raise FeedbackError(f"keep the comment under {MAX_COMMENT_LENGTH} characters (it has {len(comment)})")
+        raise FeedbackError(
+            _("keep the comment under %(limit)d characters (it has %(length)d)")
+            % {"limit": MAX_COMMENT_LENGTH, "length": len(comment)}
+        )
     now = now or timezone.now()
     valence = scales.valence(kind, score)
     mood = sentiment.compound(comment)
     with transaction.atomic():
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.answered_at is not None:
-            raise FeedbackError("this survey has already been answered")
+            raise FeedbackError(_("this survey has already been answered"))
         response = Response.objects.create(
             invitation=locked,
             survey=invitation.survey,
@@ -295,14 +306,17 @@ def case_payload(case: Case) -> dict[str, Any]:
 def assign_case(*, case: Case, assignee: User | None) -> None:
     """Give the case to a member of its department, or to nobody."""
     if assignee is not None and not assignee.departments.filter(pk=case.department_id).exists():
-        raise FeedbackError(f"{assignee.get_username()} is not a member of {case.department}")
+        raise FeedbackError(
+            _("%(user)s is not a member of %(department)s")
+            % {"user": assignee.get_username(), "department": case.department}
+        )
     Case.objects.filter(pk=case.pk).update(assignee=assignee)
 
 
 def comment_on_case(*, case: Case, author: User, body: str, now: datetime | None = None) -> CaseComment:
     body = (body or "").strip()
     if not body:
-        raise FeedbackError("write a comment first")
+        raise FeedbackError(_("write a comment first"))
     return CaseComment.objects.create(
         case=case, author=author, body=body, sentiment=sentiment.compound(body), created_at=now or timezone.now()
     )
@@ -312,12 +326,12 @@ def resolve_case(*, case: Case, by: User, resolution: str, now: datetime | None 
     """Close the loop with a note on what was done; recovery is judged by the customer's next experience."""
     resolution = (resolution or "").strip()
     if not resolution:
-        raise FeedbackError("say what was done for the customer in the resolution note")
+        raise FeedbackError(_("say what was done for the customer in the resolution note"))
     updated = Case.objects.filter(pk=case.pk, status=CaseStatus.OPEN).update(
         status=CaseStatus.RESOLVED, resolved_at=now or timezone.now(), resolved_by=by, resolution=resolution
     )
     if not updated:
-        raise FeedbackError("this case is already resolved")
+        raise FeedbackError(_("this case is already resolved"))
 
 
 def escalate_overdue_cases(*, now: datetime | None = None) -> int:
@@ -424,13 +438,13 @@ def decide_suggestion(*, suggestion: LadderSuggestion, accept: bool, by: User, n
     with transaction.atomic():
         locked = LadderSuggestion.objects.select_for_update().get(pk=suggestion.pk)
         if locked.status != SuggestionStatus.PENDING:
-            raise FeedbackError("this suggestion has already been decided")
+            raise FeedbackError(_("this suggestion has already been decided"))
         if accept:
             moved = Customer.objects.filter(pk=locked.customer_id, relationship_level=locked.from_level).update(
                 relationship_level=locked.to_level
             )
             if not moved:
-                raise FeedbackError("the customer's level changed since this was suggested; dismiss it")
+                raise FeedbackError(_("the customer's level changed since this was suggested; dismiss it"))
         locked.status = SuggestionStatus.ACCEPTED if accept else SuggestionStatus.DISMISSED
         locked.decided_at = now
         locked.decided_by = by

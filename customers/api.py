@@ -13,13 +13,16 @@ from rest_framework.response import Response
 from integrations.api import ApiMixin
 from integrations.models import Scope
 
-from .models import Customer, RelationshipLevel
+from .models import EXTERNAL_ID_MAX_LENGTH, Customer, RelationshipLevel
 from .queries import visible_customers
 from .serializers import CustomerSerializer
 from .services import upsert_customer
 
 EXTERNAL_ID = OpenApiParameter(
-    "external_id", str, OpenApiParameter.PATH, description="The customer's id in the CRM (at most 100 characters)."
+    "external_id",
+    str,
+    OpenApiParameter.PATH,
+    description=f"The customer's id in the CRM (at most {EXTERNAL_ID_MAX_LENGTH} characters).",
 )
 
 
@@ -76,8 +79,10 @@ class CustomerViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin
 
     def update(self, request, *args, partial: bool = False, **kwargs) -> Response:
         external_id = kwargs[self.lookup_field].strip()
-        if not external_id or len(external_id) > 100:
-            raise ValidationError({"external_id": [_("must be 1 to 100 characters")]})
+        if not external_id or len(external_id) > EXTERNAL_ID_MAX_LENGTH:
+            raise ValidationError(
+                {"external_id": [_("must be 1 to %(max)d characters") % {"max": EXTERNAL_ID_MAX_LENGTH}]}
+            )
         existing = Customer.objects.select_related("score").filter(external_id=external_id).first()
         if existing is not None and not self.get_queryset().filter(pk=existing.pk).exists():
             raise PermissionDenied(_("This customer has had no experience with your departments."))

@@ -10,6 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from customers.models import NAME_MAX_LENGTH
 
 from .models import Emotion, Expectation, Outcome
 from .queries import department_for, find_customer, loggable_touchpoints
@@ -38,7 +39,7 @@ class ExperienceForm(forms.Form):
             }
         ),
     )
-    new_customer_name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    new_customer_name = forms.CharField(label=_("Name"), max_length=NAME_MAX_LENGTH, required=False)
     new_customer_email = forms.EmailField(label=_("E-mail (optional)"), required=False)
     touchpoint = forms.ChoiceField(
         label=_("Touchpoint"),

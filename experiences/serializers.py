@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from customers.models import EXTERNAL_ID_MAX_LENGTH, NAME_MAX_LENGTH, SEGMENT_MAX_LENGTH
 from touchpoints.models import Stage
 
 from .models import Emotion, Expectation, Experience, Outcome
@@ -56,10 +59,17 @@ class ExperienceSerializer(serializers.ModelSerializer):
 
 
 class CustomerRefSerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=100)
-    name = serializers.CharField(max_length=200, required=False)
+    external_id = serializers.CharField(max_length=EXTERNAL_ID_MAX_LENGTH)
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH, required=False)
     email = serializers.EmailField(required=False)
-    segment = serializers.CharField(max_length=60, required=False)
+    segment = serializers.CharField(max_length=SEGMENT_MAX_LENGTH, required=False)
+
+
+def _occurred_at_help() -> str:
+    """Read when the schema is built, so it states the limit the write path applies."""
+    return _("ISO 8601; default now; at most %(minutes)d minutes in the future.") % {
+        "minutes": settings.CXM_MAX_FUTURE_MINUTES
+    }
 
 
 class ExperienceItemSerializer(serializers.Serializer):
@@ -79,9 +89,7 @@ class ExperienceItemSerializer(serializers.Serializer):
     expectation = serializers.ChoiceField(choices=Expectation.choices, required=False, allow_blank=True)
     outcome = serializers.ChoiceField(choices=Outcome.choices, required=False, allow_blank=True)
     department = serializers.CharField(required=False, help_text=_("Default: the touchpoint's primary department."))
-    occurred_at = serializers.DateTimeField(
-        required=False, help_text=_("ISO 8601; default now; at most 5 minutes in the future.")
-    )
+    occurred_at = serializers.DateTimeField(required=False, help_text=lazy(_occurred_at_help, str)())
     note = serializers.CharField(required=False, allow_blank=True, max_length=4000)
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from customers.models import Customer
+from customers.models import EMAIL_MAX_LENGTH, EXTERNAL_ID_MAX_LENGTH, NAME_MAX_LENGTH, Customer
 from customers.services import segments_changed
 from integrations.services import publish_negative_experiences
 from scoring import engine
@@ -358,9 +358,13 @@ def _parse_customer(value: Any, fail) -> tuple[str | None, dict[str, str] | None
                 % {"fields": ", ".join(sorted(unknown))},
             )
         upsert = {k: str(value[k]).strip() for k in ("name", "email", "segment") if value.get(k)}
-        if len(upsert.get("name", "")) > 200 or len(external_id) > 100:
-            fail("customer", _("name must be at most 200 and external_id at most 100 characters"))
-        if "email" in upsert and ("@" not in upsert["email"] or len(upsert["email"]) > 254):
+        if len(upsert.get("name", "")) > NAME_MAX_LENGTH or len(external_id) > EXTERNAL_ID_MAX_LENGTH:
+            fail(
+                "customer",
+                _("name must be at most %(name)d and external_id at most %(external_id)d characters")
+                % {"name": NAME_MAX_LENGTH, "external_id": EXTERNAL_ID_MAX_LENGTH},
+            )
+        if "email" in upsert and ("@" not in upsert["email"] or len(upsert["email"]) > EMAIL_MAX_LENGTH):
             fail("customer", _("email must be an e-mail address, got %(value)r") % {"value": upsert["email"]})
         return external_id, upsert
     fail("customer", _("this field is required: an external id, or an object with external_id and name"))

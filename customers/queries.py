@@ -9,7 +9,7 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from experiences.models import Emotion, Expectation, Experience
+from experiences.models import EXPERIENCE_FIELDS, Emotion, Expectation, Experience
 from touchpoints.models import Stage
 
 from .models import Customer
@@ -18,12 +18,7 @@ PAGE_SIZE = 50
 TIMELINE_FIELDS = (
     "id",
     "occurred_at",
-    "stage",
-    "valence",
-    "intensity",
-    "emotion",
-    "expectation",
-    "outcome",
+    *EXPERIENCE_FIELDS,
     "source",
     "note",
     "impact",

@@ -13,16 +13,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, QuerySet
 from django.db.models.functions import TruncWeek
 
-from experiences.models import Experience
-from scoring.queries import SUMMED, PeriodReport, rollups
+from experiences.models import EXPERIENCE_FIELDS, Experience
+from scoring.queries import SUMS, PeriodReport, rollups
 from touchpoints.models import Department, Stage
 
 from .filters import Filters
-
-SUMS = {name: Sum(name) for name in SUMMED}
 
 
 def _rollups(filters: Filters, department_ids: Iterable[int] | None, *, previous: bool = False) -> QuerySet:
@@ -183,12 +181,7 @@ EXPORT_FIELDS = (
     "customer__name",
     "department__code",
     "touchpoint__code",
-    "stage",
-    "valence",
-    "intensity",
-    "emotion",
-    "expectation",
-    "outcome",
+    *EXPERIENCE_FIELDS,
     "source",
     "recorded_by__username",
     "impact",

@@ -48,6 +48,11 @@ class Emotion(models.TextChoices):
     ANGRY = "angry", _("Angry")
 
 
+# What one experience says about the moment lived, in the order every item, list, export and
+# insert uses: the one definition of the experience's own fields.
+EXPERIENCE_FIELDS = ("stage", "valence", "intensity", "emotion", "expectation", "outcome")
+
+
 class Experience(models.Model):
     """Written only through `experiences.services.record_experiences`.
 

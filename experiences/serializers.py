@@ -10,7 +10,7 @@ from rest_framework import serializers
 from customers.models import EXTERNAL_ID_MAX_LENGTH, NAME_MAX_LENGTH, SEGMENT_MAX_LENGTH
 from touchpoints.models import Stage
 
-from .models import Emotion, Expectation, Experience, Outcome
+from .models import EXPERIENCE_FIELDS, Emotion, Expectation, Experience, Outcome
 from .services import VALENCE_BY_NAME
 
 VALENCE_NAMES = {number: name for name, number in VALENCE_BY_NAME.items()}
@@ -44,12 +44,7 @@ class ExperienceSerializer(serializers.ModelSerializer):
             "customer",
             "touchpoint",
             "department",
-            "stage",
-            "valence",
-            "intensity",
-            "emotion",
-            "expectation",
-            "outcome",
+            *EXPERIENCE_FIELDS,
             "occurred_at",
             "note",
             "impact",

@@ -20,24 +20,9 @@ from scoring import engine
 from scoring.services import mark_for_rescore
 from touchpoints.models import Stage, Touchpoint
 
-from .models import Emotion, Expectation, Experience, Outcome, Source
+from .models import EXPERIENCE_FIELDS, Emotion, Expectation, Experience, Outcome, Source
 
-ITEM_FIELDS = frozenset(
-    {
-        "id",
-        "customer",
-        "touchpoint",
-        "stage",
-        "valence",
-        "intensity",
-        "emotion",
-        "expectation",
-        "outcome",
-        "department",
-        "occurred_at",
-        "note",
-    }
-)
+ITEM_FIELDS = frozenset({"id", "customer", "touchpoint", *EXPERIENCE_FIELDS, "department", "occurred_at", "note"})
 VALENCE_BY_NAME = {"negative": -1, "neutral": 0, "positive": 1}
 MAX_KEY_LENGTH = 100
 MAX_NOTE_LENGTH = 4000
@@ -46,12 +31,7 @@ INSERT_COLUMNS = (
     "customer_id",
     "touchpoint_id",
     "department_id",
-    "stage",
-    "valence",
-    "intensity",
-    "emotion",
-    "expectation",
-    "outcome",
+    *EXPERIENCE_FIELDS,
     "occurred_at",
     "occurred_on",
     "source",
@@ -470,12 +450,7 @@ def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: B
                     v["customer_id"],
                     v["touchpoint_id"],
                     v["department_id"],
-                    v["stage"],
-                    v["valence"],
-                    v["intensity"],
-                    v["emotion"],
-                    v["expectation"],
-                    v["outcome"],
+                    *(v[name] for name in EXPERIENCE_FIELDS),
                     ops.adapt_datetimefield_value(v["occurred_at"]),
                     ops.adapt_datefield_value(v["occurred_on"]),
                     source,

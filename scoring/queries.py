@@ -120,7 +120,8 @@ class PeriodReport:
         return PeriodReport(**{name: getattr(self, name) + getattr(other, name) for name in SUMMED})
 
 
-_SUMS = {name: Sum(name) for name in SUMMED}
+SUMS = {name: Sum(name) for name in SUMMED}
+"""The one aggregate of the daily rollups: each summed column under its own name, for `PeriodReport.from_sums`."""
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ def period_report(
         stages=stages,
         segments=segments,
     )
-    return PeriodReport.from_sums(narrowed.aggregate(**_SUMS))
+    return PeriodReport.from_sums(narrowed.aggregate(**SUMS))
 
 
 def department_report(
@@ -218,7 +219,7 @@ def journey_report(
         rollups(start=start, end=end, segments=segments)
         .filter(touchpoint_id__in={s.touchpoint_id for s in steps})
         .values("touchpoint_id", "stage")
-        .annotate(**_SUMS)
+        .annotate(**SUMS)
     )
     by_key = {(r["touchpoint_id"], r["stage"]): PeriodReport.from_sums(r) for r in rows}
     return [(step, by_key.get((step.touchpoint_id, step.stage), PeriodReport())) for step in steps]
@@ -228,7 +229,7 @@ def company_overview(*, start: date, end: date, segments: Iterable[str] | None =
     """Every active department's figures (inactive ones still count in the total); two queries."""
     by_department = {
         r["department_id"]: PeriodReport.from_sums(r)
-        for r in rollups(start=start, end=end, segments=segments).values("department_id").annotate(**_SUMS)
+        for r in rollups(start=start, end=end, segments=segments).values("department_id").annotate(**SUMS)
     }
     total = sum(by_department.values(), PeriodReport())
     departments = [(d, by_department.get(d.pk, PeriodReport())) for d in Department.objects.filter(active=True)]

@@ -1,8 +1,10 @@
 import pytest
+import redis
 
 from cxm.celery import app as celery_app
 
 from .factories import CustomerFactory, DepartmentFactory, TouchpointFactory, UserFactory
+from .servers import database_in_use, machine_servers, postgres_server, redis_in_use, redis_server
 
 pytest_plugins = ["tests.browser"]
 
@@ -14,6 +16,48 @@ def tasks_in_process(settings):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = eager
+
+
+@pytest.fixture(scope="session", autouse=True)
+def machine_servers_keep_running():
+    """The suite never stops, restarts or replaces the PostgreSQL and Redis it was given."""
+    before = machine_servers()
+    yield
+    after = machine_servers()
+    assert after == before, f"the machine's servers changed during the run: before {before}, after {after}"
+
+
+@pytest.fixture(scope="session")
+def own_redis():
+    """A throwaway Redis for tests that stop or pause the broker (tests/servers.py)."""
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def own_postgres():
+    """A throwaway, migrated PostgreSQL for tests that stop the database (tests/servers.py)."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def own_broker(own_redis, settings):
+    """This test, and the worker or stack it starts, use the throwaway Redis, emptied first."""
+    if not own_redis.answers():
+        own_redis.start()
+    redis.Redis(port=own_redis.port).flushall()
+    with redis_in_use(own_redis, settings):
+        yield own_redis
+
+
+@pytest.fixture
+def own_database(own_postgres, transactional_db):
+    """This test, and the worker or stack it starts, use the throwaway PostgreSQL (emptied after)."""
+    if not own_postgres.answers():
+        own_postgres.start()
+    with database_in_use(own_postgres):
+        yield own_postgres
 
 
 @pytest.fixture

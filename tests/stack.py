@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,15 +22,10 @@ from django.db import connection
 from cxm.celery import app as celery_app
 from scoring.tasks import PENDING_KEY
 
+from .servers import free_port
 from .worker import database_url_of_tests, wait_for
 
 READY_SECONDS = 90
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Stack:
@@ -104,19 +98,23 @@ class Stack:
             self.process.wait()
 
 
-@pytest.fixture(name="stack")
-def stack_fixture(transactional_db, tmp_path) -> Iterator[Stack]:
+def running_stack(directory: Path) -> Iterator[Stack]:
     """A started stack; the test's own writes go through Redis too, as in production."""
     if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL:
         pytest.skip("needs PostgreSQL and CELERY_BROKER_URL (Redis)")
     celery_app.conf.task_always_eager = False
     cache.delete(PENDING_KEY)
-    running = Stack(tmp_path)
+    running = Stack(directory)
     try:
         running.start()
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(name="stack")
+def stack_fixture(transactional_db, tmp_path) -> Iterator[Stack]:
+    yield from running_stack(tmp_path)
 
 
 def logged_in(stack: Stack, username: str, password: str) -> requests.Session:

@@ -1,14 +1,12 @@
 """Faults on the real stack: the database restarting, Redis stopping, the worker being killed.
 
-PostgreSQL and Redis on this machine are shared: each outage lasts a few seconds and the
-service is always started again, even when the test fails.
+The stack runs on a throwaway PostgreSQL and Redis of its own (tests/servers.py): the faults
+break only those, never the servers the rest of the machine uses.
 """
 
-import subprocess
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 import requests
@@ -19,44 +17,33 @@ from experiences.models import Experience
 from scoring.models import CustomerScore, DirtyCustomer
 from tests.factories import DepartmentFactory, TouchpointFactory
 
-from .stack import api_key, stack_fixture, until  # noqa: F401
-from .worker import redis_outage, wait_for
+from .servers import ThrowawayPostgres
+from .stack import api_key, running_stack, until
+from .worker import redis_outage
 
 pytestmark = [pytest.mark.stack, pytest.mark.faults]
-CLUSTER = (
-    next(iter(sorted(p.name for p in Path("/etc/postgresql").iterdir())), "15")
-    if Path("/etc/postgresql").exists()
-    else "15"
-)
-
-
-def pg_ctl(action: str) -> None:
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", CLUSTER, "main", action], check=True, capture_output=True
-    )
-
-
-def postgres_is_up() -> bool:
-    """PostgreSQL accepts connections"""
-    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0
 
 
 @contextmanager
-def postgres_outage(seconds: float):
-    """PostgreSQL stopped for `seconds`, then started again whatever happens."""
+def postgres_outage(server: ThrowawayPostgres, seconds: float):
+    """The throwaway PostgreSQL stopped for `seconds`, then started again whatever happens."""
     try:
-        pg_ctl("stop")
+        server.stop()
         time.sleep(seconds)
     finally:
-        if not postgres_is_up():
-            pg_ctl("start")
-        wait_for(postgres_is_up, timeout=30, interval=0.2)
+        server.start()
         connection.close()  # this process's connection died with the server
     yield
 
 
 @pytest.fixture
-def catalogue(transactional_db):
+def stack(own_broker, own_database, tmp_path):
+    """The Procfile's stack on the throwaway servers, which the tests here may break."""
+    yield from running_stack(tmp_path)
+
+
+@pytest.fixture
+def catalogue(own_database):
     logistics = DepartmentFactory(code="logistics", name="Logistics")
     return TouchpointFactory(code="on-time-delivery", name="On-time delivery", owner=logistics)
 
@@ -86,7 +73,9 @@ def every_experience_is_scored() -> bool:
     return Experience.objects.exists() and not DirtyCustomer.objects.exists() and scored == lived
 
 
-def test_database_restart_during_ingestion_gives_503_with_retry_after_and_loses_no_acknowledged_item(stack, catalogue):
+def test_database_restart_during_ingestion_gives_503_with_retry_after_and_loses_no_acknowledged_item(
+    stack, catalogue, own_postgres
+):
     headers = {"Authorization": f"Api-Key {api_key('experiences:write')}"}
     statuses: list[int] = []
     acknowledged: set[str] = set()
@@ -116,7 +105,7 @@ def test_database_restart_during_ingestion_gives_503_with_retry_after_and_loses_
     sender.start()
     try:
         until(lambda: len(acknowledged) >= 9)
-        with postgres_outage(seconds=3):
+        with postgres_outage(own_postgres, seconds=3):
             pass
         count_before = len(acknowledged)
         until(lambda: len(acknowledged) > count_before + 6, timeout=60)
@@ -132,9 +121,9 @@ def test_database_restart_during_ingestion_gives_503_with_retry_after_and_loses_
     assert Experience.objects.count() == len(stored)  # retries stored nothing twice
 
 
-def test_writes_are_accepted_while_redis_is_down_and_scores_catch_up_after(stack, catalogue):
+def test_writes_are_accepted_while_redis_is_down_and_scores_catch_up_after(stack, catalogue, own_redis):
     headers = {"Authorization": f"Api-Key {api_key('experiences:write')}"}
-    with redis_outage():
+    with redis_outage(own_redis):
         response = requests.post(
             f"{stack.url}/api/v1/experiences/", json={"experiences": batch("r")}, headers=headers, timeout=15
         )

@@ -57,9 +57,9 @@ def test_readyz_is_not_ready_when_the_last_heartbeat_is_too_old(client, db, with
     assert response.json()["checks"]["worker"].startswith("error: last worker heartbeat")
 
 
-def test_readyz_is_not_ready_while_the_broker_is_down(client, db, with_broker):
+def test_readyz_is_not_ready_while_the_broker_is_down(client, db, own_broker, with_broker):
     heartbeat()
-    with redis_outage():
+    with redis_outage(own_broker):
         response = client.get("/readyz")
 
     assert response.status_code == 503

@@ -14,7 +14,7 @@ from scoring.tasks import rescore_dirty_task
 
 from .dashboard_data import experience
 from .factories import CustomerFactory
-from .worker import redis_outage, wait_for, worker_fixture  # noqa: F401
+from .worker import redis_outage, wait_for, worker_fixture, worker_on_own_broker_fixture  # noqa: F401
 
 pytestmark = pytest.mark.worker
 
@@ -99,8 +99,10 @@ def test_a_worker_killed_mid_recompute_leaves_every_score_right_after_a_restart(
     assert set(CustomerScore.objects.values_list("recovery_debt", flat=True)) == {4}
 
 
-def test_experiences_are_accepted_while_redis_is_down_and_scored_after_it_returns(worker, customer, touchpoint):
-    with redis_outage():
+def test_experiences_are_accepted_while_redis_is_down_and_scored_after_it_returns(
+    worker_on_own_broker, own_redis, customer, touchpoint
+):
+    with redis_outage(own_redis):
         record(experience(customer, touchpoint, "negative", days_ago=0))
         assert Experience.objects.filter(customer=customer).count() == 1
         assert DirtyCustomer.objects.filter(customer=customer).exists()

@@ -23,12 +23,9 @@ from django.db import connection
 from cxm.celery import app as celery_app
 from scoring.tasks import PENDING_KEY
 
+from .servers import ThrowawayRedis
+
 READY_SECONDS = 60
-REDIS_START = [
-    "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "-::1", "--port", "6379", "--save", "",
-    "--appendonly", "no", "--dir", "/var/lib/redis", "--logfile", "/var/log/redis/ci.log",
-]  # fmt: skip
-REDIS_STOP = ["redis-cli", "-p", "6379", "shutdown", "nosave"]
 
 
 def wait_for(condition: Callable[[], bool], *, timeout: float, interval: float = 0.05) -> float:
@@ -99,34 +96,36 @@ class Worker:
             self.kill()
 
 
-@pytest.fixture(name="worker")
-def worker_fixture(transactional_db, tmp_path) -> Iterator[Worker]:
+def running_worker(directory: Path) -> Iterator[Worker]:
     """A started worker; writes in the test enqueue real messages instead of running tasks in-process."""
     if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL:
         pytest.skip("needs PostgreSQL and CELERY_BROKER_URL (Redis)")
     celery_app.conf.task_always_eager = False
     cache.delete(PENDING_KEY)  # a flag left by an earlier run would hold back the first message
-    running = Worker(tmp_path)
-    running.start()
-    yield running
-    running.stop()
+    running = Worker(directory)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
 
 
-def redis_is_up() -> bool:
-    """Redis answers"""
-    return subprocess.run(["redis-cli", "-p", "6379", "ping"], capture_output=True, text=True).stdout.strip() == "PONG"
+@pytest.fixture(name="worker")
+def worker_fixture(transactional_db, tmp_path) -> Iterator[Worker]:
+    yield from running_worker(tmp_path)
+
+
+@pytest.fixture(name="worker_on_own_broker")
+def worker_on_own_broker_fixture(own_broker, transactional_db, tmp_path) -> Iterator[Worker]:
+    """A worker on a throwaway Redis (`own_broker`), for tests that stop the broker."""
+    yield from running_worker(tmp_path)
 
 
 @contextmanager
-def redis_outage() -> Iterator[None]:
-    """Redis on 127.0.0.1:6379 is stopped inside the block and always started again after it.
-
-    Other people's processes share this Redis: keep the block to a few seconds.
-    """
-    subprocess.run(REDIS_STOP, capture_output=True)
-    wait_for(lambda: not redis_is_up(), timeout=5)
+def redis_outage(server: ThrowawayRedis) -> Iterator[None]:
+    """The throwaway Redis `server` is down inside the block and started again after it, on the same port."""
+    server.stop()
     try:
         yield
     finally:
-        subprocess.run(REDIS_START, check=True, capture_output=True)
-        wait_for(redis_is_up, timeout=10)
+        server.start()

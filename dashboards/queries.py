@@ -1,7 +1,7 @@
 """Page-specific reads of the dashboards, all from the daily rollups (DESIGN §3), each in one query.
 
 Every function takes `department_ids` (None = every department, for admins) from
-`dashboards.access.Scope`, so the figures can never cover a department the reader may not see.
+`accounts.access.Reader`, so the figures can never cover a department the reader may not see.
 The shared aggregates (`PeriodReport`, `period_report`, `customers_at_risk`) live in
 `scoring.queries`; this module only groups them the way the pages show them.
 """

@@ -19,10 +19,12 @@ VALENCE_NAMES = {number: name for name, number in VALENCE_BY_NAME.items()}
 
 
 def search_customers(text: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]:
-    """Customers matching `text` by external id, name or e-mail, best matches first.
+    """Customers matching `text` by external id, name or whole e-mail address, best matches first.
 
     An exact customer number ranks first, then prefixes, then matches anywhere, so that a
     clerk typing either a number or a few letters of a name finds the customer quickly.
+    Anyone signed in may log for any customer, so the suggestions show only the name and the
+    number: an e-mail address is matched only when typed in full, and never shown.
     """
     text = text.strip()
     if len(text) < SEARCH_MIN_LENGTH:
@@ -31,13 +33,13 @@ def search_customers(text: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]:
         When(external_id__iexact=text, then=Value(0)),
         When(external_id__istartswith=text, then=Value(1)),
         When(name__istartswith=text, then=Value(2)),
-        When(email__istartswith=text, then=Value(3)),
+        When(email__iexact=text, then=Value(3)),
         When(name__icontains=text, then=Value(4)),
         default=Value(5),
         output_field=IntegerField(),
     )
     matches = Customer.objects.filter(
-        Q(external_id__istartswith=text) | Q(name__icontains=text) | Q(email__icontains=text)
+        Q(external_id__istartswith=text) | Q(name__icontains=text) | Q(email__iexact=text)
     )
     return list(matches.annotate(rank=rank).order_by("rank", "name", "external_id")[:limit])
 
@@ -104,7 +106,9 @@ class Confirmation:
         return VALENCE_NAMES[self.experience.valence]
 
 
-def confirmation(experience_id: str | int | None, *, user: User) -> Confirmation | None:
+def confirmation(
+    experience_id: str | int | None, *, experiences: QuerySet[Experience], user: User
+) -> Confirmation | None:
     """The experience `user` just recorded, with the customer's score if it already includes it.
 
     The score is "being computed" while there is no score row yet or the row is older than
@@ -115,7 +119,7 @@ def confirmation(experience_id: str | int | None, *, user: User) -> Confirmation
     except (TypeError, ValueError):
         return None
     experience = (
-        Experience.objects.filter(pk=pk, recorded_by=user)
+        experiences.filter(pk=pk, recorded_by=user)
         .select_related("customer__score", "touchpoint", "department")
         .first()
     )

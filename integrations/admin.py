@@ -16,7 +16,8 @@ class ApiKeyForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ["name", "scopes", "expiry_date", "throttle_rate", "revoked"]
+        fields = ["name", "scopes", "departments", "expiry_date", "throttle_rate", "revoked"]
+        widgets = {"departments": forms.CheckboxSelectMultiple}
 
 
 @admin.register(ApiKey)

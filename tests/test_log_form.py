@@ -236,15 +236,18 @@ def test_customer_search_ranks_an_exact_customer_number_first(staff_client, db):
     assert "Zeta Acoustics" in page
 
 
-def test_customer_search_finds_by_name_or_email(staff_client, db):
+def test_customer_search_finds_by_name_or_whole_email_and_never_shows_an_email(staff_client, db):
     CustomerFactory(external_id="C-1", name="Northwind Traders", email="buyer@northwind.test")
     CustomerFactory(external_id="C-2", name="Fabrikam", email="orders@fabrikam.test")
 
     by_name = staff_client.get(reverse("customer-search"), {"customer": "wind"}).content.decode()
-    by_email = staff_client.get(reverse("customer-search"), {"customer": "orders@"}).content.decode()
+    by_email = staff_client.get(reverse("customer-search"), {"customer": "orders@fabrikam.test"}).content.decode()
+    by_part = staff_client.get(reverse("customer-search"), {"customer": "orders@"}).content.decode()
 
     assert 'value="C-1"' in by_name and 'value="C-2"' not in by_name
     assert 'value="C-2"' in by_email and 'value="C-1"' not in by_email
+    assert 'value="C-2"' not in by_part
+    assert "northwind.test" not in by_name and "fabrikam.test" not in by_email
 
 
 def test_customer_search_returns_at_most_ten_suggestions(staff_client, db):

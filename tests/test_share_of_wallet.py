@@ -5,10 +5,16 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from customers.models import Customer
 from feedback import queries
 from scoring.models import CustomerScore
 
 from .factories import CustomerFactory, UserFactory
+
+
+def everyone():
+    """Every customer: these tests read the queries below the access gate."""
+    return Customer.objects.all()
 
 
 def customer(spend, revenue, index=None, **kwargs):
@@ -37,7 +43,7 @@ def test_revenue_above_the_estimate_caps_at_100(db):
 
 def test_table_computes_the_same_share_in_sql(db):
     customer("20000", "5000", external_id="W-1")
-    (row,) = queries.wallet_rows()
+    (row,) = queries.wallet_rows(customers=everyone())
     assert float(row.share) == pytest.approx(25.0)
 
 
@@ -45,8 +51,16 @@ def test_table_sorts_by_share_with_unknown_last(db):
     customer("100", "10", name="Low")
     customer("100", "90", name="High")
     customer(None, None, name="Unknown")
-    assert [c.name for c in queries.wallet_rows(sort="-share")] == ["High", "Low", "Unknown"]
-    assert [c.name for c in queries.wallet_rows(sort="share")] == ["Low", "High", "Unknown"]
+    assert [c.name for c in queries.wallet_rows(customers=everyone(), sort="-share")] == [
+        "High",
+        "Low",
+        "Unknown",
+    ]
+    assert [c.name for c in queries.wallet_rows(customers=everyone(), sort="share")] == [
+        "Low",
+        "High",
+        "Unknown",
+    ]
 
 
 def test_bands_give_the_mean_index_per_quarter_of_share(db):
@@ -54,20 +68,20 @@ def test_bands_give_the_mean_index_per_quarter_of_share(db):
     customer("100", "20", index=60)
     customer("100", "90", index=85)
     customer("100", "100")  # no score yet: counted, not averaged
-    bands = {(b.low, b.high): (b.customers, b.mean_index) for b in queries.wallet_bands()}
+    bands = {(b.low, b.high): (b.customers, b.mean_index) for b in queries.wallet_bands(customers=everyone())}
     assert bands == {(0, 25): (2, 50.0), (25, 50): (0, None), (50, 75): (0, None), (75, 100): (2, 85.0)}
 
 
 def test_page_shows_share_beside_the_experience_index(client, department):
     customer("20000", "5000", index=72, name="Acme Ltd", external_id="ACME-9")
-    client.force_login(UserFactory(role="manager", departments=[department]))
+    client.force_login(UserFactory(role="admin"))
     body = client.get("/ladder/share-of-wallet/").content.decode()
     assert "Acme Ltd" in body and "25.0 %" in body and ">72<" in body
 
 
 def test_page_exports_csv(client, department):
     customer("20000", "5000", index=72, external_id="ACME-9")
-    client.force_login(UserFactory(role="manager", departments=[department]))
+    client.force_login(UserFactory(role="admin"))
     response = client.get("/ladder/share-of-wallet/?format=csv")
     lines = response.content.decode().splitlines()
     assert response["Content-Type"].startswith("text/csv")

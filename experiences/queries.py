@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from accounts.models import User
 from customers.models import Customer
-from touchpoints.models import Touchpoint
+from touchpoints.models import Touchpoint, TouchpointOwner
 
 from .models import Experience
 from .services import VALENCE_BY_NAME
@@ -61,18 +61,21 @@ def find_customer(text: str) -> tuple[Customer | None, int]:
 
 
 def loggable_touchpoints(user: User) -> QuerySet[Touchpoint]:
-    """Active touchpoints `user` may log, those of the user's departments first.
+    """Every active touchpoint: whoever hears of a moment reports it, and its owner answers for it.
 
-    Staff and managers log for the touchpoints their departments own; admins for any.
-    Each touchpoint carries `own` (1 when one of the user's departments owns it).
+    The user's departments' touchpoints come first (`own` = 1), then the others grouped by the
+    department that answers for them (`owner_name`, the primary owner), each by name. One query.
     """
     own_ids = Touchpoint.objects.filter(owners__department__members=user, owners__department__active=True).values("pk")
-    touchpoints = Touchpoint.objects.filter(active=True)
-    if not user.is_cx_admin:
-        touchpoints = touchpoints.filter(pk__in=own_ids)
-    return touchpoints.annotate(
-        own=Case(When(pk__in=own_ids, then=Value(1)), default=Value(0), output_field=IntegerField())
-    ).order_by("-own", "name")
+    primary_owner = TouchpointOwner.objects.filter(touchpoint=OuterRef("pk"), primary=True).values("department__name")
+    return (
+        Touchpoint.objects.filter(active=True)
+        .annotate(
+            own=Case(When(pk__in=own_ids, then=Value(1)), default=Value(0), output_field=IntegerField()),
+            owner_name=Subquery(primary_owner[:1]),
+        )
+        .order_by("-own", "owner_name", "name")
+    )
 
 
 def department_for(user: User, touchpoint: Touchpoint) -> str | None:

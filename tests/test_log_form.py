@@ -167,9 +167,7 @@ def test_customer_may_be_typed_by_exact_name(staff_client, customer, touchpoint)
     assert Experience.objects.get().customer == customer
 
 
-def test_staff_see_their_touchpoints_first_then_others_by_owning_department(
-    staff_client, touchpoint, other_touchpoint
-):
+def test_staff_see_their_touchpoints_first_then_others_by_owning_department(staff_client, touchpoint, other_touchpoint):
     other_touchpoint.description = "The invoice is right the first time.\nMore detail that stays off the list."
     other_touchpoint.save()
 

@@ -132,6 +132,8 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
         else []
     )
     activity = queries.staff_activity(filters=filters, department_ids=ids) if reader.sees_customers else []
+    owned = queries.owned_touchpoints(filters=filters, department=dept, rows=rows)
+    reported = queries.reported_by_others(filters=filters, department=dept)
     worst = queries.worst_moments(rows)
     failed = queries.failed_outcomes(rows)
     exports = {
@@ -157,6 +159,8 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
         "stage_labels": [(s, Stage(s).label) for s in stages],
         "heat_map": [(row, [row.by_stage.get(s) for s in stages]) for row in rows],
         "rows": rows,
+        "owned": owned,
+        "reported": reported,
         "worst": worst,
         "failed": failed,
         "at_risk": at_risk,

@@ -6,15 +6,15 @@ import django_filters
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
+from accounts import access
 from integrations.api import ApiMixin
 from integrations.models import Scope
 
 from .models import EXTERNAL_ID_MAX_LENGTH, Customer, RelationshipLevel
-from .queries import visible_customers
 from .serializers import CustomerSerializer
 from .services import upsert_customer
 
@@ -64,8 +64,8 @@ class CustomerFilter(django_filters.FilterSet):
     ),
 )
 class CustomerViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """API keys and CX admins see every customer; other session users see the customers who dealt
-    with their departments, as on the customer pages."""
+    """Customers as the access gate shows them: all for CX admins and unlimited keys, the customers
+    who dealt with their departments for managers and department-limited keys, as on the pages."""
 
     serializer_class = CustomerSerializer
     pagination_class = CustomerPagination
@@ -75,7 +75,7 @@ class CustomerViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin
     scopes = {"GET": Scope.CUSTOMERS_READ, "PUT": Scope.CUSTOMERS_WRITE, "PATCH": Scope.CUSTOMERS_WRITE}
 
     def get_queryset(self):
-        return visible_customers(department_ids=self.reader_department_ids()).select_related("score")
+        return access.customers(self.reader).select_related("score")
 
     def update(self, request, *args, partial: bool = False, **kwargs) -> Response:
         external_id = kwargs[self.lookup_field].strip()
@@ -83,9 +83,11 @@ class CustomerViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin
             raise ValidationError(
                 {"external_id": [_("must be 1 to %(max)d characters") % {"max": EXTERNAL_ID_MAX_LENGTH}]}
             )
-        existing = Customer.objects.select_related("score").filter(external_id=external_id).first()
-        if existing is not None and not self.get_queryset().filter(pk=existing.pk).exists():
-            raise PermissionDenied(_("This customer has had no experience with your departments."))
+        existing = self.get_queryset().filter(external_id=external_id).first()
+        if existing is None and self.reader.department_ids is not None:
+            # A reader limited to departments neither changes nor creates a customer it cannot see:
+            # the same 404 whether the id exists or not, so ids cannot be enumerated.
+            raise NotFound(_("No customer %(id)s among your departments' customers.") % {"id": external_id})
         serializer = self.get_serializer(existing, data=request.data, partial=partial and existing is not None)
         serializer.is_valid(raise_exception=True)
         customer, created = upsert_customer(external_id=external_id, values=serializer.validated_data)

@@ -1,13 +1,13 @@
-"""Reads about one customer: whether the reader may see them, and their timeline (the continuum)."""
+"""Reads about one customer: their timeline (the continuum); who may see them is `accounts.access`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from experiences.models import EXPERIENCE_FIELDS, Emotion, Expectation, Experience
 from touchpoints.models import Stage
@@ -46,22 +46,6 @@ def segments() -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(SEGMENTS_SQL)
         return [segment for (segment,) in cursor.fetchall()]
-
-
-def visible_customers(*, department_ids: Iterable[int] | None) -> QuerySet[Customer]:
-    """The customers a reader may see: all for admins (`department_ids` None); for anyone else the
-    customers who had at least one experience with one of their departments (and then their whole
-    continuum). The pages and the API share this rule."""
-    customers = Customer.objects.all()
-    if department_ids is not None:
-        dealt_with = Experience.objects.filter(customer_id=OuterRef("pk"), department_id__in=list(department_ids))
-        customers = customers.filter(Exists(dealt_with))
-    return customers
-
-
-def visible_customer(external_id: str, *, department_ids: Iterable[int] | None) -> Customer | None:
-    """The customer, if the reader may see them; one query."""
-    return visible_customers(department_ids=department_ids).filter(external_id=external_id).first()
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from dashboards.access import scope_for
+from accounts import access
 from dashboards.exports import csv_response
 from dashboards.filters import read_filters
 from dashboards.views import render_dashboard, unknown_export
@@ -20,12 +19,9 @@ DEFAULT_DAYS = 365
 
 @login_required
 def timeline(request: HttpRequest, external_id: str) -> HttpResponse:
-    scope = scope_for(request.user)
-    if not scope.sees_customers:
-        raise PermissionDenied(_("Customer timelines are for managers and admins."))
-    customer = queries.visible_customer(external_id, department_ids=scope.department_ids)
-    if customer is None:
-        raise Http404("no customer you may see has this id")
+    reader = access.reader_of(request)
+    access.require_customers(reader)
+    customer = access.get_or_404(access.customers(reader), external_id=external_id)
     form, filters = read_filters(request.GET, default_days=DEFAULT_DAYS, by_segment=False)
     context = {"form": form, "filters": filters, "customer": customer}
     if filters is None:

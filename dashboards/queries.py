@@ -2,7 +2,7 @@
 number of queries that its docstring states (one for most, three for `department_ranking`).
 
 Every function takes `department_ids` (None = every department, for admins) from
-`dashboards.access.Scope`, so the figures can never cover a department the reader may not see.
+`accounts.access.Reader`, so the figures can never cover a department the reader may not see.
 The shared aggregates (`PeriodReport`, `period_report`, `customers_at_risk`) live in
 `scoring.queries`; this module only groups them the way the pages show them.
 """
@@ -13,12 +13,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncWeek
 
-from experiences.models import EXPERIENCE_FIELDS, Experience
+from experiences.models import EXPERIENCE_FIELDS, Experience, Valence
 from scoring.queries import SUMS, PeriodReport, rollups
-from touchpoints.models import Department, Stage
+from touchpoints.models import Department, Stage, Touchpoint, TouchpointOwner
 
 from .filters import Filters
 
@@ -124,6 +124,87 @@ def touchpoint_rows(*, filters: Filters, department_ids: Iterable[int] | None) -
         TouchpointRow(row.touchpoint_id, row.name, row.code, sum(row.by_stage.values(), PeriodReport()), row.by_stage)
         for row in result.values()
     ]
+
+
+@dataclass(frozen=True)
+class OwnedTouchpoint:
+    """A moment of truth the department owns: its share of it, and the whole touchpoint when co-owned."""
+
+    touchpoint: Touchpoint
+    owners: int
+    share: PeriodReport | None  # None: not measured in the period (no experience charged to the department)
+    whole: PeriodReport | None  # every owner together; None when the department is the only owner
+
+    @property
+    def measured(self) -> bool:
+        return self.share is not None or (self.whole is not None and self.whole.experiences > 0)
+
+
+def owned_touchpoints(*, filters: Filters, department: Department, rows: list[TouchpointRow]) -> list[OwnedTouchpoint]:
+    """Every active touchpoint the department owns, measured or not, with the whole of co-owned ones; two queries.
+
+    `rows` are the department's own `touchpoint_rows`: its share. The moments nobody measures
+    are a finding, so a touchpoint without experiences is listed as "not measured", not left out.
+    """
+    owner_count = (
+        TouchpointOwner.objects.filter(touchpoint=OuterRef("pk"))
+        .values("touchpoint")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    owned = list(
+        Touchpoint.objects.filter(owners__department=department, active=True)
+        .annotate(owner_count=Subquery(owner_count))
+        .order_by("name", "pk")
+    )
+    co_owned = [tp.pk for tp in owned if tp.owner_count > 1]
+    whole: dict[int, PeriodReport] = {}
+    if co_owned:
+        sums = _rollups(filters, None).filter(touchpoint_id__in=co_owned).values("touchpoint_id").annotate(**SUMS)
+        whole = {r["touchpoint_id"]: PeriodReport.from_sums(r) for r in sums}
+    share = {row.touchpoint_id: row.report for row in rows}
+    return [
+        OwnedTouchpoint(
+            touchpoint=tp,
+            owners=tp.owner_count,
+            share=share.get(tp.pk),
+            whole=whole.get(tp.pk, PeriodReport()) if tp.owner_count > 1 else None,
+        )
+        for tp in owned
+    ]
+
+
+@dataclass(frozen=True)
+class ReportedByOthers:
+    """Of a department's negatives in the period, those that people of other departments reported."""
+
+    negatives: int
+    by_department: list[tuple[str, int]]  # the reporting departments, most reports first
+
+    @property
+    def count(self) -> int:
+        return sum(n for _, n in self.by_department)
+
+    @property
+    def share(self) -> float | None:
+        return 100.0 * self.count / self.negatives if self.negatives else None
+
+
+def reported_by_others(*, filters: Filters, department: Department) -> ReportedByOthers:
+    """Who noticed the department's negatives: its own people, other departments, or no one (API); one query."""
+    rows = (
+        _experiences(filters, [department.pk])
+        .filter(valence=Valence.NEGATIVE)
+        .values("reported_from_department_id", "reported_from_department__name")
+        .annotate(n=Count("pk"))
+    )
+    negatives, others = 0, []
+    for row in rows:
+        negatives += row["n"]
+        reporter = row["reported_from_department_id"]
+        if reporter is not None and reporter != department.pk:
+            others.append((row["reported_from_department__name"], row["n"]))
+    return ReportedByOthers(negatives=negatives, by_department=sorted(others, key=lambda o: (-o[1], o[0])))
 
 
 def worst_moments(rows: list[TouchpointRow], *, limit: int = 10) -> list[TouchpointRow]:

@@ -1,20 +1,19 @@
-"""The company and department dashboards: parse the filter, check the scope, call the queries, render."""
+"""The company and department dashboards: parse the filter, ask the access gate, call the queries, render."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from journeys.queries import visible_journeys
+from accounts import access
 from scoring.queries import PeriodReport, customers_at_risk, period_report
-from touchpoints.models import Department, Stage
+from touchpoints.models import Stage
 
 from . import queries, tables
-from .access import Scope, scope_for
 from .exports import csv_response
 from .filters import Filters, read_filters
 
@@ -62,14 +61,14 @@ def export_experiences(name: str, filters: Filters, **kwargs) -> HttpResponse:
 
 @login_required
 def company(request: HttpRequest) -> HttpResponse:
-    scope = scope_for(request.user)
-    if not scope.sees_customers:
-        return _staff_home(request, scope)
+    reader = access.reader_of(request)
+    if not reader.sees_customers:
+        return _staff_home(reader)
     form, filters = read_filters(request.GET)
     context = {"form": form, "filters": filters}
     if filters is None:
         return render_dashboard(request, "dashboards/company.html", context, status=400)
-    ids = scope.department_ids
+    ids = reader.department_ids
     if request.GET.get("export") == "experiences":
         return export_experiences("company", filters, department_ids=ids)
     ranking = queries.department_ranking(filters=filters, department_ids=ids)
@@ -92,15 +91,15 @@ def company(request: HttpRequest) -> HttpResponse:
             "labels": [row.department.name for row in ranking],
             "values": [tables.rounded(row.report.index) for row in ranking],
         },
-        "no_departments": scope.is_empty,
-        "journeys": list(visible_journeys(department_ids=ids)),
+        "no_departments": reader.is_empty,
+        "journeys": list(access.journeys(reader)),
     }
     return render_dashboard(request, "dashboards/company.html", context)
 
 
-def _staff_home(request: HttpRequest, scope: Scope) -> HttpResponse:
+def _staff_home(reader: access.Reader) -> HttpResponse:
     """Staff have no company view: they land on their own department's summary."""
-    department = Department.objects.filter(pk__in=scope.department_ids or []).order_by("name").first()
+    department = access.departments(reader).first()
     if department is None:
         raise PermissionDenied(_("You belong to no department yet; ask an admin to add you to one."))
     return redirect("dashboards:department", code=department.code)
@@ -108,18 +107,16 @@ def _staff_home(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 @login_required
 def department(request: HttpRequest, code: str) -> HttpResponse:
-    scope = scope_for(request.user)
-    dept = get_object_or_404(Department, code=code, active=True)
-    if not scope.allows(dept):
-        raise Http404("no department you may see has this code")
+    reader = access.reader_of(request)
+    dept = access.department_or_403(reader, code)
     form, filters = read_filters(request.GET)
-    context = {"form": form, "filters": filters, "department": dept, "sees_customers": scope.sees_customers}
+    context = {"form": form, "filters": filters, "department": dept, "sees_customers": reader.sees_customers}
     if filters is None:
         return render_dashboard(request, "dashboards/department.html", context, status=400)
     ids = [dept.pk]
     export = request.GET.get("export")
     if export == "experiences":
-        if not scope.sees_customers:
+        if not reader.sees_customers:
             raise PermissionDenied(_("Staff summaries have no export of individual experiences."))
         return export_experiences(dept.code, filters, department_ids=ids)
     period = filters.period
@@ -131,10 +128,12 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
     stages = filters.stages or queries.STAGE_ORDER
     at_risk = (
         customers_at_risk(limit=AT_RISK_LIMIT, department_ids=ids, segments=filters.segments)
-        if scope.sees_customers
+        if reader.sees_customers
         else []
     )
-    activity = queries.staff_activity(filters=filters, department_ids=ids) if scope.sees_customers else []
+    activity = queries.staff_activity(filters=filters, department_ids=ids) if reader.sees_customers else []
+    owned = queries.owned_touchpoints(filters=filters, department=dept, rows=rows)
+    reported = queries.reported_by_others(filters=filters, department=dept)
     worst = queries.worst_moments(rows)
     failed = queries.failed_outcomes(rows)
     exports = {
@@ -144,12 +143,12 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
         "calibration": tables.touchpoints_table(rows),
         "failed": tables.touchpoints_table(failed),
     }
-    if scope.sees_customers:
+    if reader.sees_customers:
         exports |= {"at-risk": tables.at_risk_table(at_risk), "activity": tables.staff_table(activity)}
     if export in exports:
         return export_table(f"{dept.code}-{export}", filters, exports[export])
     if export:
-        return unknown_export(export, [*exports, "experiences"] if scope.sees_customers else list(exports))
+        return unknown_export(export, [*exports, "experiences"] if reader.sees_customers else list(exports))
     change = None if report.index is None or previous.index is None else report.index - previous.index
     context |= {
         "report": report,
@@ -160,6 +159,8 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
         "stage_labels": [(s, Stage(s).label) for s in stages],
         "heat_map": [(row, [row.by_stage.get(s) for s in stages]) for row in rows],
         "rows": rows,
+        "owned": owned,
+        "reported": reported,
         "worst": worst,
         "failed": failed,
         "at_risk": at_risk,

@@ -10,11 +10,12 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
+from accounts import access
 from integrations.api import ApiMixin
 from integrations.models import Scope
 
 from .filters import ExperienceFilter
-from .models import Experience, Source
+from .models import Source
 from .serializers import ExperienceSerializer, IngestRequestSerializer, IngestResultSerializer
 from .services import record_experiences
 
@@ -71,7 +72,8 @@ def items_of(data) -> list:
     ),
 )
 class ExperienceViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Session users see the experiences of their own departments; CX admins and API keys see all."""
+    """Experiences as the access gate shows them: managers and department-limited keys those charged
+    to their departments, staff those they logged, CX admins and unlimited keys all."""
 
     serializer_class = ExperienceSerializer
     pagination_class = ExperiencePagination
@@ -80,9 +82,7 @@ class ExperienceViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet
     scopes = {"GET": Scope.EXPERIENCES_READ, "POST": Scope.EXPERIENCES_WRITE}
 
     def get_queryset(self):
-        experiences = Experience.objects.select_related("customer", "touchpoint", "department")
-        department_ids = self.reader_department_ids()
-        return experiences if department_ids is None else experiences.filter(department_id__in=department_ids)
+        return access.experiences(self.reader).select_related("customer", "touchpoint", "department")
 
     def create(self, request, *args, **kwargs) -> Response:
         try:

@@ -21,6 +21,12 @@ INTENSITY_CHOICES = [(n, str(n)) for n in range(1, 6)]
 NEW_CUSTOMER_FIELDS = ("new_customer_name", "new_customer_email")
 
 
+def touchpoint_label(touchpoint) -> str:
+    """The name and the first line of the description, so the moment can be told from its neighbours."""
+    summary = touchpoint.description.strip().splitlines()[0] if touchpoint.description.strip() else ""
+    return f"{touchpoint.name} — {summary}" if summary else touchpoint.name
+
+
 class ExperienceForm(forms.Form):
     customer = forms.CharField(
         label=_("Customer"),
@@ -45,7 +51,7 @@ class ExperienceForm(forms.Form):
         label=_("Touchpoint"),
         error_messages={
             "required": _("Choose the touchpoint where it happened."),
-            "invalid_choice": _("Choose one of the touchpoints in the list: your departments' own."),
+            "invalid_choice": _("Choose one of the active touchpoints in the list."),
         },
     )
     valence = forms.ChoiceField(
@@ -91,14 +97,11 @@ class ExperienceForm(forms.Form):
         self.customer_ref: str | dict[str, str] | None = None
         self.fields["customer"].widget.attrs["hx-get"] = reverse("customer-search")
         self.touchpoints = {tp.code: tp for tp in loggable_touchpoints(user)}
-        own = [(tp.code, tp.name) for tp in self.touchpoints.values() if tp.own]
-        others = [(tp.code, tp.name) for tp in self.touchpoints.values() if not tp.own]
-        choices: list[Any] = [("", gettext("Choose a touchpoint…"))]
-        if own and others:
-            choices += [(gettext("Your departments"), own), (gettext("Other touchpoints"), others)]
-        else:
-            choices += own + others
-        self.fields["touchpoint"].choices = choices
+        groups: dict[str, list[tuple[str, str]]] = {}
+        for tp in self.touchpoints.values():
+            group = gettext("Your departments") if tp.own else tp.owner_name or gettext("No owning department")
+            groups.setdefault(group, []).append((tp.code, touchpoint_label(tp)))
+        self.fields["touchpoint"].choices = [("", gettext("Choose a touchpoint…")), *groups.items()]
 
     def clean(self) -> dict[str, Any]:
         """Resolve the customer: a known number, else a new customer if named, else a unique name or e-mail."""

@@ -78,6 +78,17 @@ class Experience(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    reported_from_department = models.ForeignKey(
+        "touchpoints.Department",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_(
+            "The department of the person who logged it, when a person did: the experience is charged to "
+            "`department` (the touchpoint's owner), whoever noticed it."
+        ),
+    )
     note = models.TextField(blank=True)
     impact = models.FloatField()
     positive_mass_norm = models.FloatField()

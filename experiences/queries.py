@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from accounts.models import User
 from customers.models import Customer
-from touchpoints.models import Touchpoint
+from touchpoints.models import Touchpoint, TouchpointOwner
 
 from .models import Experience
 from .services import VALENCE_BY_NAME
@@ -19,10 +19,12 @@ VALENCE_NAMES = {number: name for name, number in VALENCE_BY_NAME.items()}
 
 
 def search_customers(text: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]:
-    """Customers matching `text` by external id, name or e-mail, best matches first.
+    """Customers matching `text` by external id, name or whole e-mail address, best matches first.
 
     An exact customer number ranks first, then prefixes, then matches anywhere, so that a
     clerk typing either a number or a few letters of a name finds the customer quickly.
+    Anyone signed in may log for any customer, so the suggestions show only the name and the
+    number: an e-mail address is matched only when typed in full, and never shown.
     """
     text = text.strip()
     if len(text) < SEARCH_MIN_LENGTH:
@@ -31,13 +33,13 @@ def search_customers(text: str, *, limit: int = SEARCH_LIMIT) -> list[Customer]:
         When(external_id__iexact=text, then=Value(0)),
         When(external_id__istartswith=text, then=Value(1)),
         When(name__istartswith=text, then=Value(2)),
-        When(email__istartswith=text, then=Value(3)),
+        When(email__iexact=text, then=Value(3)),
         When(name__icontains=text, then=Value(4)),
         default=Value(5),
         output_field=IntegerField(),
     )
     matches = Customer.objects.filter(
-        Q(external_id__istartswith=text) | Q(name__icontains=text) | Q(email__icontains=text)
+        Q(external_id__istartswith=text) | Q(name__icontains=text) | Q(email__iexact=text)
     )
     return list(matches.annotate(rank=rank).order_by("rank", "name", "external_id")[:limit])
 
@@ -59,18 +61,21 @@ def find_customer(text: str) -> tuple[Customer | None, int]:
 
 
 def loggable_touchpoints(user: User) -> QuerySet[Touchpoint]:
-    """Active touchpoints `user` may log, those of the user's departments first.
+    """Every active touchpoint: whoever hears of a moment reports it, and its owner answers for it.
 
-    Staff and managers log for the touchpoints their departments own; admins for any.
-    Each touchpoint carries `own` (1 when one of the user's departments owns it).
+    The user's departments' touchpoints come first (`own` = 1), then the others grouped by the
+    department that answers for them (`owner_name`, the primary owner), each by name. One query.
     """
     own_ids = Touchpoint.objects.filter(owners__department__members=user, owners__department__active=True).values("pk")
-    touchpoints = Touchpoint.objects.filter(active=True)
-    if not user.is_cx_admin:
-        touchpoints = touchpoints.filter(pk__in=own_ids)
-    return touchpoints.annotate(
-        own=Case(When(pk__in=own_ids, then=Value(1)), default=Value(0), output_field=IntegerField())
-    ).order_by("-own", "name")
+    primary_owner = TouchpointOwner.objects.filter(touchpoint=OuterRef("pk"), primary=True).values("department__name")
+    return (
+        Touchpoint.objects.filter(active=True)
+        .annotate(
+            own=Case(When(pk__in=own_ids, then=Value(1)), default=Value(0), output_field=IntegerField()),
+            owner_name=Subquery(primary_owner[:1]),
+        )
+        .order_by("-own", "owner_name", "name")
+    )
 
 
 def department_for(user: User, touchpoint: Touchpoint) -> str | None:
@@ -104,7 +109,9 @@ class Confirmation:
         return VALENCE_NAMES[self.experience.valence]
 
 
-def confirmation(experience_id: str | int | None, *, user: User) -> Confirmation | None:
+def confirmation(
+    experience_id: str | int | None, *, experiences: QuerySet[Experience], user: User
+) -> Confirmation | None:
     """The experience `user` just recorded, with the customer's score if it already includes it.
 
     The score is "being computed" while there is no score row yet or the row is older than
@@ -115,7 +122,7 @@ def confirmation(experience_id: str | int | None, *, user: User) -> Confirmation
     except (TypeError, ValueError):
         return None
     experience = (
-        Experience.objects.filter(pk=pk, recorded_by=user)
+        experiences.filter(pk=pk, recorded_by=user)
         .select_related("customer__score", "touchpoint", "department")
         .first()
     )

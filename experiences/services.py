@@ -37,6 +37,7 @@ INSERT_COLUMNS = (
     "source",
     "external_id",
     "recorded_by_id",
+    "reported_from_department_id",
     "note",
     "impact",
     "positive_mass_norm",
@@ -420,6 +421,20 @@ def _resolve_customers(refs: set[str], upserts: dict[str, dict[str, str]]) -> di
     return {ref: c.pk for ref, c in existing.items()}
 
 
+def _reporter_departments(recorded_by) -> list[int]:
+    """The active departments of the person logging, by name; one query, none for API keys and imports."""
+    if recorded_by is None or not getattr(recorded_by, "pk", None):
+        return []
+    return list(recorded_by.departments.filter(active=True).order_by("name").values_list("pk", flat=True))
+
+
+def _reported_from(reporter_departments: list[int], charged_to: int) -> int | None:
+    """Which of the logger's departments noticed it: the charged one when the logger belongs to it."""
+    if charged_to in reporter_departments:
+        return charged_to
+    return reporter_departments[0] if reporter_departments else None
+
+
 def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: BatchResult) -> None:
     """Insert in chunks with ON CONFLICT DO NOTHING, so that racing duplicates are caught by the database."""
     first_by_key: dict[str, _Row] = {}
@@ -435,6 +450,7 @@ def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: B
 
     ops = connection.ops
     recorded_by_id = getattr(recorded_by, "pk", None)
+    reporter_departments = _reporter_departments(recorded_by)
     table = ops.quote_name(Experience._meta.db_table)
     columns = ", ".join(ops.quote_name(c) for c in INSERT_COLUMNS)
     placeholders = "(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ")"
@@ -456,6 +472,7 @@ def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: B
                     source,
                     row.key,
                     recorded_by_id,
+                    _reported_from(reporter_departments, v["department_id"]),
                     v["note"],
                     v["impact"],
                     v["positive_mass_norm"],

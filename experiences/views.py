@@ -6,6 +6,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import access
+
 from .forms import ExperienceForm
 from .queries import confirmation, search_customers
 from .services import record_experiences
@@ -27,7 +29,9 @@ def log_experience(request: HttpRequest) -> HttpResponse:
             form.add_service_errors(outcome.errors or {})
         recorded = None
     else:
-        recorded = confirmation(request.GET.get("recorded"), user=request.user)
+        recorded = confirmation(
+            request.GET.get("recorded"), experiences=access.experiences(access.reader_of(request)), user=request.user
+        )
         initial = {"touchpoint": recorded.experience.touchpoint.code} if recorded else {}
         form = ExperienceForm(user=request.user, initial=initial)
     return render(request, "experiences/log.html", {"form": form, "recorded": recorded})
@@ -37,7 +41,7 @@ def log_experience(request: HttpRequest) -> HttpResponse:
 @require_GET
 def recorded_score(request: HttpRequest, pk: int) -> HttpResponse:
     """The customer's score after an entry; polled by the confirmation while it is being computed."""
-    recorded = confirmation(pk, user=request.user)
+    recorded = confirmation(pk, experiences=access.experiences(access.reader_of(request)), user=request.user)
     if recorded is None:
         raise Http404
     attempt = request.GET.get("attempt", "")

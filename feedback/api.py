@@ -10,8 +10,8 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
+from accounts import access
 from customers.models import Customer
-from customers.queries import visible_customers
 from integrations.api import ApiMixin
 from integrations.models import Scope
 
@@ -64,12 +64,12 @@ class SurveyViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
         survey = self.get_queryset().filter(slug=slug).first()
         if survey is None:
             raise NotFound(_("Unknown survey %(slug)r; GET /api/v1/surveys/ lists them.") % {"slug": slug})
-        department_ids = self.reader_department_ids()
+        department_ids = self.reader.department_ids
         if department_ids is not None and not survey.touchpoint.departments.filter(pk__in=department_ids).exists():
             raise PermissionDenied(_("You may only invite customers to surveys of your departments' touchpoints."))
         wanted = InviteRequestSerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
-        customers = visible_customers(department_ids=department_ids)
+        customers = access.customers(self.reader)
         if "segment" in wanted.validated_data:
             segment = wanted.validated_data["segment"]
             chosen = list(customers.filter(segment=segment).order_by("external_id"))

@@ -3,7 +3,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
 from customers.models import Customer
 
 from . import queries, scales
@@ -36,9 +35,9 @@ class CaseFilterForm(forms.Form):
         required=False, choices=[("", _("Anyone")), ("me", _("Me")), ("nobody", _("Nobody yet"))]
     )
 
-    def __init__(self, *args, user: User, **kwargs):
+    def __init__(self, *args, departments, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = queries.managed_departments(user)
+        self.fields["department"].queryset = departments
 
 
 class AssignForm(forms.Form):

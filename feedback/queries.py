@@ -40,23 +40,6 @@ from touchpoints.models import Department
 from .models import Case, CaseStatus, Invitation, LadderSuggestion, Response, SuggestionStatus, SurveyKind
 from .services import TOKEN_SALT
 
-# Permissions -----------------------------------------------------------------------------
-
-
-def can_manage(user: User) -> bool:
-    """Cases, responses, the ladder and share of wallet are for managers and CX admins."""
-    return user.is_authenticated and (user.is_cx_admin or user.is_manager)
-
-
-def managed_departments(user: User) -> QuerySet[Department]:
-    """The departments whose cases and answers the user may see: all for admins, their own for managers."""
-    if user.is_cx_admin:
-        return Department.objects.all()
-    if user.is_manager:
-        return user.departments.all()
-    return Department.objects.none()
-
-
 # Survey links ----------------------------------------------------------------------------
 
 
@@ -95,14 +78,18 @@ def _next_valence() -> Subquery:
 
 
 def cases_for(
-    *, user: User, department: int | None = None, status: str = "open", assignee: str = "", now: datetime | None = None
+    *,
+    cases: QuerySet[Case],
+    user: User,
+    department: int | None = None,
+    status: str = "open",
+    assignee: str = "",
+    now: datetime | None = None,
 ) -> QuerySet[Case]:
-    """The cases a manager may see, filtered; each with `next_valence` for recovery."""
+    """`cases` (from the access gate) filtered as the case list asks; each with `next_valence` for recovery."""
     now = now or timezone.now()
-    cases = (
-        Case.objects.filter(department__in=managed_departments(user))
-        .select_related("customer", "department", "assignee", "experience__touchpoint")
-        .annotate(next_valence=_next_valence())
+    cases = cases.select_related("customer", "department", "assignee", "experience__touchpoint").annotate(
+        next_valence=_next_valence()
     )
     if department:
         cases = cases.filter(department_id=department)
@@ -224,11 +211,9 @@ def assignable_users(case: Case) -> QuerySet[User]:
 # Survey answers --------------------------------------------------------------------------
 
 
-def responses_for(*, user: User, flagged_only: bool = False) -> QuerySet[Response]:
-    """Answers about the user's departments' touchpoints, newest first; flagged = needs a read."""
-    responses = Response.objects.select_related("survey", "customer", "experience").filter(
-        experience__department__in=managed_departments(user)
-    )
+def responses_for(*, responses: QuerySet[Response], flagged_only: bool = False) -> QuerySet[Response]:
+    """`responses` (from the access gate), newest first; flagged = needs a read."""
+    responses = responses.select_related("survey", "customer", "experience")
     if flagged_only:
         responses = responses.filter(flagged=True, reviewed_at__isnull=True)
     return responses
@@ -284,9 +269,10 @@ class FunnelStep:
     share: float  # % of all customers in the selection at this rung or higher
 
 
-def ladder_funnel(*, department: Department | None = None, segment: str = "") -> list[FunnelStep]:
-    """Customers per rung, for one segment and/or the customers who met one department."""
-    customers = Customer.objects.all()
+def ladder_funnel(
+    *, customers: QuerySet[Customer], department: Department | None = None, segment: str = ""
+) -> list[FunnelStep]:
+    """Customers per rung among `customers` (from the access gate), for one segment and/or one department."""
     if segment:
         customers = customers.filter(segment=segment)
     if department is not None:
@@ -308,8 +294,9 @@ def ladder_funnel(*, department: Department | None = None, segment: str = "") ->
     return steps
 
 
-def pending_suggestions(*, limit: int = 200) -> QuerySet[LadderSuggestion]:
-    return LadderSuggestion.objects.filter(status=SuggestionStatus.PENDING).select_related("customer")[:limit]
+def pending_suggestions(*, suggestions: QuerySet[LadderSuggestion], limit: int = 200) -> QuerySet[LadderSuggestion]:
+    """The pending ones among `suggestions` (from the access gate)."""
+    return suggestions.filter(status=SuggestionStatus.PENDING).select_related("customer")[:limit]
 
 
 # Share of wallet -------------------------------------------------------------------------
@@ -324,9 +311,11 @@ WALLET_SORTS = {
 }
 
 
-def wallet_rows(*, segment: str = "", sort: str = "-share", limit: int = 500) -> QuerySet[Customer]:
-    """Customers with their share of wallet (`share_of_wallet`, %) and experience index (`score.index`)."""
-    customers = Customer.objects.select_related("score")
+def wallet_rows(
+    *, customers: QuerySet[Customer], segment: str = "", sort: str = "-share", limit: int = 500
+) -> QuerySet[Customer]:
+    """`customers` (from the access gate) with their share of wallet (`share_of_wallet`, %) and index."""
+    customers = customers.select_related("score")
     if segment:
         customers = customers.filter(segment=segment)
     return customers.order_by(*WALLET_SORTS.get(sort, WALLET_SORTS["-share"]))[:limit]
@@ -343,9 +332,9 @@ class WalletBand:
     mean_index: float | None
 
 
-def wallet_bands(*, segment: str = "") -> list[WalletBand]:
+def wallet_bands(*, customers: QuerySet[Customer], segment: str = "") -> list[WalletBand]:
     """Mean experience index per quarter of share of wallet: do the customers who feel better buy more from us?"""
-    customers = Customer.objects.filter(share_of_wallet__isnull=False)
+    customers = customers.filter(share_of_wallet__isnull=False)
     if segment:
         customers = customers.filter(segment=segment)
     band = CaseWhen(

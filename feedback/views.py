@@ -1,7 +1,8 @@
 """Pages of the feedback app: the public survey link, recovery cases, answers, ladder, share of wallet.
 
-Thin: parse, check permission, call a service or a query, render. Everything but the survey
-link needs a manager (of the case's department) or a CX admin.
+Thin: parse, ask the access gate (`accounts.access`), call a service or a query, render.
+Everything but the survey link needs a manager (of the case's department) or a CX admin,
+except a case assigned to a staff member, which that person may open and work.
 """
 
 from __future__ import annotations
@@ -10,20 +11,20 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts import access
 from dashboards.exports import csv_response
 
 from . import queries, scales, services
 from .forms import AssignForm, CaseFilterForm, CommentForm, ResolveForm, SurveyAnswerForm
-from .models import SCALE_ENDS, Case, LadderSuggestion, Response
+from .models import SCALE_ENDS, Case, Response
 
 TOKEN_PAGES = {
     "invalid": ("feedback/survey_invalid.html", 404),
@@ -71,27 +72,30 @@ def manager_required(view):
     @login_required
     @wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs):
-        if not queries.can_manage(request.user):
-            raise PermissionDenied(_("Only managers and CX admins can open this page."))
+        access.require_manager(access.reader_of(request))
         return view(request, *args, **kwargs)
 
     return wrapped
 
 
-def _case_or_404(request: HttpRequest, pk: int) -> Case:
-    """A case of a department the user manages; others' cases do not exist for them."""
-    case = queries.cases_for(user=request.user, status="all").filter(pk=pk).first()
-    if case is None:
-        raise Http404(_("No case %(pk)s among your departments' cases.") % {"pk": pk})
+def _case_or_404(request: HttpRequest, pk: int, action: access.Action = access.Action.VIEW) -> Case:
+    """A case the user may see, else 404; seen but not theirs to work or manage, a 403 that says why."""
+    reader = access.reader_of(request)
+    cases = queries.cases_for(cases=access.cases(reader), user=request.user, status="all")
+    case = access.get_or_404(cases, pk=pk)
+    access.require_case_action(reader, case, action)
     return case
 
 
 @manager_required
 def case_list(request: HttpRequest) -> HttpResponse:
-    form = CaseFilterForm(request.GET or None, user=request.user)
+    reader = access.reader_of(request)
+    departments = access.departments(reader)
+    form = CaseFilterForm(request.GET or None, departments=departments)
     filters = form.cleaned_data if form.is_valid() else {}
     now = timezone.now()
     cases = queries.cases_for(
+        cases=access.cases(reader),
         user=request.user,
         department=getattr(filters.get("department"), "pk", None),
         status=filters.get("status") or "open",
@@ -99,7 +103,6 @@ def case_list(request: HttpRequest) -> HttpResponse:
         now=now,
     )
     page = Paginator(cases, 50).get_page(request.GET.get("page"))
-    departments = queries.managed_departments(request.user)
     return render(
         request,
         "feedback/case_list.html",
@@ -119,15 +122,18 @@ def _without_page(request: HttpRequest) -> str:
     return params.urlencode()
 
 
-@manager_required
+@login_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = _case_or_404(request, pk)
     return _render_case(request, case)
 
 
 def _render_case(request: HttpRequest, case: Case, status: int = 200, **forms) -> HttpResponse:
+    actions = access.case_actions(access.reader_of(request), case)
     context = {
         "case": case,
+        "may_manage": access.Action.MANAGE in actions,
+        "may_work": access.Action.WORK in actions,
         "row": queries.case_rows([case])[0],
         "comments": case.comments.select_related("author"),
         "assign_form": forms.get("assign_form") or AssignForm(initial={"assignee": case.assignee_id}, case=case),
@@ -139,9 +145,9 @@ def _render_case(request: HttpRequest, case: Case, status: int = 200, **forms) -
 
 
 @require_POST
-@manager_required
+@login_required
 def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _case_or_404(request, pk)
+    case = _case_or_404(request, pk, access.Action.MANAGE)
     form = AssignForm(request.POST, case=case)
     if not form.is_valid():
         return _render_case(request, case, status=400, assign_form=form)
@@ -151,9 +157,9 @@ def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@manager_required
+@login_required
 def case_comment(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _case_or_404(request, pk)
+    case = _case_or_404(request, pk, access.Action.WORK)
     form = CommentForm(request.POST)
     if not form.is_valid():
         return _render_case(request, case, status=400, comment_form=form)
@@ -163,9 +169,9 @@ def case_comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@manager_required
+@login_required
 def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _case_or_404(request, pk)
+    case = _case_or_404(request, pk, access.Action.WORK)
     form = ResolveForm(request.POST)
     if form.is_valid():
         try:
@@ -183,7 +189,7 @@ def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 @manager_required
 def response_list(request: HttpRequest) -> HttpResponse:
     flagged = request.GET.get("flagged") == "1"
-    responses = queries.responses_for(user=request.user, flagged_only=flagged)
+    responses = queries.responses_for(responses=access.responses(access.reader_of(request)), flagged_only=flagged)
     page = Paginator(responses, 50).get_page(request.GET.get("page"))
     return render(request, "feedback/response_list.html", {"page": page, "flagged": flagged})
 
@@ -191,9 +197,7 @@ def response_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @manager_required
 def response_reviewed(request: HttpRequest, pk: int) -> HttpResponse:
-    response = queries.responses_for(user=request.user).filter(pk=pk).first()
-    if response is None:
-        raise Http404(_("No answer %(pk)s among your departments' answers.") % {"pk": pk})
+    response = access.get_or_404(access.responses(access.reader_of(request)), pk=pk)
     services.mark_response_reviewed(response=response)
     messages.success(request, _("Marked as reviewed."))
     return redirect(reverse("responses") + "?flagged=1")
@@ -201,15 +205,16 @@ def response_reviewed(request: HttpRequest, pk: int) -> HttpResponse:
 
 @manager_required
 def ladder(request: HttpRequest) -> HttpResponse:
-    departments = queries.managed_departments(request.user)
+    reader = access.reader_of(request)
+    departments = access.departments(reader)
     department = departments.filter(pk=request.GET.get("department") or 0).first()
     segment = request.GET.get("segment", "")
     return render(
         request,
         "feedback/ladder.html",
         {
-            "funnel": queries.ladder_funnel(department=department, segment=segment),
-            "suggestions": queries.pending_suggestions(),
+            "funnel": queries.ladder_funnel(customers=access.customers(reader), department=department, segment=segment),
+            "suggestions": queries.pending_suggestions(suggestions=access.suggestions(reader)),
             "departments": departments,
             "department": department,
             "segments": queries.segments(),
@@ -221,9 +226,7 @@ def ladder(request: HttpRequest) -> HttpResponse:
 @require_POST
 @manager_required
 def ladder_decide(request: HttpRequest, pk: int) -> HttpResponse:
-    suggestion = LadderSuggestion.objects.filter(pk=pk).first()
-    if suggestion is None:
-        raise Http404(_("No ladder suggestion %(pk)s.") % {"pk": pk})
+    suggestion = access.get_or_404(access.suggestions(access.reader_of(request)), pk=pk)
     decision = request.POST.get("decision")
     if decision not in ("accept", "dismiss"):
         return HttpResponseBadRequest(_("Send decision=accept or decision=dismiss."))
@@ -241,7 +244,8 @@ def ladder_decide(request: HttpRequest, pk: int) -> HttpResponse:
 def share_of_wallet(request: HttpRequest) -> HttpResponse:
     segment = request.GET.get("segment", "")
     sort = request.GET.get("sort", "-share")
-    rows = queries.wallet_rows(segment=segment, sort=sort)
+    customers = access.customers(access.reader_of(request))
+    rows = queries.wallet_rows(customers=customers, segment=segment, sort=sort)
     if request.GET.get("format") == "csv":
         return _wallet_csv(rows)
     return render(
@@ -249,7 +253,7 @@ def share_of_wallet(request: HttpRequest) -> HttpResponse:
         "feedback/share_of_wallet.html",
         {
             "rows": rows,
-            "bands": queries.wallet_bands(segment=segment),
+            "bands": queries.wallet_bands(customers=customers, segment=segment),
             "segments": queries.segments(),
             "segment": segment,
             "sort": sort,

@@ -17,7 +17,8 @@ class ApiKeyForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ["name", "scopes", "expiry_date", "throttle_rate", "revoked"]
+        fields = ["name", "scopes", "departments", "expiry_date", "throttle_rate", "revoked"]
+        widgets = {"departments": forms.CheckboxSelectMultiple}
 
 
 # The library registers its own key model, which the project does not use: one "API keys" in the admin.

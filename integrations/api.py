@@ -10,9 +10,11 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from accounts.access import Reader, reader_of
+
 from .authentication import ApiKeyAuthentication
-from .models import ApiKey, Scope, WebhookSubscription
-from .permissions import HasScope, sees_every_department
+from .models import Scope, WebhookSubscription
+from .permissions import HasScope
 from .serializers import WebhookSubscriptionCreatedSerializer, WebhookSubscriptionSerializer
 from .services import new_webhook_secret
 from .throttling import PerKeyRateThrottle
@@ -56,14 +58,10 @@ class ApiMixin:
             response._csp_update = BROWSABLE_API_STYLES
         return response
 
-    def reader_department_ids(self) -> list[int] | None:
-        """None when the caller sees the whole company (API keys, CX admins), else their departments."""
-        user = self.request.user
-        if getattr(self, "swagger_fake_view", False) or isinstance(self.request.auth, ApiKey):
-            return None
-        if sees_every_department(user):
-            return None
-        return list(user.departments.values_list("pk", flat=True))
+    @property
+    def reader(self) -> Reader:
+        """The caller as the access gate sees it; every queryset of the API starts from it."""
+        return reader_of(self.request)
 
 
 @extend_schema_view(

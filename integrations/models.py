@@ -25,6 +25,12 @@ class ApiKey(AbstractAPIKey):
     """A key for one integration: stored hashed, limited to its scopes, revocable at once."""
 
     scopes = models.JSONField(default=list, blank=True, help_text=_("What this key may do."))
+    departments = models.ManyToManyField(
+        "touchpoints.Department",
+        blank=True,
+        related_name="+",
+        help_text=_("Limit the key to these departments' data, like a manager of them. Empty: the whole company."),
+    )
     throttle_rate = models.CharField(
         max_length=20,
         blank=True,

@@ -5,15 +5,17 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from rest_framework.permissions import BasePermission
 
+from accounts.access import reader_of
 from accounts.models import Role
 
 from .models import ApiKey, Scope
 
 # The roles whose session may use a scope in the browsable API. Staff and managers log
-# experiences through the staff form, which checks their departments item by item.
+# experiences through the staff form. Staff read only what their pages show them: the
+# catalogue and the experiences they logged, no customers.
 SESSION_ROLES = {
     Scope.CATALOGUE_READ: {Role.STAFF, Role.MANAGER, Role.ADMIN},
-    Scope.CUSTOMERS_READ: {Role.STAFF, Role.MANAGER, Role.ADMIN},
+    Scope.CUSTOMERS_READ: {Role.MANAGER, Role.ADMIN},
     Scope.EXPERIENCES_READ: {Role.STAFF, Role.MANAGER, Role.ADMIN},
     Scope.CUSTOMERS_WRITE: {Role.MANAGER, Role.ADMIN},
     Scope.REPORTS_READ: {Role.MANAGER, Role.ADMIN},
@@ -29,11 +31,6 @@ def required_scope(request, view) -> str:
     return view.scopes.get(method) or view.scopes["GET"]
 
 
-def sees_every_department(user) -> bool:
-    """CX admins see the whole company; everyone else sees their own departments."""
-    return bool(getattr(user, "is_cx_admin", False))
-
-
 class HasScope(BasePermission):
     """An API key needs the endpoint's scope; a session user needs a role that may use it."""
 
@@ -47,8 +44,7 @@ class HasScope(BasePermission):
         user = request.user
         if not user or not user.is_authenticated:
             return False
-        role = Role.ADMIN if sees_every_department(user) else user.role
-        if role in SESSION_ROLES[scope]:
+        if reader_of(request).role in SESSION_ROLES[scope]:
             return True
         self.message = _("Your role may not do this (%(scope)s).") % {"scope": scope}
         return False

@@ -23,6 +23,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
+from touchpoints.models import Department
+
 from .models import (
     ApiKey,
     DeliveryStatus,
@@ -44,9 +46,17 @@ ERROR_TEXT_LIMIT = 1000
 
 
 def create_api_key(
-    *, name: str, scopes: Iterable[str], expiry_date: datetime | None = None, throttle_rate: str = ""
+    *,
+    name: str,
+    scopes: Iterable[str],
+    expiry_date: datetime | None = None,
+    throttle_rate: str = "",
+    departments: Iterable[str] = (),
 ) -> tuple[ApiKey, str]:
-    """Create a key and return it with its secret, which is stored only hashed and shown this once."""
+    """Create a key and return it with its secret, which is stored only hashed and shown this once.
+
+    `departments` (codes) limits what the key reads and changes to those departments' data.
+    """
     scopes = sorted(set(scopes))
     if throttle_rate:
         try:
@@ -58,7 +68,17 @@ def create_api_key(
     unknown = [s for s in scopes if s not in Scope.values]
     if unknown:
         raise ValueError(f"unknown scopes {', '.join(unknown)}; valid scopes are {', '.join(Scope.values)}")
-    return ApiKey.objects.create_key(name=name, scopes=scopes, expiry_date=expiry_date, throttle_rate=throttle_rate)
+    codes = sorted(set(departments))
+    limited = list(Department.objects.filter(code__in=codes))
+    missing = sorted(set(codes) - {d.code for d in limited})
+    if missing:
+        raise ValueError(f"unknown departments {', '.join(missing)}")
+    with transaction.atomic():
+        api_key, key = ApiKey.objects.create_key(
+            name=name, scopes=scopes, expiry_date=expiry_date, throttle_rate=throttle_rate
+        )
+        api_key.departments.set(limited)
+    return api_key, key
 
 
 def new_webhook_secret() -> str:

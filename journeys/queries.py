@@ -1,4 +1,4 @@
-"""Reads of the journey map: which journeys a reader may see, and each step's figures for a period."""
+"""Reads of the journey map: each step's figures for a period (who sees which journey: `accounts.access`)."""
 
 from __future__ import annotations
 
@@ -6,29 +6,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
 
 from customers.models import Customer
 from dashboards.filters import Filters
 from dashboards.queries import SUMS
 from experiences.models import Emotion, Experience
 from scoring.queries import PeriodReport, rollups
-from touchpoints.models import Stage, TouchpointOwner
+from touchpoints.models import Stage
 
 from .models import Journey, JourneyStep
 
 EMOTION_SAMPLE = 500
-
-
-def visible_journeys(*, department_ids: Iterable[int] | None) -> QuerySet[Journey]:
-    """Admins see every journey; a manager the journeys with a step owned by one of their departments."""
-    journeys = Journey.objects.all()
-    if department_ids is not None:
-        owned = TouchpointOwner.objects.filter(
-            touchpoint__journey_steps__journey=OuterRef("pk"), department_id__in=list(department_ids)
-        )
-        journeys = journeys.filter(Exists(owned))
-    return journeys
 
 
 @dataclass(frozen=True)

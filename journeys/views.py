@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from dashboards.access import scope_for
+from accounts import access
 from dashboards.filters import read_filters
 from dashboards.tables import journey_table, rounded
 from dashboards.views import export_experiences, export_table, render_dashboard, unknown_export
@@ -17,23 +16,20 @@ from . import queries
 
 @login_required
 def journey_map(request: HttpRequest, slug: str) -> HttpResponse:
-    scope = scope_for(request.user)
-    if not scope.sees_customers:
-        raise PermissionDenied(_("Journey maps are for managers and admins."))
-    journey = queries.visible_journeys(department_ids=scope.department_ids).filter(slug=slug).first()
-    if journey is None:
-        raise Http404("no journey you may see has this slug")
+    reader = access.reader_of(request)
+    access.require_customers(reader)
+    journey = access.get_or_404(access.journeys(reader), slug=slug)
     form, filters = read_filters(request.GET)
     context = {"form": form, "filters": filters, "journey": journey}
     if filters is None:
         return render_dashboard(request, "journeys/map.html", context, status=400)
-    figures = queries.journey_map(journey, filters=filters, department_ids=scope.department_ids)
+    figures = queries.journey_map(journey, filters=filters, department_ids=reader.department_ids)
     export = request.GET.get("export")
     if export == "experiences":
         return export_experiences(
             journey.slug,
             filters,
-            department_ids=scope.department_ids,
+            department_ids=reader.department_ids,
             touchpoint_ids={f.step.touchpoint_id for f in figures.steps},
         )
     if export == "steps":

@@ -1,15 +1,21 @@
-"""Who gets what at every URL of the project: each pattern × each role, walked from the URL resolver.
+"""Who gets what at every URL of the project, and which objects each reader sees there.
 
-A pattern that the matrix does not list fails `test_every_url_pattern_is_in_the_matrix`, so a new
-page cannot escape it. Roles: anonymous, staff (Logistics), a manager of another department
+Two matrices. The status matrix walks every pattern × role from the URL resolver: a pattern that
+it does not list fails `test_every_url_pattern_is_in_the_matrix`, so a new page or API route
+cannot escape it. Roles: anonymous, staff (Logistics), a manager of another department
 (Billing), the Logistics manager, a CX admin (also a Django superuser), and API keys. On API
 patterns every scope is tried on its own; on pages, which take no API key, one key holding
 every scope stands for them all and is treated like an anonymous visitor.
+
+The object matrix is the table in docs/security.md (and, the same, in docs/dashboards.md): for
+every list and detail (pages, API, CSV, partials), which of two customers' objects each reader
+sees, asserted by what the answer shows, not only by its status.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
@@ -91,15 +97,15 @@ MATRIX: dict[str, list[tuple]] = {
     "login/": [("get", "/login/", (200, 302, 302, 302, 302), None, None)],
     "logout/": [("post", "/logout/", (302, 302, 302, 302, 302), None, None)],
     "log/": [("get", "/log/", (L, 200, 200, 200, 200), None, None)],
-    "log/customers/": [("get", "/log/customers/?q=Acme", (L, 200, 200, 200, 200), None, None)],
+    "log/customers/": [("get", "/log/customers/?customer=Acme", (L, 200, 200, 200, 200), None, None)],
     "log/recorded/<int:pk>/score/": [("get", "/log/recorded/{experience}/score/", (L, 200, 404, 404, 404), None, None)],
     "dashboards/": [("get", "/dashboards/", (L, 302, 200, 200, 200), None, None)],  # staff: to their department
-    "dashboards/<slug:code>/": [("get", "/dashboards/logistics/", (L, 200, 404, 200, 200), None, None)],
+    "dashboards/<slug:code>/": [("get", "/dashboards/logistics/", (L, 200, 403, 200, 200), None, None)],
     "customers/<path:external_id>/": [("get", "/customers/ACME-1/", (L, 403, 404, 200, 200), None, None)],
     "journeys/<slug:slug>/": [("get", "/journeys/delivery-path/", (L, 403, 404, 200, 200), None, None)],
     "s/<str:token>/": [("get", "/s/{token}/", (200, 200, 200, 200, 200), None, None)],
     "cases/": [("get", "/cases/", (L, 403, 200, 200, 200), None, None)],
-    "cases/<int:pk>/": [("get", "/cases/{case}/", (L, 403, 404, 200, 200), None, None)],
+    "cases/<int:pk>/": [("get", "/cases/{case}/", (L, 200, 404, 200, 200), None, None)],
     "cases/<int:pk>/assign/": [("post", "/cases/{case}/assign/", (L, 403, 404, 302, 302), None, None)],
     "cases/<int:pk>/comment/": [("post", "/cases/{case}/comment/", (L, 403, 404, 400, 400), None, None)],
     "cases/<int:pk>/resolve/": [("post", "/cases/{case}/resolve/", (L, 403, 404, 400, 400), None, None)],
@@ -108,9 +114,9 @@ MATRIX: dict[str, list[tuple]] = {
         ("post", "/cases/answers/{response}/reviewed/", (L, 403, 404, 302, 302), None, None)
     ],
     "ladder/": [("get", "/ladder/", (L, 403, 200, 200, 200), None, None)],
-    # The ladder is company-wide for managers; an empty decision goes back to the list with a message.
-    # Posted without a decision: past the permission gate, the request itself is refused (400).
-    "ladder/<int:pk>/decide/": [("post", "/ladder/{suggestion}/decide/", (L, 403, 400, 400, 400), None, None)],
+    # Posted without a decision: past the access gate, the request itself is refused (400); the
+    # suggestion is about a customer of Logistics, so it does not exist for the Billing manager.
+    "ladder/<int:pk>/decide/": [("post", "/ladder/{suggestion}/decide/", (L, 403, 404, 400, 400), None, None)],
     "ladder/share-of-wallet/": [("get", "/ladder/share-of-wallet/", (L, 403, 200, 200, 200), None, None)],
     # The REST API: 401 without credentials; a session user by role (integrations/permissions.py).
     # The schema and its docs describe the API and hold no data: public. The browsable root is for people.
@@ -125,18 +131,18 @@ MATRIX: dict[str, list[tuple]] = {
     "api/v1/^experiences\\.(?P<format>[a-z0-9]+)/?$": [
         ("get", "/api/v1/experiences.json", (401, 200, 200, 200, 200), Scope.EXPERIENCES_READ, 200)
     ],
-    "api/v1/^customers/$": [("get", "/api/v1/customers/", (401, 200, 200, 200, 200), Scope.CUSTOMERS_READ, 200)],
+    "api/v1/^customers/$": [("get", "/api/v1/customers/", (401, 403, 200, 200, 200), Scope.CUSTOMERS_READ, 200)],
     "api/v1/^customers\\.(?P<format>[a-z0-9]+)/?$": [
-        ("get", "/api/v1/customers.json", (401, 200, 200, 200, 200), Scope.CUSTOMERS_READ, 200)
+        ("get", "/api/v1/customers.json", (401, 403, 200, 200, 200), Scope.CUSTOMERS_READ, 200)
     ],
-    # Customers are company-wide in the API (docs/api.md), unlike the timeline page (docs/security.md).
+    # Customers in the API as on the pages: staff none, a manager of another department has no ACME-1
+    # (it never dealt with their departments), for reading and for changing alike.
     "api/v1/^customers/(?P<external_id>[^/]+)/$": [
-        # A manager of another department has no customer ACME-1 (it never dealt with their departments).
-        ("get", "/api/v1/customers/ACME-1/", (401, 200, 404, 200, 200), Scope.CUSTOMERS_READ, 200),
-        ("patch", "/api/v1/customers/ACME-1/", (401, 403, 403, 200, 200), Scope.CUSTOMERS_WRITE, 200),
+        ("get", "/api/v1/customers/ACME-1/", (401, 403, 404, 200, 200), Scope.CUSTOMERS_READ, 200),
+        ("patch", "/api/v1/customers/ACME-1/", (401, 403, 404, 200, 200), Scope.CUSTOMERS_WRITE, 200),
     ],
     "api/v1/^customers/(?P<external_id>[^/]+)\\.(?P<format>[a-z0-9]+)/?$": [
-        ("get", "/api/v1/customers/ACME-1.json", (401, 200, 404, 200, 200), Scope.CUSTOMERS_READ, 200)
+        ("get", "/api/v1/customers/ACME-1.json", (401, 403, 404, 200, 200), Scope.CUSTOMERS_READ, 200)
     ],
     "api/v1/^touchpoints/$": [("get", "/api/v1/touchpoints/", (401, 200, 200, 200, 200), Scope.CATALOGUE_READ, 200)],
     "api/v1/^touchpoints\\.(?P<format>[a-z0-9]+)/?$": [
@@ -237,7 +243,7 @@ def world(db, django_capture_on_commit_callbacks) -> dict:
     logistics = DepartmentFactory(code="logistics", name="Logistics")
     billing = DepartmentFactory(code="billing", name="Billing")
     delivery = TouchpointFactory(code="on-time-delivery", name="On-time delivery", owner=logistics)
-    TouchpointFactory(code="clear-invoice", name="Clear invoice", owner=billing)
+    invoice = TouchpointFactory(code="clear-invoice", name="Clear invoice", owner=billing)
     users = {
         "staff": User.objects.create(username="sam", role="staff"),
         "other_manager": User.objects.create(username="bea", role="manager"),
@@ -249,14 +255,19 @@ def world(db, django_capture_on_commit_callbacks) -> dict:
     users["other_manager"].departments.set([billing])
     acme = CustomerFactory(external_id="ACME-1", name="Acme Ltd")
     log(django_capture_on_commit_callbacks, experience(acme, delivery, "negative", intensity=5), user=users["staff"])
+    beta = CustomerFactory(external_id="BETA-1", name="Beta Corp")
+    log(django_capture_on_commit_callbacks, experience(beta, invoice, "negative", intensity=5))
     journey = Journey.objects.create(slug="delivery-path", name="Delivery")
     JourneyStep.objects.create(journey=journey, touchpoint=delivery, stage=delivery.stage, position=1)
     survey = Survey.objects.create(slug="delivery-nps", name="Delivery NPS", kind="nps", touchpoint=delivery)
     with django_capture_on_commit_callbacks(execute=True):
         create_invitations(survey=survey, customers=[acme, CustomerFactory(external_id="ACME-2")])
         record_response(invitation=acme.invitations.get(), score=2, comment="Late again")
-    suggestion = LadderSuggestion.objects.create(
-        customer=acme, from_level="communication", to_level="conversation", reason="earned"
+    suggestion, beta_suggestion = (
+        LadderSuggestion.objects.create(
+            customer=customer, from_level="communication", to_level="conversation", reason="earned"
+        )
+        for customer in (acme, beta)
     )
     webhook = WebhookSubscription.objects.create(url="http://127.0.0.1:9/", events=["case.opened"], secret="s3cret")
     WebhookDelivery.objects.create(subscription=webhook, event="case.opened", payload={})
@@ -280,6 +291,10 @@ def world(db, django_capture_on_commit_callbacks) -> dict:
         "customer": acme.pk,
         "customer_type": ContentType.objects.get_for_model(acme).pk,
         "staff": users["staff"].pk,
+        "case:acme": Case.objects.filter(customer=acme).earliest("pk").pk,
+        "case:beta": Case.objects.get(customer=beta).pk,
+        "suggestion:beta": beta_suggestion.pk,
+        "experience:acme": acme.experiences.earliest("id").pk,
     }
     for model in admin_site._registry:
         label = f"{model._meta.app_label}/{model._meta.model_name}"
@@ -339,3 +354,86 @@ def test_each_url_answers_the_role_as_the_matrix_says(world, role):
                 )
 
     assert not mismatches, f"{role}:\n" + "\n".join(mismatches)
+
+
+# The object matrix --------------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+TABLE = re.compile(r"<!-- access-table.*?-->\n(.*?)<!-- /access-table -->", re.S)
+COLUMNS = ("staff", "manager", "other_manager", "admin", "key", "key billing")
+TRACES = {"acme": ("ACME-1", "Acme Ltd"), "beta": ("BETA-1", "Beta Corp")}  # how each customer shows
+
+
+def access_table(doc: str) -> str:
+    found = TABLE.search((DOCS / doc).read_text())
+    assert found, f"docs/{doc} has no access table between <!-- access-table --> markers"
+    return found[1]
+
+
+def object_rows() -> list[tuple[str, str, str, dict[str, str], tuple[str, ...]]]:
+    """(what, method, path, form fields, cells by COLUMNS) for every row of the table in docs/security.md."""
+    rows = []
+    for line in access_table("security.md").splitlines()[2:]:
+        what, request, *cells = [cell.strip() for cell in line.strip("|").split("|")]
+        method, path, *fields = request.strip("`").split()
+        assert len(cells) == len(COLUMNS), f"{request}: {len(cells)} cells for {len(COLUMNS)} readers"
+        rows.append((what, method.lower(), path, dict(f.split("=", 1) for f in fields), tuple(cells)))
+    return rows
+
+
+def object_client(column: str, world: dict):
+    if column == "key":
+        return key_client(*Scope.values)
+    if column == "key billing":
+        api_key, key = create_api_key(name="billing only", scopes=Scope.values, departments=["billing"])
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+        return client
+    client = APIClient()
+    client.force_login(world["users"][column])
+    return client
+
+
+def seen(response) -> set[str]:
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    text = body.decode()
+    return {label for label, traces in TRACES.items() if any(trace in text for trace in traces)}
+
+
+def test_the_docs_show_one_access_table():
+    assert access_table("dashboards.md") == access_table("security.md")
+
+
+def test_the_access_table_covers_every_reader_and_both_customers():
+    rows = object_rows()
+    cells = {cell for *_, row_cells in rows for cell in row_cells}
+    assert {"acme", "beta", "acme, beta", "—", "404", "403"} <= cells
+    assert any(path.startswith("/api/") for _, _, path, _, _ in rows) and any("csv" in w.lower() for w, *_ in rows)
+
+
+@pytest.mark.parametrize("column", COLUMNS)
+def test_each_reader_sees_the_objects_the_access_table_says(world, column):
+    mismatches = []
+    for what, method, path, fields, cells in object_rows():
+        cell = cells[COLUMNS.index(column)]
+        url = re.sub(r"\{([^}]+)\}", lambda m: str(world["values"][m[1]]), path)
+        client = object_client(column, world)
+        if method == "get":
+            response = client.get(url)
+        elif url.startswith("/api/"):
+            response = getattr(client, method)(url, fields, format="json")
+        else:
+            response = getattr(client, method)(url, fields)
+        got = response.status_code
+        if cell == "login":
+            ok = got == 302 and response["Location"].startswith("/login/")
+        elif cell.isdigit():
+            ok = got == int(cell)
+        else:
+            wanted = set() if cell == "—" else {label.strip() for label in cell.split(",")}
+            ok = got in (200, 201) and seen(response) == wanted
+            got = f"{got} showing {sorted(seen(response)) if got in (200, 201) else '-'}"
+        if not ok:
+            mismatches.append(f"{what}: {method.upper()} {url}: the table says {cell}, got {got}")
+
+    assert not mismatches, f"{column}:\n" + "\n".join(mismatches)

@@ -127,7 +127,7 @@ def session(user):
     return client
 
 
-def test_staff_session_lists_only_experiences_of_their_departments(staff_user, catalogue, billing_touchpoint):
+def test_staff_session_lists_only_the_experiences_they_logged(staff_user, catalogue, billing_touchpoint):
     record_experiences(
         items=[
             {"customer": "ACME-1", "touchpoint": "on-time-delivery", "valence": "negative"},
@@ -135,8 +135,13 @@ def test_staff_session_lists_only_experiences_of_their_departments(staff_user, c
         ],
         source="form",
     )
+    record_experiences(
+        items=[{"customer": "ACME-1", "touchpoint": "clear-invoice", "valence": "positive"}],
+        source="form",
+        recorded_by=staff_user,
+    )
     rows = session(staff_user).get("/api/v1/experiences/").json()["results"]
-    assert [r["department"] for r in rows] == ["logistics"]
+    assert [(r["department"], r["valence"]) for r in rows] == [("billing", "positive")]
 
 
 def test_manager_cannot_read_the_report_of_another_department(catalogue, billing_touchpoint):
@@ -188,6 +193,8 @@ def test_manager_session_cannot_change_a_customer_of_other_departments(catalogue
 
     response = client.patch("/api/v1/customers/ACME-1/", {"name": "Renamed"}, format="json")
 
-    assert response.status_code == 403
-    assert "no experience with your departments" in response.json()["detail"]
+    assert response.status_code == 404
+    assert "among your departments' customers" in response.json()["detail"]
     assert customer_name("ACME-1") == "Acme Ltd"
+    unknown = client.patch("/api/v1/customers/NOBODY-9/", {"name": "New"}, format="json")
+    assert unknown.status_code == 404, "an unknown id answers like another department's: ids cannot be enumerated"

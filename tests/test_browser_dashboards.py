@@ -7,8 +7,8 @@ from urllib.parse import urlparse
 import pytest
 from django.core.management import call_command
 
+from accounts import access
 from experiences.demo import DEMO_USERS
-from journeys.queries import visible_journeys
 from scoring.queries import customers_at_risk
 from touchpoints.models import Department
 
@@ -38,7 +38,7 @@ def manager(live_server, page, log_in):
 def pages_of_demo_manager() -> dict[str, str]:
     logistics = Department.objects.get(code="logistics")
     customer = customers_at_risk(limit=1, department_ids=[logistics.pk])[0].customer
-    journey = visible_journeys(department_ids=[logistics.pk]).first()
+    journey = access.journeys(access.Reader(role="manager", department_ids=frozenset({logistics.pk}))).first()
     return {
         "dashboard-company": "/dashboards/?period=365",
         "dashboard-department": "/dashboards/logistics/?period=90",

@@ -54,9 +54,11 @@ def test_staff_cannot_open_manager_pages(client, staff_user, path):
     assert client.get(path).status_code == 403
 
 
-def test_staff_cannot_open_a_case_of_their_own_department(client, staff_user, case):
+def test_staff_read_an_open_case_of_their_department_but_work_only_their_own(client, staff_user, case):
     client.force_login(staff_user)
-    assert client.get(f"/cases/{case.pk}/").status_code == 403
+    body = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "Resolve case" not in body and "Add comment" not in body
+    assert client.post(f"/cases/{case.pk}/resolve/", {"resolution": "Called back"}).status_code == 403
 
 
 def test_manager_sees_the_cases_of_their_department_only(client, manager, case, other_case):

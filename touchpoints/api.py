@@ -14,8 +14,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from integrations.api import ApiMixin
-from integrations.models import ApiKey, Scope
-from integrations.permissions import sees_every_department
+from integrations.models import Scope
 from scoring.queries import department_report
 
 from .models import Department, Touchpoint
@@ -55,11 +54,7 @@ class DepartmentViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet
     @action(detail=True, methods=["get"], scopes={"GET": Scope.REPORTS_READ})
     def report(self, request, code: str, format: str | None = None) -> Response:
         department = self.get_object()
-        if (
-            not isinstance(request.auth, ApiKey)
-            and not sees_every_department(request.user)
-            and not request.user.departments.filter(pk=department.pk).exists()
-        ):
+        if not self.reader.allows(department):
             raise PermissionDenied(_("You may only read the reports of your own departments."))
         period = ReportPeriodSerializer(data={k: v for k, v in request.query_params.items() if k in ("from", "to")})
         period.is_valid(raise_exception=True)

@@ -21,6 +21,7 @@ NOT_DESCRIBING = {
     "source",
     "external_id",
     "recorded_by",
+    "reported_from_department",
     "note",
     "impact",
     "positive_mass_norm",

@@ -57,7 +57,7 @@ def pages() -> list[tuple[str, str, str]]:
         .values("customer__external_id")
         .annotate(n=Count("id"))
         .order_by("-n")
-        .first()["customer__external_id"]
+        .values_list("customer__external_id", flat=True)[0]
     )
     result = []
     for period in ("30", "365"):

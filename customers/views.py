@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
+from accounts.requests import AuthenticatedRequest
 from dashboards.access import scope_for
 from dashboards.exports import csv_response
 from dashboards.filters import read_filters
@@ -19,7 +23,7 @@ DEFAULT_DAYS = 365
 
 
 @login_required
-def timeline(request: HttpRequest, external_id: str) -> HttpResponse:
+def timeline(request: AuthenticatedRequest, external_id: str) -> HttpResponseBase:
     scope = scope_for(request.user)
     if not scope.sees_customers:
         raise PermissionDenied(_("Customer timelines are for managers and admins."))
@@ -27,7 +31,7 @@ def timeline(request: HttpRequest, external_id: str) -> HttpResponse:
     if customer is None:
         raise Http404("no customer you may see has this id")
     form, filters = read_filters(request.GET, default_days=DEFAULT_DAYS, by_segment=False)
-    context = {"form": form, "filters": filters, "customer": customer}
+    context: dict[str, Any] = {"form": form, "filters": filters, "customer": customer}
     if filters is None:
         return render_dashboard(request, "customers/timeline.html", context, status=400)
     start, end = filters.period.moments

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from accounts.requests import AuthenticatedRequest
 from journeys.queries import visible_journeys
 from scoring.queries import PeriodReport, customers_at_risk, period_report
 from touchpoints.models import Department, Stage
@@ -21,7 +25,7 @@ from .filters import Filters, read_filters
 AT_RISK_LIMIT = 20
 
 
-def render_dashboard(request: HttpRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
+def render_dashboard(request: AuthenticatedRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
     """The whole page, or only its content block (`_name.html`) when htmx asks after a filter change."""
     if request.headers.get("HX-Request") == "true":
         folder, name = template.rsplit("/", 1)
@@ -48,11 +52,11 @@ def export_filename(name: str, filters: Filters) -> str:
     return f"cxm-{name}-{period.start}-{period.end}{'-' + segment if segment else ''}.csv"
 
 
-def export_table(name: str, filters: Filters, table: tuple[list[str], list[list]]) -> HttpResponse:
+def export_table(name: str, filters: Filters, table: tuple[list[str], list[list]]) -> StreamingHttpResponse:
     return csv_response(export_filename(name, filters), *table)
 
 
-def export_experiences(name: str, filters: Filters, **kwargs) -> HttpResponse:
+def export_experiences(name: str, filters: Filters, **kwargs) -> StreamingHttpResponse:
     return csv_response(
         export_filename(f"{name}-experiences", filters),
         queries.EXPORT_FIELDS,
@@ -61,12 +65,12 @@ def export_experiences(name: str, filters: Filters, **kwargs) -> HttpResponse:
 
 
 @login_required
-def company(request: HttpRequest) -> HttpResponse:
+def company(request: AuthenticatedRequest) -> HttpResponseBase:
     scope = scope_for(request.user)
     if not scope.sees_customers:
         return _staff_home(request, scope)
     form, filters = read_filters(request.GET)
-    context = {"form": form, "filters": filters}
+    context: dict[str, Any] = {"form": form, "filters": filters}
     if filters is None:
         return render_dashboard(request, "dashboards/company.html", context, status=400)
     ids = scope.department_ids
@@ -98,7 +102,7 @@ def company(request: HttpRequest) -> HttpResponse:
     return render_dashboard(request, "dashboards/company.html", context)
 
 
-def _staff_home(request: HttpRequest, scope: Scope) -> HttpResponse:
+def _staff_home(request: AuthenticatedRequest, scope: Scope) -> HttpResponse:
     """Staff have no company view: they land on their own department's summary."""
     department = Department.objects.filter(pk__in=scope.department_ids or []).order_by("name").first()
     if department is None:
@@ -107,13 +111,18 @@ def _staff_home(request: HttpRequest, scope: Scope) -> HttpResponse:
 
 
 @login_required
-def department(request: HttpRequest, code: str) -> HttpResponse:
+def department(request: AuthenticatedRequest, code: str) -> HttpResponseBase:
     scope = scope_for(request.user)
     dept = get_object_or_404(Department, code=code, active=True)
     if not scope.allows(dept):
         raise Http404("no department you may see has this code")
     form, filters = read_filters(request.GET)
-    context = {"form": form, "filters": filters, "department": dept, "sees_customers": scope.sees_customers}
+    context: dict[str, Any] = {
+        "form": form,
+        "filters": filters,
+        "department": dept,
+        "sees_customers": scope.sees_customers,
+    }
     if filters is None:
         return render_dashboard(request, "dashboards/department.html", context, status=400)
     ids = [dept.pk]
@@ -123,7 +132,7 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
             raise PermissionDenied(_("Staff summaries have no export of individual experiences."))
         return export_experiences(dept.code, filters, department_ids=ids)
     period = filters.period
-    narrowing = {"department_ids": ids, "stages": filters.stages, "segments": filters.segments}
+    narrowing: dict[str, Any] = {"department_ids": ids, "stages": filters.stages, "segments": filters.segments}
     trend = queries.index_trend(filters=filters, department_ids=ids)
     report = sum((point.report for point in trend), PeriodReport())  # the trend's buckets partition the period
     previous = period_report(start=period.previous.start, end=period.previous.end, **narrowing)

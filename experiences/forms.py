@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.urls import reverse
@@ -91,18 +91,20 @@ class ExperienceForm(forms.Form):
         self.customer_ref: str | dict[str, str] | None = None
         self.fields["customer"].widget.attrs["hx-get"] = reverse("customer-search")
         self.touchpoints = {tp.code: tp for tp in loggable_touchpoints(user)}
-        own = [(tp.code, tp.name) for tp in self.touchpoints.values() if tp.own]
-        others = [(tp.code, tp.name) for tp in self.touchpoints.values() if not tp.own]
+        # `own` is annotated by loggable_touchpoints: the user's departments' touchpoints come first.
+        own = [(tp.code, tp.name) for tp in self.touchpoints.values() if tp.own]  # type: ignore[attr-defined]
+        others = [(tp.code, tp.name) for tp in self.touchpoints.values() if not tp.own]  # type: ignore[attr-defined]
         choices: list[Any] = [("", gettext("Choose a touchpoint…"))]
         if own and others:
             choices += [(gettext("Your departments"), own), (gettext("Other touchpoints"), others)]
         else:
             choices += own + others
-        self.fields["touchpoint"].choices = choices
+        cast(forms.ChoiceField, self.fields["touchpoint"]).choices = choices
 
     def clean(self) -> dict[str, Any]:
         """Resolve the customer: a known number, else a new customer if named, else a unique name or e-mail."""
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         text = data.get("customer")
         if not text:
             return data

@@ -111,7 +111,7 @@ def confirmation(experience_id: str | int | None, *, user: User) -> Confirmation
     the experience. Other users' experiences are never shown.
     """
     try:
-        pk = int(experience_id)
+        pk = int(experience_id)  # type: ignore[arg-type]  # None and junk are answered below
     except (TypeError, ValueError):
         return None
     experience = (

@@ -13,17 +13,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.requests import AuthenticatedRequest
 from dashboards.exports import csv_response
 
 from . import queries, scales, services
 from .forms import AssignForm, CaseFilterForm, CommentForm, ResolveForm, SurveyAnswerForm
-from .models import SCALE_ENDS, Case, LadderSuggestion, Response
+from .models import SCALE_ENDS, Case, LadderSuggestion, Response, SurveyKind
 
 TOKEN_PAGES = {
     "invalid": ("feedback/survey_invalid.html", 404),
@@ -39,6 +41,7 @@ def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
         template, status = TOKEN_PAGES[check.status]
         return render(request, template, {"invitation": check.invitation}, status=status)
     invitation = check.invitation
+    assert invitation is not None  # an open link always has its invitation
     form = SurveyAnswerForm(request.POST or None, kind=invitation.survey.kind)
     if request.method == "POST" and form.is_valid():
         try:
@@ -49,7 +52,7 @@ def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             return redirect("survey-answer", token=token)
-    low, high = SCALE_ENDS[invitation.survey.kind]
+    low, high = SCALE_ENDS[SurveyKind(invitation.survey.kind)]
     return render(
         request,
         "feedback/survey.html",
@@ -70,7 +73,7 @@ def manager_required(view):
 
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs):
+    def wrapped(request: AuthenticatedRequest, *args, **kwargs):
         if not queries.can_manage(request.user):
             raise PermissionDenied(_("Only managers and CX admins can open this page."))
         return view(request, *args, **kwargs)
@@ -78,7 +81,7 @@ def manager_required(view):
     return wrapped
 
 
-def _case_or_404(request: HttpRequest, pk: int) -> Case:
+def _case_or_404(request: AuthenticatedRequest, pk: int) -> Case:
     """A case of a department the user manages; others' cases do not exist for them."""
     case = queries.cases_for(user=request.user, status="all").filter(pk=pk).first()
     if case is None:
@@ -87,7 +90,7 @@ def _case_or_404(request: HttpRequest, pk: int) -> Case:
 
 
 @manager_required
-def case_list(request: HttpRequest) -> HttpResponse:
+def case_list(request: AuthenticatedRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_valid() else {}
     now = timezone.now()
@@ -113,19 +116,19 @@ def case_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _without_page(request: HttpRequest) -> str:
+def _without_page(request: AuthenticatedRequest) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode()
 
 
 @manager_required
-def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def case_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     case = _case_or_404(request, pk)
     return _render_case(request, case)
 
 
-def _render_case(request: HttpRequest, case: Case, status: int = 200, **forms) -> HttpResponse:
+def _render_case(request: AuthenticatedRequest, case: Case, status: int = 200, **forms) -> HttpResponse:
     context = {
         "case": case,
         "row": queries.case_rows([case])[0],
@@ -140,7 +143,7 @@ def _render_case(request: HttpRequest, case: Case, status: int = 200, **forms) -
 
 @require_POST
 @manager_required
-def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
+def case_assign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     case = _case_or_404(request, pk)
     form = AssignForm(request.POST, case=case)
     if not form.is_valid():
@@ -152,7 +155,7 @@ def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @manager_required
-def case_comment(request: HttpRequest, pk: int) -> HttpResponse:
+def case_comment(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     case = _case_or_404(request, pk)
     form = CommentForm(request.POST)
     if not form.is_valid():
@@ -164,7 +167,7 @@ def case_comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @manager_required
-def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+def case_resolve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     case = _case_or_404(request, pk)
     form = ResolveForm(request.POST)
     if form.is_valid():
@@ -181,7 +184,7 @@ def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @manager_required
-def response_list(request: HttpRequest) -> HttpResponse:
+def response_list(request: AuthenticatedRequest) -> HttpResponse:
     flagged = request.GET.get("flagged") == "1"
     responses = queries.responses_for(user=request.user, flagged_only=flagged)
     page = Paginator(responses, 50).get_page(request.GET.get("page"))
@@ -190,7 +193,7 @@ def response_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @manager_required
-def response_reviewed(request: HttpRequest, pk: int) -> HttpResponse:
+def response_reviewed(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     response = queries.responses_for(user=request.user).filter(pk=pk).first()
     if response is None:
         raise Http404(_("No answer %(pk)s among your departments' answers.") % {"pk": pk})
@@ -200,7 +203,7 @@ def response_reviewed(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @manager_required
-def ladder(request: HttpRequest) -> HttpResponse:
+def ladder(request: AuthenticatedRequest) -> HttpResponse:
     departments = queries.managed_departments(request.user)
     department = departments.filter(pk=request.GET.get("department") or 0).first()
     segment = request.GET.get("segment", "")
@@ -220,7 +223,7 @@ def ladder(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @manager_required
-def ladder_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def ladder_decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     suggestion = LadderSuggestion.objects.filter(pk=pk).first()
     if suggestion is None:
         raise Http404(_("No ladder suggestion %(pk)s.") % {"pk": pk})
@@ -238,7 +241,7 @@ def ladder_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @manager_required
-def share_of_wallet(request: HttpRequest) -> HttpResponse:
+def share_of_wallet(request: AuthenticatedRequest) -> HttpResponseBase:
     segment = request.GET.get("segment", "")
     sort = request.GET.get("sort", "-share")
     rows = queries.wallet_rows(segment=segment, sort=sort)
@@ -257,7 +260,7 @@ def share_of_wallet(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _wallet_csv(rows) -> HttpResponse:
+def _wallet_csv(rows) -> StreamingHttpResponse:
     header = ["external_id", "name", "segment", "category_spend", "our_revenue", "share_pct", "experience_index"]
     return csv_response("share-of-wallet.csv", header, (_wallet_line(c) for c in rows))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -9,6 +11,8 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from accounts.models import User
 
 from .authentication import ApiKeyAuthentication
 from .models import ApiKey, Scope, WebhookSubscription
@@ -38,7 +42,13 @@ BROWSABLE_API_STYLES = {
 }
 
 
-class ApiMixin:
+if TYPE_CHECKING:  # the mixin is only ever mixed into DRF's generic views
+    from rest_framework.generics import GenericAPIView as _ApiView
+else:
+    _ApiView = object
+
+
+class ApiMixin(_ApiView):
     """API key or session, scope per method (`scopes`), throttling per key."""
 
     authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
@@ -63,6 +73,7 @@ class ApiMixin:
             return None
         if sees_every_department(user):
             return None
+        assert isinstance(user, User)  # HasScope let no anonymous session through
         return list(user.departments.values_list("pk", flat=True))
 
 

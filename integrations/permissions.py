@@ -48,7 +48,7 @@ class HasScope(BasePermission):
         if not user or not user.is_authenticated:
             return False
         role = Role.ADMIN if sees_every_department(user) else user.role
-        if role in SESSION_ROLES[scope]:
+        if role in SESSION_ROLES[Scope(scope)]:
             return True
         self.message = _("Your role may not do this (%(scope)s).") % {"scope": scope}
         return False

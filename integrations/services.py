@@ -58,7 +58,9 @@ def create_api_key(
     unknown = [s for s in scopes if s not in Scope.values]
     if unknown:
         raise ValueError(f"unknown scopes {', '.join(unknown)}; valid scopes are {', '.join(Scope.values)}")
-    return ApiKey.objects.create_key(name=name, scopes=scopes, expiry_date=expiry_date, throttle_rate=throttle_rate)
+    return ApiKey.objects.create_key(  # type: ignore[return-value]  # the manager of ApiKey makes ApiKey rows
+        name=name, scopes=scopes, expiry_date=expiry_date, throttle_rate=throttle_rate
+    )
 
 
 def new_webhook_secret() -> str:
@@ -96,7 +98,9 @@ def publish_negative_experiences(*, experience_ids: Sequence[int]) -> list[int]:
     experiences = Experience.objects.filter(pk__in=experience_ids).select_related(
         "customer", "touchpoint", "department"
     )
-    return publish_event(event=Event.EXPERIENCE_NEGATIVE, payloads=ExperienceSerializer(experiences, many=True).data)
+    return publish_event(
+        event=Event.EXPERIENCE_NEGATIVE, payloads=list(ExperienceSerializer(experiences, many=True).data)
+    )
 
 
 def publish_customers_at_risk(*, customer_ids: Sequence[int]) -> list[int]:
@@ -107,7 +111,7 @@ def publish_customers_at_risk(*, customer_ids: Sequence[int]) -> list[int]:
     if not customer_ids or not _has_subscribers(Event.CUSTOMER_AT_RISK):
         return []
     customers = Customer.objects.filter(pk__in=customer_ids).select_related("score").order_by("pk")
-    return publish_event(event=Event.CUSTOMER_AT_RISK, payloads=CustomerSerializer(customers, many=True).data)
+    return publish_event(event=Event.CUSTOMER_AT_RISK, payloads=list(CustomerSerializer(customers, many=True).data))
 
 
 def _has_subscribers(event: str) -> bool:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
+from accounts.requests import AuthenticatedRequest
 from dashboards.access import scope_for
 from dashboards.filters import read_filters
 from dashboards.tables import journey_table, rounded
@@ -16,7 +20,7 @@ from . import queries
 
 
 @login_required
-def journey_map(request: HttpRequest, slug: str) -> HttpResponse:
+def journey_map(request: AuthenticatedRequest, slug: str) -> HttpResponseBase:
     scope = scope_for(request.user)
     if not scope.sees_customers:
         raise PermissionDenied(_("Journey maps are for managers and admins."))
@@ -24,7 +28,7 @@ def journey_map(request: HttpRequest, slug: str) -> HttpResponse:
     if journey is None:
         raise Http404("no journey you may see has this slug")
     form, filters = read_filters(request.GET)
-    context = {"form": form, "filters": filters, "journey": journey}
+    context: dict[str, Any] = {"form": form, "filters": filters, "journey": journey}
     if filters is None:
         return render_dashboard(request, "journeys/map.html", context, status=400)
     figures = queries.journey_map(journey, filters=filters, department_ids=scope.department_ids)

@@ -18,7 +18,6 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
-from rest_framework_api_key.models import APIKey
 
 from accounts.models import User
 from feedback.models import Case, LadderSuggestion, Response, Survey
@@ -39,7 +38,6 @@ A = L  # the admin's own log-in page, for everyone who is not staff of the Djang
 # Django admin URLs of each registered model; these are the models the matrix knows.
 ADMIN_MODELS = {
     "auth/group",
-    "rest_framework_api_key/apikey",
     "accounts/user",
     "touchpoints/department",
     "touchpoints/touchpoint",
@@ -267,7 +265,6 @@ def world(db, django_capture_on_commit_callbacks) -> dict:
     AccessAttempt.objects.create(**lockout, failures_since_start=1, get_data="", post_data="", http_accept="")
     AccessLog.objects.create(**lockout, http_accept="")
     AccessFailureLog.objects.create(**lockout, http_accept="", locked_out=False)
-    APIKey.objects.create_key(name="legacy")
     create_api_key(name="crm", scopes=[Scope.CATALOGUE_READ])
     AuditEntry.objects.create(action="export", customer=acme, subject="ACME-1", actor_label="ada", via="admin")
     import_job = ImportJob.objects.create(uploaded_by=users["admin"], file_name="experiences.csv", rows_total=1)

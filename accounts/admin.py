@@ -11,7 +11,7 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["role", "is_active", "departments"]
     filter_horizontal = ["departments", "groups", "user_permissions"]
     fieldsets = [
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         (_("CXM role"), {"fields": ["role", "departments"]}),
     ]
     add_fieldsets = [

@@ -57,7 +57,7 @@ def pages() -> list[tuple[str, str, str]]:
         .values("customer__external_id")
         .annotate(n=Count("id"))
         .order_by("-n")
-        .first()["customer__external_id"]
+        .values_list("customer__external_id", flat=True)[0]
     )
     result = []
     for period in ("30", "365"):
@@ -101,7 +101,9 @@ def measure(requests: int) -> list[tuple[str, float, float, int]]:
         p95 = statistics.quantiles(times, n=20)[18]
         rows.append((label, p50, p95, len(queries)))
         flag = "" if p95 < TARGET_P95_MS and len(queries) <= TARGET_QUERIES else "  <-- over target"
+        slowest = max(queries.captured_queries, key=lambda q: float(q["time"]))
         print(f"  {label:<38} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {len(queries):3d} queries{flag}", flush=True)
+        print(f"      slowest query {float(slowest['time']) * 1000:.0f} ms: {slowest['sql'][:100]}", flush=True)
     return rows
 
 

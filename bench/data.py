@@ -5,6 +5,7 @@ generate_series; the masses by the score engine's own SQL (`rewrite_masses`).
 """
 
 import sys
+from typing import Any
 from urllib.parse import urlparse
 
 DEPARTMENTS = 8
@@ -44,7 +45,7 @@ def load(*, experiences: int, customers: int, days: int, staff: int = 0, journey
     call_command("flush", interactive=False, verbosity=0)
     departments = [DepartmentFactory(code=f"department-{n}") for n in range(DEPARTMENTS)]
     stages = ["perception", "interaction", "remembrance"]
-    touchpoints = [
+    touchpoints: list[Any] = [
         TouchpointFactory(code=f"touchpoint-{n}", owner=departments[n % DEPARTMENTS], stage=stages[n % 3])
         for n in range(TOUCHPOINTS)
     ]

@@ -78,6 +78,7 @@ def incremental(count: int) -> None:
 
     now = timezone.now()
     owner = TouchpointOwner.objects.select_related("touchpoint").filter(primary=True).first()
+    assert owner is not None, "load the benchmark data first"
     ids = random.sample(list(Experience.objects.values_list("customer_id", flat=True).order_by().distinct()), count)
     impact = engine.impact(-1, 4, "failed")
     positive, negative = engine.normalised_masses(impact, now, settings.CXM_EPOCH)
@@ -115,6 +116,7 @@ def latency(samples: int) -> list[float]:
     try:
         time.sleep(6)
         touchpoint = Touchpoint.objects.first()
+        assert touchpoint is not None, "load the benchmark data first"
         scores = list(CustomerScore.objects.order_by("?").values_list("customer__external_id", "customer_id")[:samples])
         seconds = []
         for external_id, customer_id in scores:

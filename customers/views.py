@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from accounts import access
+from accounts.requests import AuthenticatedRequest
 from dashboards.exports import csv_response
 from dashboards.filters import read_filters
 from dashboards.views import render_dashboard, unknown_export
@@ -18,12 +21,12 @@ DEFAULT_DAYS = 365
 
 
 @login_required
-def timeline(request: HttpRequest, external_id: str) -> HttpResponse:
+def timeline(request: AuthenticatedRequest, external_id: str) -> HttpResponseBase:
     reader = access.reader_of(request)
     access.require_customers(reader)
     customer = access.get_or_404(access.customers(reader), external_id=external_id)
     form, filters = read_filters(request.GET, default_days=DEFAULT_DAYS, by_segment=False)
-    context = {"form": form, "filters": filters, "customer": customer}
+    context: dict[str, Any] = {"form": form, "filters": filters, "customer": customer}
     if filters is None:
         return render_dashboard(request, "customers/timeline.html", context, status=400)
     start, end = filters.period.moments

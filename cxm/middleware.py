@@ -35,7 +35,7 @@ class DatabaseUnavailableMiddleware:
         message = _("The database is briefly unavailable; nothing was stored by this request. Retry shortly.")
         retry_after = str(settings.CXM_RETRY_AFTER_SECONDS)
         if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": message}, status=503)
+            response: HttpResponse = JsonResponse({"detail": message}, status=503)
         else:
             response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
         response["Retry-After"] = retry_after

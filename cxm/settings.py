@@ -6,6 +6,7 @@
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -173,7 +174,7 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -82,12 +83,16 @@ class FilterForm(forms.Form):
         """`by_segment=False` leaves the segment out (a single customer's page has no use for it)."""
         super().__init__(*args, **kwargs)
         if by_segment:
-            self.fields["segment"].choices = [("", _("All segments")), *((s, s) for s in segments())]
+            cast(forms.ChoiceField, self.fields["segment"]).choices = [
+                ("", _("All segments")),
+                *((s, s) for s in segments()),
+            ]
         else:
             del self.fields["segment"]
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("period") == "custom" or (not data.get("period") and (data.get("start") or data.get("end"))):
             start, end = data.get("start"), data.get("end")
             if not start or not end:

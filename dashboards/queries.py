@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncWeek
@@ -223,7 +223,7 @@ STAGE_ORDER = list(Stage.values)
 
 @dataclass(frozen=True)
 class StaffEntry:
-    occurred_at: object
+    occurred_at: datetime
     who: str
     touchpoint: str
     stage: str

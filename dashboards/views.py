@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from accounts import access
+from accounts.requests import AuthenticatedRequest
 from scoring.queries import PeriodReport, customers_at_risk, period_report
 from touchpoints.models import Stage
 
@@ -20,7 +24,7 @@ from .filters import Filters, read_filters
 AT_RISK_LIMIT = 20
 
 
-def render_dashboard(request: HttpRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
+def render_dashboard(request: AuthenticatedRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
     """The whole page, or only its content block (`_name.html`) when htmx asks after a filter change."""
     if request.headers.get("HX-Request") == "true":
         folder, name = template.rsplit("/", 1)
@@ -47,11 +51,11 @@ def export_filename(name: str, filters: Filters) -> str:
     return f"cxm-{name}-{period.start}-{period.end}{'-' + segment if segment else ''}.csv"
 
 
-def export_table(name: str, filters: Filters, table: tuple[list[str], list[list]]) -> HttpResponse:
+def export_table(name: str, filters: Filters, table: tuple[list[str], list[list]]) -> StreamingHttpResponse:
     return csv_response(export_filename(name, filters), *table)
 
 
-def export_experiences(name: str, filters: Filters, **kwargs) -> HttpResponse:
+def export_experiences(name: str, filters: Filters, **kwargs) -> StreamingHttpResponse:
     return csv_response(
         export_filename(f"{name}-experiences", filters),
         queries.EXPORT_FIELDS,
@@ -60,12 +64,12 @@ def export_experiences(name: str, filters: Filters, **kwargs) -> HttpResponse:
 
 
 @login_required
-def company(request: HttpRequest) -> HttpResponse:
+def company(request: AuthenticatedRequest) -> HttpResponseBase:
     reader = access.reader_of(request)
     if not reader.sees_customers:
         return _staff_home(reader)
     form, filters = read_filters(request.GET)
-    context = {"form": form, "filters": filters}
+    context: dict[str, Any] = {"form": form, "filters": filters}
     if filters is None:
         return render_dashboard(request, "dashboards/company.html", context, status=400)
     ids = reader.department_ids
@@ -106,11 +110,16 @@ def _staff_home(reader: access.Reader) -> HttpResponse:
 
 
 @login_required
-def department(request: HttpRequest, code: str) -> HttpResponse:
+def department(request: AuthenticatedRequest, code: str) -> HttpResponseBase:
     reader = access.reader_of(request)
     dept = access.department_or_403(reader, code)
     form, filters = read_filters(request.GET)
-    context = {"form": form, "filters": filters, "department": dept, "sees_customers": reader.sees_customers}
+    context: dict[str, Any] = {
+        "form": form,
+        "filters": filters,
+        "department": dept,
+        "sees_customers": reader.sees_customers,
+    }
     if filters is None:
         return render_dashboard(request, "dashboards/department.html", context, status=400)
     ids = [dept.pk]
@@ -120,7 +129,7 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
             raise PermissionDenied(_("Staff summaries have no export of individual experiences."))
         return export_experiences(dept.code, filters, department_ids=ids)
     period = filters.period
-    narrowing = {"department_ids": ids, "stages": filters.stages, "segments": filters.segments}
+    narrowing: dict[str, Any] = {"department_ids": ids, "stages": filters.stages, "segments": filters.segments}
     trend = queries.index_trend(filters=filters, department_ids=ids)
     report = sum((point.report for point in trend), PeriodReport())  # the trend's buckets partition the period
     previous = period_report(start=period.previous.start, end=period.previous.end, **narrowing)

@@ -286,13 +286,13 @@ def _trouble(touchpoint: DemoTouchpoint, department: str, month: int, days_ago: 
 
 
 def _valence(rng: random.Random, stage: str, trouble: float) -> int:
-    base = BASE_NEGATIVE_SHARE[stage]
+    base = BASE_NEGATIVE_SHARE[Stage(stage)]
     odds = base / (1 - base) * trouble
     negative = odds / (1 + odds)
     r = rng.random()
     if r < negative:
         return -1
-    return 1 if r < negative + (1 - negative) * POSITIVE_SHARE_OF_REST[stage] else 0
+    return 1 if r < negative + (1 - negative) * POSITIVE_SHARE_OF_REST[Stage(stage)] else 0
 
 
 def _feelings(rng: random.Random, touchpoint: DemoTouchpoint, valence: int) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.urls import reverse
@@ -99,13 +99,19 @@ class ExperienceForm(forms.Form):
         self.touchpoints = {tp.code: tp for tp in loggable_touchpoints(user)}
         groups: dict[str, list[tuple[str, str]]] = {}
         for tp in self.touchpoints.values():
-            group = gettext("Your departments") if tp.own else tp.owner_name or gettext("No owning department")
+            # `own` and `owner_name` are annotated by loggable_touchpoints.
+            own, owner_name = tp.own, tp.owner_name  # type: ignore[attr-defined]
+            group = gettext("Your departments") if own else owner_name or gettext("No owning department")
             groups.setdefault(group, []).append((tp.code, touchpoint_label(tp)))
-        self.fields["touchpoint"].choices = [("", gettext("Choose a touchpoint…")), *groups.items()]
+        cast(forms.ChoiceField, self.fields["touchpoint"]).choices = [
+            ("", gettext("Choose a touchpoint…")),
+            *groups.items(),
+        ]
 
     def clean(self) -> dict[str, Any]:
         """Resolve the customer: a known number, else a new customer if named, else a unique name or e-mail."""
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         text = data.get("customer")
         if not text:
             return data

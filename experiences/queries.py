@@ -118,7 +118,7 @@ def confirmation(
     the experience. Other users' experiences are never shown.
     """
     try:
-        pk = int(experience_id)
+        pk = int(experience_id)  # type: ignore[arg-type]  # None and junk are answered below
     except (TypeError, ValueError):
         return None
     experience = (

@@ -22,7 +22,7 @@ class ValenceField(serializers.ChoiceField):
     def __init__(self, **kwargs) -> None:
         super().__init__(choices=list(VALENCE_BY_NAME), **kwargs)
 
-    def to_representation(self, value: int) -> str:
+    def to_representation(self, value: int) -> str:  # type: ignore[override]  # valence is stored as -1/0/1
         return VALENCE_NAMES[value]
 
 
@@ -30,9 +30,9 @@ class ExperienceSerializer(serializers.ModelSerializer):
     key = serializers.CharField(
         source="external_id", allow_null=True, help_text=_("The sender's idempotency key (`id` when it was sent).")
     )
-    customer = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
-    touchpoint = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    customer: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    touchpoint: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    department: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
     valence = ValenceField()
 
     class Meta:
@@ -89,14 +89,16 @@ class ExperienceItemSerializer(serializers.Serializer):
 
 
 class IngestRequestSerializer(serializers.Serializer):
-    experiences = ExperienceItemSerializer(many=True, min_length=1, max_length=1000)
+    # many=True builds a ListSerializer, which takes the length limits the stubs do not know of.
+    experiences = ExperienceItemSerializer(many=True, min_length=1, max_length=1000)  # type: ignore[call-arg]
 
 
 class ItemResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
     id = serializers.IntegerField(allow_null=True, help_text=_("The stored experience (accepted or duplicate)."))
     key = serializers.CharField(allow_null=True, help_text=_("The item's `id` as sent."))
-    errors = serializers.DictField(
+    # A declared field, not the Serializer.errors property: DRF's metaclass takes it off the class.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         allow_null=True,
         help_text=_("For a rejected item: field → what to fix."),

@@ -138,6 +138,7 @@ def record_experiences(
         if errors:
             result.results[position] = ItemResult(status="rejected", key=_key_of(item), errors=errors)
             continue
+        assert row is not None  # an item without errors always has its row
         if customer_upsert is not None:
             upserts.setdefault(row.customer_ref, {}).update(customer_upsert)
         rows.append(row)
@@ -163,14 +164,14 @@ def record_experiences(
             accepted_rows.append(row)
         _insert(accepted_rows, source, recorded_by, now, result)
         stored = [r for r in accepted_rows if result.results[r.position].status == "accepted"]
-        publish_negative_experiences(
-            experience_ids=[result.results[r.position].id for r in stored if r.values["valence"] < 0]
-        )
+        negative_ids = [
+            pk for r in stored if r.values["valence"] < 0 and (pk := result.results[r.position].id) is not None
+        ]
+        publish_negative_experiences(experience_ids=negative_ids)
         mark_for_rescore(
             customer_ids={r.values["customer_id"] for r in stored},
             days={r.values["occurred_on"] for r in stored},
         )
-        negative_ids = [result.results[r.position].id for r in stored if r.values["valence"] < 0]
         if negative_ids:
             from feedback.services import request_cases  # feedback records experiences too: import late
 
@@ -299,6 +300,8 @@ def _validate(
 
     if errors:
         return errors, None, None
+    # Without errors every required part was found and parsed above.
+    assert valence is not None and occurred_at is not None and touchpoint is not None and customer_ref is not None
     i = engine.impact(valence, intensity, optional["outcome"] or None, emotional_share=settings.CXM_EMOTIONAL_SHARE)
     positive, negative = engine.normalised_masses(
         i, occurred_at, settings.CXM_EPOCH, half_life_days=settings.CXM_HALF_LIFE_DAYS
@@ -439,7 +442,7 @@ def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: B
     """Insert in chunks with ON CONFLICT DO NOTHING, so that racing duplicates are caught by the database."""
     first_by_key: dict[str, _Row] = {}
     unique_rows = []
-    repeats = []
+    repeats: list[_Row] = []
     for row in rows:
         if row.key is not None and row.key in first_by_key:
             repeats.append(row)
@@ -505,5 +508,6 @@ def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: B
         if row.key is not None and row.key not in ids_by_key:
             result.results[row.position] = ItemResult(status="duplicate", id=existing.get(row.key), key=row.key)
     for row in repeats:
+        assert row.key is not None  # only keyed rows repeat
         first = result.results[first_by_key[row.key].position]
         result.results[row.position] = ItemResult(status="duplicate", id=first.id, key=row.key)

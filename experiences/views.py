@@ -1,12 +1,13 @@
 """Staff pages: log an experience in a few seconds, find the customer as you type."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import access
+from accounts.requests import AuthenticatedRequest
 
 from .forms import ExperienceForm
 from .queries import confirmation, search_customers
@@ -17,7 +18,7 @@ POLLS = 15  # the confirmation asks for the score every 2 s for at most 30 s, th
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def log_experience(request: HttpRequest) -> HttpResponse:
+def log_experience(request: AuthenticatedRequest) -> HttpResponse:
     """The staff logging form; after a successful entry, redirect (PRG) to a confirmation and an empty form."""
     if request.method == "POST":
         form = ExperienceForm(request.POST, user=request.user)
@@ -39,20 +40,20 @@ def log_experience(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def recorded_score(request: HttpRequest, pk: int) -> HttpResponse:
+def recorded_score(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """The customer's score after an entry; polled by the confirmation while it is being computed."""
     recorded = confirmation(pk, experiences=access.experiences(access.reader_of(request)), user=request.user)
     if recorded is None:
         raise Http404
-    attempt = request.GET.get("attempt", "")
-    attempt = int(attempt) if attempt.isdigit() else 0
+    sent = request.GET.get("attempt", "")
+    attempt = int(sent) if sent.isdigit() else 0
     context = {"recorded": recorded, "next_attempt": attempt + 1 if attempt < POLLS else None}
     return render(request, "experiences/includes/score.html", context)
 
 
 @login_required
 @require_GET
-def customer_search(request: HttpRequest) -> HttpResponse:
+def customer_search(request: AuthenticatedRequest) -> HttpResponse:
     """Suggestions for the customer field, as a <datalist> plus a one-line hint (htmx)."""
     text = request.GET.get("customer", "")
     customers = search_customers(text)

@@ -1,5 +1,7 @@
 """Forms of the feedback pages: they parse and say what to fix; services decide."""
 
+from typing import cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -22,11 +24,13 @@ class SurveyAnswerForm(forms.Form):
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["score"].choices = [(s, str(s)) for s in scales.SCALES[kind].scores]
+        cast(forms.ChoiceField, self.fields["score"]).choices = [(s, str(s)) for s in scales.SCALES[kind].scores]
 
 
 class CaseFilterForm(forms.Form):
-    department = forms.ModelChoiceField(queryset=None, required=False, empty_label=_("All my departments"))
+    department: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label=_("All my departments")
+    )
     status = forms.ChoiceField(
         required=False,
         choices=[("open", _("Open")), ("overdue", _("Overdue")), ("resolved", _("Resolved")), ("all", _("All"))],
@@ -41,7 +45,9 @@ class CaseFilterForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    assignee = forms.ModelChoiceField(queryset=None, required=False, empty_label=_("Nobody"), label=_("Assign to"))
+    assignee: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label=_("Nobody"), label=_("Assign to")
+    )
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)

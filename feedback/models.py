@@ -38,7 +38,7 @@ class Survey(models.Model):
     @property
     def asked(self) -> str:
         """The question shown to the customer: the survey's own, or the standard one of its kind."""
-        return self.question or str(STANDARD_QUESTIONS[self.kind])
+        return self.question or str(STANDARD_QUESTIONS[SurveyKind(self.kind)])
 
 
 STANDARD_QUESTIONS = {

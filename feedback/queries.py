@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.core import signing
 from django.db.models import (
@@ -156,10 +157,10 @@ def department_case_stats(
 ) -> list[DepartmentCaseStats]:
     """Per department: open, overdue, resolved, median time to resolve, recovery (three queries)."""
     now = now or timezone.now()
-    departments = list(departments if departments is not None else Department.objects.all())
-    counts = {
+    chosen = list(departments if departments is not None else Department.objects.all())
+    counts: dict[int, Any] = {
         row["department"]: row
-        for row in Case.objects.filter(department__in=departments)
+        for row in Case.objects.filter(department__in=chosen)
         .alias(next_valence=_next_valence())
         .values("department")
         .annotate(
@@ -170,7 +171,7 @@ def department_case_stats(
             judged=Count("pk", filter=Q(status=CaseStatus.RESOLVED, next_valence__isnull=False)),
         )
     }
-    medians = _median_hours_to_resolve(departments)
+    medians = _median_hours_to_resolve(chosen)
     return [
         DepartmentCaseStats(
             department=d,
@@ -181,7 +182,7 @@ def department_case_stats(
             recovered=counts.get(d.pk, {}).get("recovered", 0),
             judged=counts.get(d.pk, {}).get("judged", 0),
         )
-        for d in departments
+        for d in chosen
     ]
 
 
@@ -341,7 +342,7 @@ def wallet_bands(*, customers: QuerySet[Customer], segment: str = "") -> list[Wa
         *[When(share_of_wallet__lt=high, then=Value(low)) for low, high in WALLET_BANDS[:-1]],
         default=Value(WALLET_BANDS[-1][0]),
     )
-    rows = {
+    rows: dict[int, Any] = {
         r["band"]: r
         for r in customers.annotate(band=band).values("band").annotate(n=Count("pk"), mean_index=Avg("score__index"))
     }

@@ -18,7 +18,7 @@ SEGMENT_LENGTH = Customer._meta.get_field("segment").max_length
 
 
 class SurveySerializer(serializers.ModelSerializer):
-    touchpoint = serializers.SlugRelatedField(
+    touchpoint: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="code", read_only=True, help_text=_("The code of the touchpoint the survey asks about.")
     )
     question = serializers.CharField(

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -20,11 +21,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import access
+from accounts.requests import AuthenticatedRequest
 from dashboards.exports import csv_response
 
 from . import queries, scales, services
 from .forms import AssignForm, CaseFilterForm, CommentForm, ResolveForm, SurveyAnswerForm
-from .models import SCALE_ENDS, Case, Response
+from .models import SCALE_ENDS, Case, Response, SurveyKind
 
 TOKEN_PAGES = {
     "invalid": ("feedback/survey_invalid.html", 404),
@@ -40,6 +42,7 @@ def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
         template, status = TOKEN_PAGES[check.status]
         return render(request, template, {"invitation": check.invitation}, status=status)
     invitation = check.invitation
+    assert invitation is not None  # an open link always has its invitation
     form = SurveyAnswerForm(request.POST or None, kind=invitation.survey.kind)
     if request.method == "POST" and form.is_valid():
         try:
@@ -50,7 +53,7 @@ def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             return redirect("survey-answer", token=token)
-    low, high = SCALE_ENDS[invitation.survey.kind]
+    low, high = SCALE_ENDS[SurveyKind(invitation.survey.kind)]
     return render(
         request,
         "feedback/survey.html",
@@ -71,14 +74,14 @@ def manager_required(view):
 
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs):
+    def wrapped(request: AuthenticatedRequest, *args, **kwargs):
         access.require_manager(access.reader_of(request))
         return view(request, *args, **kwargs)
 
     return wrapped
 
 
-def _case_or_404(request: HttpRequest, pk: int, action: access.Action = access.Action.VIEW) -> Case:
+def _case_or_404(request: AuthenticatedRequest, pk: int, action: access.Action = access.Action.VIEW) -> Case:
     """A case the user may see, else 404; seen but not theirs to work or manage, a 403 that says why."""
     reader = access.reader_of(request)
     cases = queries.cases_for(cases=access.cases(reader), user=request.user, status="all")
@@ -88,7 +91,7 @@ def _case_or_404(request: HttpRequest, pk: int, action: access.Action = access.A
 
 
 @manager_required
-def case_list(request: HttpRequest) -> HttpResponse:
+def case_list(request: AuthenticatedRequest) -> HttpResponseBase:
     reader = access.reader_of(request)
     departments = access.departments(reader)
     form = CaseFilterForm(request.GET or None, departments=departments)
@@ -116,19 +119,19 @@ def case_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _without_page(request: HttpRequest) -> str:
+def _without_page(request: AuthenticatedRequest) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode()
 
 
 @login_required
-def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def case_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     case = _case_or_404(request, pk)
     return _render_case(request, case)
 
 
-def _render_case(request: HttpRequest, case: Case, status: int = 200, **forms) -> HttpResponse:
+def _render_case(request: AuthenticatedRequest, case: Case, status: int = 200, **forms) -> HttpResponse:
     actions = access.case_actions(access.reader_of(request), case)
     context = {
         "case": case,
@@ -146,7 +149,7 @@ def _render_case(request: HttpRequest, case: Case, status: int = 200, **forms) -
 
 @require_POST
 @login_required
-def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
+def case_assign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     case = _case_or_404(request, pk, access.Action.MANAGE)
     form = AssignForm(request.POST, case=case)
     if not form.is_valid():
@@ -158,7 +161,7 @@ def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def case_comment(request: HttpRequest, pk: int) -> HttpResponse:
+def case_comment(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     case = _case_or_404(request, pk, access.Action.WORK)
     form = CommentForm(request.POST)
     if not form.is_valid():
@@ -170,7 +173,7 @@ def case_comment(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+def case_resolve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     case = _case_or_404(request, pk, access.Action.WORK)
     form = ResolveForm(request.POST)
     if form.is_valid():
@@ -187,7 +190,7 @@ def case_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @manager_required
-def response_list(request: HttpRequest) -> HttpResponse:
+def response_list(request: AuthenticatedRequest) -> HttpResponse:
     flagged = request.GET.get("flagged") == "1"
     responses = queries.responses_for(responses=access.responses(access.reader_of(request)), flagged_only=flagged)
     page = Paginator(responses, 50).get_page(request.GET.get("page"))
@@ -196,7 +199,7 @@ def response_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @manager_required
-def response_reviewed(request: HttpRequest, pk: int) -> HttpResponse:
+def response_reviewed(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     response = access.get_or_404(access.responses(access.reader_of(request)), pk=pk)
     services.mark_response_reviewed(response=response)
     messages.success(request, _("Marked as reviewed."))
@@ -204,7 +207,7 @@ def response_reviewed(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @manager_required
-def ladder(request: HttpRequest) -> HttpResponse:
+def ladder(request: AuthenticatedRequest) -> HttpResponse:
     reader = access.reader_of(request)
     departments = access.departments(reader)
     department = departments.filter(pk=request.GET.get("department") or 0).first()
@@ -225,7 +228,7 @@ def ladder(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @manager_required
-def ladder_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def ladder_decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     suggestion = access.get_or_404(access.suggestions(access.reader_of(request)), pk=pk)
     decision = request.POST.get("decision")
     if decision not in ("accept", "dismiss"):
@@ -241,7 +244,7 @@ def ladder_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @manager_required
-def share_of_wallet(request: HttpRequest) -> HttpResponse:
+def share_of_wallet(request: AuthenticatedRequest) -> HttpResponseBase:
     segment = request.GET.get("segment", "")
     sort = request.GET.get("sort", "-share")
     customers = access.customers(access.reader_of(request))
@@ -261,7 +264,7 @@ def share_of_wallet(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _wallet_csv(rows) -> HttpResponse:
+def _wallet_csv(rows) -> StreamingHttpResponse:
     header = ["external_id", "name", "segment", "category_spend", "our_revenue", "share_pct", "experience_index"]
     return csv_response("share-of-wallet.csv", header, (_wallet_line(c) for c in rows))
 

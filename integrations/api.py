@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -40,7 +42,13 @@ BROWSABLE_API_STYLES = {
 }
 
 
-class ApiMixin:
+if TYPE_CHECKING:  # the mixin is only ever mixed into DRF's generic views
+    from rest_framework.generics import GenericAPIView as _ApiView
+else:
+    _ApiView = object
+
+
+class ApiMixin(_ApiView):
     """API key or session, scope per method (`scopes`), throttling per key."""
 
     authentication_classes = [ApiKeyAuthentication, SessionAuthentication]

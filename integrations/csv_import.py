@@ -7,6 +7,7 @@ import hashlib
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from experiences.models import Source
 from experiences.services import ITEM_FIELDS, record_experiences
@@ -51,7 +52,7 @@ def row_key(values: dict[str, str]) -> str:
 
 def row_to_item(values: dict[str, str]) -> dict:
     """One CSV row as an item of `record_experiences`: empty cells are left out (defaults apply)."""
-    item = {name: value for name, value in values.items() if name in ITEM_FIELDS and value}
+    item: dict[str, Any] = {name: value for name, value in values.items() if name in ITEM_FIELDS and value}
     item["id"] = values.get("id") or row_key(values)
     name, email = values.get("customer_name"), values.get("customer_email")
     if item.get("customer") and (name or email):

@@ -43,8 +43,8 @@ class ApiKey(AbstractAPIKey):
     )
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = _("API key")
-        verbose_name_plural = _("API keys")
+        verbose_name = _("API key")  # type: ignore[assignment]  # the library's Meta declares plain str
+        verbose_name_plural = _("API keys")  # type: ignore[assignment]
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

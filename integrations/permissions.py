@@ -44,7 +44,7 @@ class HasScope(BasePermission):
         user = request.user
         if not user or not user.is_authenticated:
             return False
-        if reader_of(request).role in SESSION_ROLES[scope]:
+        if reader_of(request).role in SESSION_ROLES[Scope(scope)]:
             return True
         self.message = _("Your role may not do this (%(scope)s).") % {"scope": scope}
         return False

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -74,11 +74,11 @@ def create_api_key(
     if missing:
         raise ValueError(f"unknown departments {', '.join(missing)}")
     with transaction.atomic():
-        api_key, key = ApiKey.objects.create_key(
+        api_key, key = ApiKey.objects.create_key(  # the manager of ApiKey makes ApiKey rows
             name=name, scopes=scopes, expiry_date=expiry_date, throttle_rate=throttle_rate
         )
-        api_key.departments.set(limited)
-    return api_key, key
+        cast(ApiKey, api_key).departments.set(limited)
+    return cast(ApiKey, api_key), key
 
 
 def new_webhook_secret() -> str:
@@ -116,7 +116,9 @@ def publish_negative_experiences(*, experience_ids: Sequence[int]) -> list[int]:
     experiences = Experience.objects.filter(pk__in=experience_ids).select_related(
         "customer", "touchpoint", "department"
     )
-    return publish_event(event=Event.EXPERIENCE_NEGATIVE, payloads=ExperienceSerializer(experiences, many=True).data)
+    return publish_event(
+        event=Event.EXPERIENCE_NEGATIVE, payloads=list(ExperienceSerializer(experiences, many=True).data)
+    )
 
 
 def publish_customers_at_risk(*, customer_ids: Sequence[int]) -> list[int]:
@@ -127,7 +129,7 @@ def publish_customers_at_risk(*, customer_ids: Sequence[int]) -> list[int]:
     if not customer_ids or not _has_subscribers(Event.CUSTOMER_AT_RISK):
         return []
     customers = Customer.objects.filter(pk__in=customer_ids).select_related("score").order_by("pk")
-    return publish_event(event=Event.CUSTOMER_AT_RISK, payloads=CustomerSerializer(customers, many=True).data)
+    return publish_event(event=Event.CUSTOMER_AT_RISK, payloads=list(CustomerSerializer(customers, many=True).data))
 
 
 def _has_subscribers(event: str) -> bool:

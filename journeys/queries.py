@@ -66,7 +66,7 @@ def journey_map(journey: Journey, *, filters: Filters, department_ids: Iterable[
         StepFigures(step=s, report=r, emotion=emotions.get(s.pk, ""), weakest=i == weakest)
         for i, (s, r) in enumerate(zip(steps, reports, strict=True))
     ]
-    columns = [(stage, label, [f for f in figures if f.step.stage == stage]) for stage, label in Stage.choices]
+    columns = [(stage, str(label), [f for f in figures if f.step.stage == stage]) for stage, label in Stage.choices]
     return JourneyMap(columns=columns, steps=figures)
 
 
@@ -108,4 +108,4 @@ def _frequent_emotions(journey: Journey, *, filters: Filters, department_ids: li
     """
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, journey.pk])
-        return {pk: Emotion(emotion).label for pk, emotion in cursor.fetchall() if emotion}
+        return {pk: str(Emotion(emotion).label) for pk, emotion in cursor.fetchall() if emotion}

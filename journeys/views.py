@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from accounts import access
+from accounts.requests import AuthenticatedRequest
 from dashboards.filters import read_filters
 from dashboards.tables import journey_table, rounded
 from dashboards.views import export_experiences, export_table, render_dashboard, unknown_export
@@ -15,12 +18,12 @@ from . import queries
 
 
 @login_required
-def journey_map(request: HttpRequest, slug: str) -> HttpResponse:
+def journey_map(request: AuthenticatedRequest, slug: str) -> HttpResponseBase:
     reader = access.reader_of(request)
     access.require_customers(reader)
     journey = access.get_or_404(access.journeys(reader), slug=slug)
     form, filters = read_filters(request.GET)
-    context = {"form": form, "filters": filters, "journey": journey}
+    context: dict[str, Any] = {"form": form, "filters": filters, "journey": journey}
     if filters is None:
         return render_dashboard(request, "journeys/map.html", context, status=400)
     figures = queries.journey_map(journey, filters=filters, department_ids=reader.department_ids)

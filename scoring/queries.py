@@ -6,9 +6,10 @@ none of them reads the experience table except `customers_at_risk` filtered by d
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
@@ -111,7 +112,7 @@ class PeriodReport:
         return _share(self.failed, self.experiences)
 
     @classmethod
-    def from_sums(cls, sums: dict) -> PeriodReport:
+    def from_sums(cls, sums: Mapping[str, Any]) -> PeriodReport:
         """Build from an aggregate row; missing or NULL sums (no rollups) count as zero."""
         values = {name: sums.get(name) or 0 for name in SUMMED}
         return cls(**values | {m: float(values[m]) for m in ("positive_mass", "negative_mass")})
@@ -161,7 +162,7 @@ def customer_score(customer: Customer | int) -> CustomerScore | None:
     The index and the debt are as of the last rescore (the nightly task refreshes the debt);
     the masses are decayed to this moment from the time-invariant sums, which costs nothing.
     """
-    customer_id = getattr(customer, "pk", customer)
+    customer_id = customer.pk if isinstance(customer, Customer) else customer
     score = CustomerScore.objects.filter(customer_id=customer_id).first()
     if score is not None:
         scale = engine.scale_to(timezone.now(), settings.CXM_EPOCH, half_life_days=settings.CXM_HALF_LIFE_DAYS)

@@ -191,11 +191,11 @@ def rescore_dirty(
                 result.customers += len(ids)
                 _forget(cursor, DirtyCustomer._meta.db_table, "customer_id", customers)
             if days:
-                days = [(connection.ops.adapt_datefield_value(d), generation) for d, generation in days]
-                adapted = [d for d, _ in days]
+                marks = [(connection.ops.adapt_datefield_value(d), generation) for d, generation in days]
+                adapted = [d for d, _ in marks]
                 _roll_up(cursor, _in("occurred_on", adapted), _in("day", adapted))
-                result.days += len(days)
-                _forget(cursor, DirtyDay._meta.db_table, "day", days)
+                result.days += len(marks)
+                _forget(cursor, DirtyDay._meta.db_table, "day", marks)
 
 
 def rescore_all(

@@ -85,3 +85,29 @@ def test_make_run_installs_only_the_runtime_requirements(tmp_path):
 def test_tests_and_lint_install_the_development_requirements(tmp_path, target):
     installs = planned_pip_installs(target, tmp_path / "venv")
     assert [line.split(" -r ")[1] for line in installs] == ["requirements.txt", "requirements-dev.txt"]
+
+
+def test_make_lint_runs_ruff_and_mypy(tmp_path):
+    result = subprocess.run(
+        ["make", "-n", "--no-print-directory", f"VENV={tmp_path / 'venv'}", "lint"],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    tools = [
+        line.split("/bin/")[1].split()[0]
+        for line in result.stdout.splitlines()
+        if "/bin/ruff" in line or "/bin/mypy" in line
+    ]
+    assert tools == ["ruff", "ruff", "mypy"]
+
+
+def test_ci_lints_before_it_tests():
+    steps = [
+        line.strip()
+        for line in (settings.BASE_DIR / ".ci" / "run").read_text().splitlines()
+        if line.startswith("make ")
+    ]
+    assert steps == ["make lint", "make test"]

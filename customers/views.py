@@ -43,6 +43,7 @@ def timeline(request: HttpRequest, external_id: str) -> HttpResponse:
     page = queries.timeline(customer, start=start, end=end, stages=filters.stages, before=before)
     chronological = page.entries[::-1]
     context |= {
+        "may_open_cases": reader.manages,
         "score": customer_score(customer),
         "page": page,
         "older": before is not None,

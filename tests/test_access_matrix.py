@@ -106,9 +106,13 @@ MATRIX: dict[str, list[tuple]] = {
     "customers/<path:external_id>/": [("get", "/customers/ACME-1/", (L, 403, 404, 200, 200), None, None)],
     "journeys/<slug:slug>/": [("get", "/journeys/delivery-path/", (L, 403, 404, 200, 200), None, None)],
     "s/<str:token>/": [("get", "/s/{token}/", (200, 200, 200, 200, 200), None, None)],
+    "inbox/": [("get", "/inbox/", (L, 200, 200, 200, 200), None, None)],
     "cases/": [("get", "/cases/", (L, 403, 200, 200, 200), None, None)],
+    # Opening by hand needs an experience or a customer: an empty post is refused (400) past the gate.
+    "cases/open/": [("post", "/cases/open/", (L, 403, 400, 400, 400), None, None)],
     "cases/<int:pk>/": [("get", "/cases/{case}/", (L, 200, 404, 200, 200), None, None)],
     "cases/<int:pk>/assign/": [("post", "/cases/{case}/assign/", (L, 403, 404, 302, 302), None, None)],
+    "cases/<int:pk>/transfer/": [("post", "/cases/{case}/transfer/", (L, 403, 404, 400, 400), None, None)],
     "cases/<int:pk>/comment/": [("post", "/cases/{case}/comment/", (L, 403, 404, 400, 400), None, None)],
     "cases/<int:pk>/resolve/": [("post", "/cases/{case}/resolve/", (L, 403, 404, 400, 400), None, None)],
     "cases/answers/": [("get", "/cases/answers/", (L, 403, 200, 200, 200), None, None)],

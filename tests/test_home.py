@@ -12,7 +12,7 @@ def test_anonymous_visitor_is_sent_to_log_in(client, db):
 
 
 @pytest.mark.parametrize(
-    ("role", "landing"), [("staff", "/log/"), ("manager", "/dashboards/"), ("admin", "/dashboards/")]
+    ("role", "landing"), [("staff", "/inbox/"), ("manager", "/dashboards/"), ("admin", "/dashboards/")]
 )
 def test_signed_in_user_lands_on_the_page_of_their_role(client, department, role, landing):
     client.force_login(UserFactory(role=role, departments=[department]))

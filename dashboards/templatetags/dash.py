@@ -20,8 +20,8 @@ def index(value: float | None) -> str:
 
 @register.filter
 def index_class(value: float | None) -> str:
-    """Green above 55, red below 45, grey near balance (50) or without an index."""
-    if value is None:
+    """Green above 55, red below 45, grey near balance (50) or without an index (also while it is computed)."""
+    if not isinstance(value, int | float):
         return "valence-neutral"
     if value >= POSITIVE_FROM:
         return "valence-positive"

@@ -207,6 +207,8 @@ CXM_BASE_URL = env("CXM_BASE_URL", default="http://127.0.0.1:8000")
 # CXM_SENTIMENT_CONTRADICTION (VADER compound, 0..1) against its score is flagged for review.
 CXM_SURVEY_TTL_DAYS = env.int("CXM_SURVEY_TTL_DAYS", default=14)
 CXM_CASE_LOOKBACK_DAYS = env.int("CXM_CASE_LOOKBACK_DAYS", default=7)
+# Staff correct or void what they logged for this many hours after logging it (docs/staff-form.md).
+CXM_CORRECTION_WINDOW_HOURS = env.int("CXM_CORRECTION_WINDOW_HOURS", default=24)
 CXM_SENTIMENT_CONTRADICTION = env.float("CXM_SENTIMENT_CONTRADICTION", default=0.5)
 # The relationship ladder rules (customers/ladder.py, docs/feedback.md).
 CXM_LADDER_WINDOW_DAYS = env.int("CXM_LADDER_WINDOW_DAYS", default=90)

@@ -59,3 +59,9 @@ def valence_class(valence: int) -> str:
 @register.filter
 def mass(value: float) -> str:
     return number_format(value, 1)
+
+
+@register.filter
+def get_item(mapping: dict, key: str):
+    """`mapping[key]` in a template (the "before" value of a recorded change)."""
+    return mapping.get(key, "") if isinstance(mapping, dict) else ""

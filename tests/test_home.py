@@ -33,7 +33,7 @@ def test_signed_in_user_lands_on_the_page_of_their_role(client, department, role
 )
 def test_the_menu_shows_each_role_what_it_may_use(client, department, role, shown, hidden):
     client.force_login(UserFactory(role=role, departments=[department]))
-    menu = client.get("/log/").content.decode().split('<main', 1)[0]
+    menu = client.get("/log/").content.decode().split("<main", 1)[0]
     links = re.findall(r'<a href="[^"]+"[^>]*>([^<]+)', menu)
     assert [label.strip() for label in links if label.strip() != "CXM"] == shown
     assert not set(hidden) & {label.strip() for label in links}

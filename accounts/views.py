@@ -10,6 +10,6 @@ from .requests import AuthenticatedRequest
 
 @login_required
 def home(request: AuthenticatedRequest) -> HttpResponse:
-    """Staff log experiences; managers and admins watch the dashboards."""
+    """Staff work their inbox (and log from there); managers and admins watch the dashboards."""
     user = request.user
-    return redirect("log-experience" if user.role == Role.STAFF and not user.is_cx_admin else "dashboards:company")
+    return redirect("inbox" if user.role == Role.STAFF and not user.is_cx_admin else "dashboards:company")

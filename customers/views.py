@@ -46,6 +46,7 @@ def timeline(request: AuthenticatedRequest, external_id: str) -> HttpResponseBas
     page = queries.timeline(customer, start=start, end=end, stages=filters.stages, before=before)
     chronological = page.entries[::-1]
     context |= {
+        "may_open_cases": reader.manages,
         "score": customer_score(customer),
         "page": page,
         "older": before is not None,

@@ -73,6 +73,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "feedback.context_processors.inbox_count",
             ],
         },
     },
@@ -84,7 +85,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "log-experience"
+LOGIN_REDIRECT_URL = "home"  # each role lands on its page (accounts.views.home)
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -202,12 +203,13 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="cxm@localhost")
 CXM_BASE_URL = env("CXM_BASE_URL", default="http://127.0.0.1:8000")
 
 # Closing the loop (docs/feedback.md). Survey links expire after CXM_SURVEY_TTL_DAYS; a negative
-# experience of at least CXM_CASE_MIN_INTENSITY (and every negative survey answer) opens a recovery
-# case if it happened in the last CXM_CASE_LOOKBACK_DAYS; a comment whose sentiment is at least
+# experience caught by its department's case rules (Department.case_*) opens a recovery case if it
+# happened in the last CXM_CASE_LOOKBACK_DAYS; a comment whose sentiment is at least
 # CXM_SENTIMENT_CONTRADICTION (VADER compound, 0..1) against its score is flagged for review.
 CXM_SURVEY_TTL_DAYS = env.int("CXM_SURVEY_TTL_DAYS", default=14)
-CXM_CASE_MIN_INTENSITY = env.int("CXM_CASE_MIN_INTENSITY", default=4)
 CXM_CASE_LOOKBACK_DAYS = env.int("CXM_CASE_LOOKBACK_DAYS", default=7)
+# Staff correct or void what they logged for this many hours after logging it (docs/staff-form.md).
+CXM_CORRECTION_WINDOW_HOURS = env.int("CXM_CORRECTION_WINDOW_HOURS", default=24)
 CXM_SENTIMENT_CONTRADICTION = env.float("CXM_SENTIMENT_CONTRADICTION", default=0.5)
 # The relationship ladder rules (customers/ladder.py, docs/feedback.md).
 CXM_LADDER_WINDOW_DAYS = env.int("CXM_LADDER_WINDOW_DAYS", default=90)

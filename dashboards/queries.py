@@ -187,7 +187,8 @@ class ReportedByOthers:
 
     @property
     def share(self) -> float | None:
-        return 100.0 * self.count / self.negatives if self.negatives else None
+        """A fraction of the negatives, 0–1, like every share the pages format as %."""
+        return self.count / self.negatives if self.negatives else None
 
 
 def reported_by_others(*, filters: Filters, department: Department) -> ReportedByOthers:

@@ -55,7 +55,11 @@ DEMO_USERS: tuple[DemoUser, ...] = (
         "demo-manager", "five-positives-per-negative", Role.MANAGER, ("customer-service", "logistics"), "Marc", "Vidal"
     ),
     DemoUser("demo-admin", "every-department-counts", Role.ADMIN, (), "Alex", "Ortega", superuser=True),
+    DemoUser("demo-driver", "late-trucks-hurt-twice", Role.STAFF, ("logistics",), "Luis", "Pardo"),
+    DemoUser("demo-plant", "quality-starts-at-the-plant", Role.MANAGER, ("production",), "Paula", "Ruiz"),
 )
+REPORTER = "demo-staff"  # customer service hears about other departments' moments and logs them
+REPORTED_SHARE = 3  # one negative in this many at other departments' touchpoints is logged by REPORTER
 
 
 @dataclass(frozen=True)
@@ -344,13 +348,54 @@ def seed_demo(*, customers: int, experiences: int, seed: int, now: datetime | No
             tally.existing = experiences
             experiences = 0
         items = generate_experiences(count=experiences, customers=demo_customers, seed=seed, now=now)
+        reporter = User.objects.get(username=REPORTER)
         while batch := list(itertools.islice(items, BATCH_SIZE)):
-            result = record_experiences(items=batch, source=Source.IMPORT, now=now)
-            tally.created += result.accepted
-            tally.existing += result.duplicates
-            report.rejected += result.rejected
+            reported = [item for item in batch if _reported_by_customer_service(item)]
+            for part, by in ((reported, reporter), ([i for i in batch if i not in reported], None)):
+                if not part:
+                    continue
+                result = record_experiences(items=part, source=Source.IMPORT, recorded_by=by, now=now)
+                tally.created += result.accepted
+                tally.existing += result.duplicates
+                report.rejected += result.rejected
+    _seed_inbox(now=now)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _reported_by_customer_service(item: dict[str, Any]) -> bool:
+    """Some negatives at other departments' touchpoints came to customer service first (DESIGN §1)."""
+    number = int(item["id"].removeprefix(KEY_PREFIX))
+    return item["valence"] == -1 and item["department"] != "customer-service" and number % REPORTED_SHARE == 0
+
+
+def _seed_inbox(*, now: datetime) -> None:
+    """Open the recent cases and put some in the demo people's inboxes, once: a transfer with its
+    reason, and assignments; a second run finds them there and does nothing."""
+    from feedback import services as feedback  # feedback builds on experiences: import late
+    from feedback.models import Case, CaseStatus
+
+    recent = Experience.objects.filter(valence=-1, occurred_at__gte=now - timedelta(days=7)).values_list(
+        "pk", flat=True
+    )
+    feedback.open_cases(experience_ids=list(recent), now=now)
+    driver = User.objects.filter(username="demo-driver").first()
+    plant = User.objects.filter(username="demo-plant").first()
+    manager = User.objects.filter(username="demo-manager").first()
+    if driver is None or plant is None or manager is None or Case.objects.filter(assignee=driver).exists():
+        return
+    # The latest negatives at logistics, with a case by hand where the rules opened none (a small
+    # demo has few recent ones): three for the driver's inbox, one that belongs to production.
+    latest = Experience.objects.filter(valence=-1, department__code="logistics").order_by("-occurred_at", "-pk")
+    cases = [feedback.open_case_by_hand(experience=x, by=manager, now=now)[0] for x in latest[:4]]
+    cases = [c for c in cases if c.status == CaseStatus.OPEN]
+    for case in cases[:3]:
+        feedback.assign_case(case=case, assignee=driver, by=manager, now=now)
+    production = Department.objects.filter(code="production").first()
+    if len(cases) == 4 and production is not None:
+        feedback.transfer_case(
+            case=cases[3], department=production, reason="The order left the plant two days late.", by=manager, now=now
+        )
 
 
 def _install_customers(demo_customers: list[DemoCustomer]) -> Tally:

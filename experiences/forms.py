@@ -13,7 +13,7 @@ from accounts.models import User
 from customers.models import NAME_MAX_LENGTH
 
 from .models import Emotion, Expectation, Outcome
-from .queries import department_for, find_customer, loggable_touchpoints
+from .queries import VALENCE_NAMES, department_for, find_customer, loggable_touchpoints
 from .services import MAX_NOTE_LENGTH
 
 VALENCE_CHOICES = [("positive", _("Positive")), ("neutral", _("Neutral")), ("negative", _("Negative"))]
@@ -181,3 +181,28 @@ class ExperienceForm(forms.Form):
         for field in self.fields.values():
             field.widget.attrs.pop("autofocus", None)
         self.fields[first].widget.attrs["autofocus"] = True
+
+
+class CorrectionForm(ExperienceForm):
+    """The logging form without the customer: a wrong customer is voided and logged again."""
+
+    def __init__(self, *args: Any, user: User, experience, **kwargs: Any) -> None:
+        initial = {
+            "touchpoint": experience.touchpoint.code,
+            "valence": VALENCE_NAMES[experience.valence],
+            "intensity": str(experience.intensity),
+            "emotion": experience.emotion,
+            "expectation": experience.expectation,
+            "outcome": experience.outcome,
+            "note": experience.note,
+        }
+        super().__init__(*args, user=user, initial=initial, **kwargs)
+        for name in ("customer", *NEW_CUSTOMER_FIELDS):
+            del self.fields[name]
+        self.customer_ref = experience.customer.external_id
+
+    def changes(self) -> dict[str, Any]:
+        """The fields as `correct_experience` takes them; call after `is_valid()`."""
+        item = self.item()
+        item.pop("customer")
+        return item

@@ -124,3 +124,33 @@ class Experience(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_valence_display()} at {self.touchpoint_id} for {self.customer_id}"
+
+
+class ChangeKind(models.TextChoices):
+    CORRECTED = "corrected", _("Corrected")
+    VOIDED = "voided", _("Voided")
+
+
+class ExperienceChange(models.Model):
+    """The history of corrections and voids: who, when, what it was and what it became.
+
+    A voided experience is deleted (every score, rollup and report then forgets it by
+    recomputing); this row keeps what it was, so the history survives it.
+    """
+
+    experience_id_then = models.BigIntegerField(help_text=_("The experience's id (gone once voided)."))
+    experience = models.ForeignKey(Experience, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=ChangeKind.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    before = models.JSONField(help_text=_("The changed fields before (every field for a void)."))
+    after = models.JSONField(default=dict, blank=True, help_text=_("The changed fields after."))
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=ChangeKind.values), name="change_kind_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} experience {self.experience_id_then}"

@@ -20,7 +20,7 @@ from scoring import engine
 from scoring.services import mark_for_rescore
 from touchpoints.models import Stage, Touchpoint
 
-from .models import EXPERIENCE_FIELDS, Emotion, Expectation, Experience, Outcome, Source
+from .models import EXPERIENCE_FIELDS, ChangeKind, Emotion, Expectation, Experience, ExperienceChange, Outcome, Source
 
 ITEM_FIELDS = frozenset({"id", "customer", "touchpoint", *EXPERIENCE_FIELDS, "department", "occurred_at", "note"})
 VALENCE_BY_NAME = {"negative": -1, "neutral": 0, "positive": 1}
@@ -511,3 +511,110 @@ def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: B
         assert row.key is not None  # only keyed rows repeat
         first = result.results[first_by_key[row.key].position]
         result.results[row.position] = ItemResult(status="duplicate", id=first.id, key=row.key)
+
+
+# Corrections and voids ----------------------------------------------------------------------
+
+CORRECTABLE = ("touchpoint", "valence", "intensity", "emotion", "expectation", "outcome", "note")
+
+
+class ChangeRefused(ValueError):
+    """A correction or void the person may not make, with the reason (shown to them)."""
+
+
+def may_change(*, experience: Experience, by, now: datetime | None = None) -> bool:
+    """The logger within the window (CXM_CORRECTION_WINDOW_HOURS), or a CX admin at any time."""
+    if getattr(by, "is_cx_admin", False):
+        return True
+    window = timedelta(hours=settings.CXM_CORRECTION_WINDOW_HOURS)
+    return experience.recorded_by_id == by.pk and (now or timezone.now()) - experience.created_at <= window
+
+
+def _snapshot(experience: Experience, fields: Sequence[str]) -> dict[str, Any]:
+    values = {}
+    for name in fields:
+        value = getattr(experience, f"{name}_id" if name in ("touchpoint", "department", "customer") else name)
+        values[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    if "touchpoint" in fields:
+        values["touchpoint"] = experience.touchpoint.code
+    return values
+
+
+def correct_experience(
+    *, experience: Experience, by, changes: Mapping[str, Any], now: datetime | None = None
+) -> dict[str, list[str]]:
+    """Correct a wrong pick through the same checks as a new experience; the customer is re-scored.
+
+    Returns field errors (nothing stored) or {} once the correction is committed. The charged
+    department follows the touchpoint, as when it was logged.
+    """
+    now = now or timezone.now()
+    if not may_change(experience=experience, by=by, now=now):
+        raise ChangeRefused(
+            _("Only the person who logged it may correct it, within %(hours)s hours.")
+            % {"hours": settings.CXM_CORRECTION_WINDOW_HOURS}
+        )
+    before = _snapshot(experience, CORRECTABLE)
+    item = {**before, **{k: v for k, v in changes.items() if k in (*CORRECTABLE, "department")}}
+    item |= {"customer": experience.customer.external_id, "occurred_at": experience.occurred_at.isoformat()}
+    item["valence"] = {-1: "negative", 0: "neutral", 1: "positive"}.get(item["valence"], item["valence"])
+    errors, row, _upsert = _validate(item, 0, _Catalogue(), now)
+    if errors or row is None:
+        return errors
+    with transaction.atomic():
+        old_day = experience.occurred_on
+        Experience.objects.filter(pk=experience.pk).update(**row.values)
+        experience.refresh_from_db()
+        after = _snapshot(experience, CORRECTABLE)
+        changed = [name for name in CORRECTABLE if before[name] != after[name]]
+        ExperienceChange.objects.create(
+            experience_id_then=experience.pk,
+            experience=experience,
+            customer_id=experience.customer_id,
+            kind=ChangeKind.CORRECTED,
+            by=by,
+            at=now,
+            before={n: before[n] for n in changed},
+            after={n: after[n] for n in changed},
+        )
+        mark_for_rescore(customer_ids={experience.customer_id}, days={old_day, experience.occurred_on})
+    return {}
+
+
+def void_experience(*, experience: Experience, by, reason: str = "", now: datetime | None = None) -> None:
+    """Take a wrong entry back: it leaves every score and report, its history stays.
+
+    Staff void what they logged within the window; CX admins any experience, with a reason. An
+    open case it caused goes with it (it followed a moment that did not happen); a survey
+    answer's experience is the customer's own word and is not voided here.
+    """
+    from feedback.models import Case, Response  # feedback builds on experiences: import late
+
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not may_change(experience=experience, by=by, now=now):
+        raise ChangeRefused(
+            _("Only the person who logged it may void it, within %(hours)s hours.")
+            % {"hours": settings.CXM_CORRECTION_WINDOW_HOURS}
+        )
+    if experience.recorded_by_id != by.pk and not reason:
+        raise ChangeRefused(_("Say why you void someone else's experience."))
+    if Response.objects.filter(experience=experience).exists():
+        raise ChangeRefused(_("This experience is a customer's survey answer; it cannot be voided."))
+    with transaction.atomic():
+        case = Case.objects.filter(experience=experience).first()
+        if case is not None and case.status != "open":
+            raise ChangeRefused(_("Its recovery case is already resolved; the moment stays on record."))
+        ExperienceChange.objects.create(
+            experience_id_then=experience.pk,
+            customer_id=experience.customer_id,
+            kind=ChangeKind.VOIDED,
+            by=by,
+            at=now,
+            reason=reason,
+            before=_snapshot(experience, (*CORRECTABLE, "department", "occurred_at", "source")),
+        )
+        if case is not None:
+            case.delete()
+        Experience.objects.filter(pk=experience.pk).delete()
+        mark_for_rescore(customer_ids={experience.customer_id}, days={experience.occurred_on})

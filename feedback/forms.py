@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
+from touchpoints.models import Department
 
 from . import queries, scales
 from .services import MAX_COMMENT_LENGTH
@@ -52,6 +53,23 @@ class AssignForm(forms.Form):
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = queries.assignable_users(case)
+
+
+class TransferForm(forms.Form):
+    department: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None, label=_("Transfer to"), empty_label=_("Choose the department that answers for it…")
+    )
+    reason = forms.CharField(
+        label=_("Why"),
+        max_length=1000,
+        strip=True,
+        help_text=_("Kept in the case history, so the other department knows what to do."),
+        error_messages={"required": _("Say why the case moves, so the other department knows what to do.")},
+    )
+
+    def __init__(self, *args, case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].queryset = Department.objects.filter(active=True).exclude(pk=case.department_id)
 
 
 class CommentForm(forms.Form):

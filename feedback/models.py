@@ -168,6 +168,59 @@ class CaseComment(models.Model):
         return f"comment on case {self.case_id}"
 
 
+class CaseEventKind(models.TextChoices):
+    OPENED = "opened", _("Opened")
+    ASSIGNED = "assigned", _("Assigned")
+    TRANSFERRED = "transferred", _("Transferred")
+    ESCALATED = "escalated", _("Escalated")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class CaseEvent(models.Model):
+    """One step in a case's history: who did what, when, and why (transfers keep their reason)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=CaseEventKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    department = models.ForeignKey(
+        "touchpoints.Department", on_delete=models.PROTECT, related_name="+", help_text=_("The case's department after")
+    )
+    from_department = models.ForeignKey(
+        "touchpoints.Department", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True, help_text=_("The reason of a transfer, how a case was opened."))
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=CaseEventKind.values), name="case_event_kind_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} case {self.case_id}"
+
+
+class Notice(models.Model):
+    """What the inbox tells a person about a case (assigned to them, transferred or escalated to their
+    department); the same news goes out by e-mail after commit."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=12, choices=CaseEventKind.choices)
+    message = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "created_at"], name="notice_user_time")]
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class SuggestionStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     ACCEPTED = "accepted", _("Accepted")

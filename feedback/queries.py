@@ -38,7 +38,7 @@ from customers.queries import segments  # noqa: F401  (the feedback pages list t
 from experiences.models import Experience, Valence
 from touchpoints.models import Department
 
-from .models import Case, CaseStatus, Invitation, LadderSuggestion, Response, SuggestionStatus, SurveyKind
+from .models import Case, CaseStatus, Invitation, LadderSuggestion, Notice, Response, SuggestionStatus, SurveyKind
 from .services import TOKEN_SALT
 
 # Survey links ----------------------------------------------------------------------------
@@ -105,6 +105,47 @@ def cases_for(
     elif assignee == "nobody":
         cases = cases.filter(assignee__isnull=True)
     return cases
+
+
+INBOX_LIMIT = 50
+
+
+@dataclass
+class Inbox:
+    mine: list[CaseRow]  # open cases assigned to the user, overdue first
+    departments: list[CaseRow]  # the other open cases the user may see, overdue first
+    notices: list[Notice]  # the latest news about cases, newest first
+    more: bool  # the departments' list was cut at `limit`
+    limit: int = INBOX_LIMIT
+
+
+def inbox(*, cases: QuerySet[Case], user: User, now: datetime | None = None, limit: int = INBOX_LIMIT) -> Inbox:
+    """What a person must act on: `cases` (from the access gate) still open; three queries.
+
+    Ordered by due time, so overdue cases come first; the lists are capped, so the page costs
+    the same with ten cases or ten thousand.
+    """
+    now = now or timezone.now()
+    open_cases = (
+        cases.filter(status=CaseStatus.OPEN)
+        .select_related("customer", "department", "assignee", "experience__touchpoint")
+        .order_by("due_at", "pk")
+    )
+    mine = list(open_cases.filter(assignee=user)[:limit])
+    others = list(open_cases.exclude(assignee=user)[: limit + 1])
+    notices = list(Notice.objects.filter(user=user)[:20])
+    return Inbox(
+        mine=case_rows(mine, now=now),
+        departments=case_rows(others[:limit], now=now),
+        notices=notices,
+        more=len(others) > limit,
+        limit=limit,
+    )
+
+
+def open_cases_assigned(user: User) -> int:
+    """The count beside "Inbox" in the menu; one query."""
+    return Case.objects.filter(status=CaseStatus.OPEN, assignee=user).count()
 
 
 def recovery_state(next_valence: int | None, status: str) -> str:

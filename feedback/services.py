@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -23,10 +23,22 @@ from customers import ladder
 from customers.models import Customer
 from experiences.models import Experience, Source, Valence
 from experiences.services import record_experiences
-from touchpoints.models import Stage
+from touchpoints.models import Department, Stage
 
 from . import scales, sentiment
-from .models import Case, CaseComment, CaseStatus, Invitation, LadderSuggestion, Response, SuggestionStatus, Survey
+from .models import (
+    Case,
+    CaseComment,
+    CaseEvent,
+    CaseEventKind,
+    CaseStatus,
+    Invitation,
+    LadderSuggestion,
+    Notice,
+    Response,
+    SuggestionStatus,
+    Survey,
+)
 
 log = logging.getLogger(__name__)
 
@@ -233,12 +245,25 @@ def request_cases(*, experience_ids: Sequence[int]) -> None:
 
 
 def _case_worthy(now: datetime) -> Q:
-    """Negative, recent enough to answer, and strong enough (or a negative survey answer: always)."""
+    """Negative, recent enough to answer, and caught by one of its department's case rules:
+    strong enough, a detractor's answer, or a customer who now owes many positives (and has no
+    open case with the department yet)."""
+    open_case_here = Case.objects.filter(
+        customer_id=OuterRef("customer_id"), department_id=OuterRef("department_id"), status=CaseStatus.OPEN
+    )
     return Q(
         valence=Valence.NEGATIVE,
         occurred_at__gte=now - timedelta(days=settings.CXM_CASE_LOOKBACK_DAYS),
         case__isnull=True,
-    ) & (Q(intensity__gte=settings.CXM_CASE_MIN_INTENSITY) | Q(source=Source.SURVEY))
+    ) & (
+        Q(intensity__gte=F("department__case_min_intensity"))
+        | Q(source=Source.SURVEY, department__case_on_detractor=True)
+        | Q(
+            Q(department__case_debt_threshold__gt=0),
+            Q(customer__score__recovery_debt__gte=F("department__case_debt_threshold")),
+            ~Exists(open_case_here),
+        )
+    )
 
 
 def open_cases(*, experience_ids: Iterable[int], now: datetime | None = None) -> list[int]:
@@ -248,9 +273,15 @@ def open_cases(*, experience_ids: Iterable[int], now: datetime | None = None) ->
     the unique experience makes the loser's rows disappear, and its `opened_at` differs).
     """
     now = now or timezone.now()
-    experiences = list(
-        Experience.objects.filter(_case_worthy(now), pk__in=list(experience_ids)).select_related("department")
-    )
+    found = Experience.objects.filter(_case_worthy(now), pk__in=list(experience_ids)).select_related("department")
+    # The debt rule opens one case per customer and department: keep the latest negative of each.
+    latest: dict[tuple[int, int], Experience] = {}
+    for x in found.order_by("occurred_at", "pk"):
+        if x.intensity >= x.department.case_min_intensity or x.source == Source.SURVEY:
+            latest[(x.pk, 0)] = x
+        else:
+            latest[(x.customer_id, x.department_id)] = x
+    experiences = list(latest.values())
     if not experiences:
         return []
     with transaction.atomic():
@@ -267,9 +298,44 @@ def open_cases(*, experience_ids: Iterable[int], now: datetime | None = None) ->
             ],
             ignore_conflicts=True,
         )
-        opened = list(Case.objects.filter(experience__in=experiences, opened_at=now).values_list("pk", flat=True))
-        _publish("case.opened", opened)
-    return opened
+        opened = list(Case.objects.filter(experience__in=experiences, opened_at=now).values_list("pk", "department_id"))
+        CaseEvent.objects.bulk_create(
+            [
+                CaseEvent(
+                    case_id=pk, kind=CaseEventKind.OPENED, at=now, department_id=department_id, note=_("case rules")
+                )
+                for pk, department_id in opened
+            ]
+        )
+        _publish("case.opened", [pk for pk, _department in opened])
+    return [pk for pk, _department in opened]
+
+
+def open_case_by_hand(*, experience: Experience, by: User, now: datetime | None = None) -> tuple[Case, bool]:
+    """A manager opens a case for a negative moment the rules let pass; (case, created).
+
+    The experience already has a case: that one is returned, so clicking twice opens one case.
+    """
+    if experience.valence != Valence.NEGATIVE:
+        raise FeedbackError(_("Cases follow negative experiences; this one is not negative."))
+    now = now or timezone.now()
+    with transaction.atomic():
+        department = Department.objects.get(pk=experience.department_id)
+        case, created = Case.objects.get_or_create(
+            experience=experience,
+            defaults={
+                "customer_id": experience.customer_id,
+                "department": department,
+                "opened_at": now,
+                "due_at": now + timedelta(hours=department.case_sla_hours),
+            },
+        )
+        if created:
+            CaseEvent.objects.create(
+                case=case, kind=CaseEventKind.OPENED, actor=by, at=now, department=department, note=_("opened by hand")
+            )
+            _publish("case.opened", [case.pk])
+    return case, created
 
 
 def sweep_missing_cases(*, now: datetime | None = None) -> list[int]:
@@ -303,14 +369,92 @@ def case_payload(case: Case) -> dict[str, Any]:
     }
 
 
-def assign_case(*, case: Case, assignee: User | None) -> None:
-    """Give the case to a member of its department, or to nobody."""
+def assign_case(*, case: Case, assignee: User | None, by: User | None = None, now: datetime | None = None) -> None:
+    """Give the case to a member of its department, or to nobody; the assignee hears of it."""
     if assignee is not None and not assignee.departments.filter(pk=case.department_id).exists():
         raise FeedbackError(
             _("%(user)s is not a member of %(department)s")
             % {"user": assignee.get_username(), "department": case.department}
         )
-    Case.objects.filter(pk=case.pk).update(assignee=assignee)
+    now = now or timezone.now()
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(assignee=assignee)
+        case.assignee = assignee
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEventKind.ASSIGNED,
+            actor=by,
+            at=now,
+            department_id=case.department_id,
+            assignee=assignee,
+        )
+        if assignee is not None and assignee != by:
+            message = _("Case %(pk)s (%(customer)s) was assigned to you.") % {"pk": case.pk, "customer": case.customer}
+            _notify(case=case, kind=CaseEventKind.ASSIGNED, users=[assignee], message=message, now=now)
+
+
+def transfer_case(*, case: Case, department: Department, reason: str, by: User, now: datetime | None = None) -> None:
+    """Move an open case to the department that answers for it; the reason stays in the history.
+
+    The case leaves its assignee (a member of the old department) and the new department's
+    managers hear of it, in the inbox and by e-mail.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise FeedbackError(_("Say why the case moves, so the other department knows what to do."))
+    if not department.active:
+        raise FeedbackError(_("%(name)s is not an active department.") % {"name": department.name})
+    if department.pk == case.department_id:
+        raise FeedbackError(_("The case is already with %(name)s.") % {"name": department.name})
+    now = now or timezone.now()
+    with transaction.atomic():
+        moved = Case.objects.filter(pk=case.pk, status=CaseStatus.OPEN).update(department=department, assignee=None)
+        if not moved:
+            raise FeedbackError(_("Only an open case can be transferred."))
+        CaseEvent.objects.create(
+            case=case,
+            kind=CaseEventKind.TRANSFERRED,
+            actor=by,
+            at=now,
+            department=department,
+            from_department_id=case.department_id,
+            note=reason,
+        )
+        message = _("Case %(pk)s (%(customer)s) was transferred to %(department)s: %(reason)s") % {
+            "pk": case.pk,
+            "customer": case.customer,
+            "department": department.name,
+            "reason": reason,
+        }
+        managers = User.objects.filter(role=Role.MANAGER, is_active=True, departments=department).exclude(pk=by.pk)
+        case.department, case.assignee = department, None
+        _notify(case=case, kind=CaseEventKind.TRANSFERRED, users=list(managers), message=message[:300], now=now)
+
+
+def mark_notices_read(*, user: User, now: datetime | None = None) -> None:
+    """The inbox has shown the news: it is no longer new."""
+    Notice.objects.filter(user=user, read_at__isnull=True).update(read_at=now or timezone.now())
+
+
+def _notify(*, case: Case, kind: str, users: Sequence[User], message: str, now: datetime) -> None:
+    """Tell people about a case: a notice in their inbox now, an e-mail once the change is committed."""
+    if not users:
+        return
+    Notice.objects.bulk_create([Notice(user=u, case=case, kind=kind, message=message, created_at=now) for u in users])
+    url = settings.CXM_BASE_URL.rstrip("/") + reverse("case-detail", args=[case.pk])
+    emails = [EmailMessage(subject=message[:120], body=f"{message}\n\n{url}\n", to=[u.email]) for u in users if u.email]
+    if emails:
+        transaction.on_commit(lambda: _send(emails))
+
+
+def _send(messages: list[EmailMessage]) -> None:
+    """After commit: a mail server that is down never undoes the change; the notice is in the inbox."""
+    try:
+        get_connection().send_messages(messages)
+    except Exception:
+        log.warning(
+            "could not send %d case notice e-mails; the notices are in the inboxes", len(messages), exc_info=True
+        )
 
 
 def comment_on_case(*, case: Case, author: User, body: str, now: datetime | None = None) -> CaseComment:
@@ -327,11 +471,16 @@ def resolve_case(*, case: Case, by: User, resolution: str, now: datetime | None 
     resolution = (resolution or "").strip()
     if not resolution:
         raise FeedbackError(_("say what was done for the customer in the resolution note"))
-    updated = Case.objects.filter(pk=case.pk, status=CaseStatus.OPEN).update(
-        status=CaseStatus.RESOLVED, resolved_at=now or timezone.now(), resolved_by=by, resolution=resolution
-    )
-    if not updated:
-        raise FeedbackError(_("this case is already resolved"))
+    now = now or timezone.now()
+    with transaction.atomic():
+        updated = Case.objects.filter(pk=case.pk, status=CaseStatus.OPEN).update(
+            status=CaseStatus.RESOLVED, resolved_at=now, resolved_by=by, resolution=resolution
+        )
+        if not updated:
+            raise FeedbackError(_("this case is already resolved"))
+        CaseEvent.objects.create(
+            case=case, kind=CaseEventKind.RESOLVED, actor=by, at=now, department_id=case.department_id
+        )
 
 
 def escalate_overdue_cases(*, now: datetime | None = None) -> int:
@@ -360,8 +509,35 @@ def escalate_overdue_cases(*, now: datetime | None = None) -> int:
         if messages:
             get_connection().send_messages(messages)
         Case.objects.filter(pk__in=[c.pk for c in cases]).update(escalated_at=now)
+        CaseEvent.objects.bulk_create(
+            [CaseEvent(case=c, kind=CaseEventKind.ESCALATED, at=now, department_id=c.department_id) for c in cases]
+        )
+        _notice_escalations(cases, now)
         _publish("case.overdue", [c.pk for c in cases])
     return len(cases)
+
+
+def _notice_escalations(cases: list[Case], now: datetime) -> None:
+    """Escalation notices in the managers' inboxes (the e-mail went out above)."""
+    managers: dict[int, list[int]] = {}
+    rows = User.objects.filter(
+        role=Role.MANAGER, is_active=True, departments__in={c.department_id for c in cases}
+    ).values_list("departments", "pk")
+    for department_id, user_id in rows:
+        managers.setdefault(department_id, []).append(user_id)
+    Notice.objects.bulk_create(
+        [
+            Notice(
+                user_id=user_id,
+                case=case,
+                kind=CaseEventKind.ESCALATED,
+                message=(_("Case %(pk)s is overdue and was escalated.") % {"pk": case.pk}),
+                created_at=now,
+            )
+            for case in cases
+            for user_id in managers.get(case.department_id, [])
+        ]
+    )
 
 
 def _managers_by_department(department_ids: set[int]) -> dict[int, list[str]]:

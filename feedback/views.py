@@ -25,7 +25,7 @@ from accounts.requests import AuthenticatedRequest
 from dashboards.exports import csv_response
 
 from . import queries, scales, services
-from .forms import AssignForm, CaseFilterForm, CommentForm, ResolveForm, SurveyAnswerForm
+from .forms import AssignForm, CaseFilterForm, CommentForm, ResolveForm, SurveyAnswerForm, TransferForm
 from .models import SCALE_ENDS, Case, Response, SurveyKind
 
 TOKEN_PAGES = {
@@ -90,6 +90,16 @@ def _case_or_404(request: AuthenticatedRequest, pk: int, action: access.Action =
     return case
 
 
+@login_required
+def inbox(request: AuthenticatedRequest) -> HttpResponse:
+    """Cases assigned to me and open cases of my departments, overdue first; news about them."""
+    reader = access.reader_of(request)
+    context = {"inbox": queries.inbox(cases=access.cases(reader), user=request.user)}
+    response = render(request, "feedback/inbox.html", context)
+    services.mark_notices_read(user=request.user)
+    return response
+
+
 @manager_required
 def case_list(request: AuthenticatedRequest) -> HttpResponseBase:
     reader = access.reader_of(request)
@@ -140,6 +150,8 @@ def _render_case(request: AuthenticatedRequest, case: Case, status: int = 200, *
         "row": queries.case_rows([case])[0],
         "comments": case.comments.select_related("author"),
         "assign_form": forms.get("assign_form") or AssignForm(initial={"assignee": case.assignee_id}, case=case),
+        "transfer_form": forms.get("transfer_form") or TransferForm(case=case),
+        "history": case.events.select_related("actor", "department", "from_department", "assignee"),
         "comment_form": forms.get("comment_form") or CommentForm(),
         "resolve_form": forms.get("resolve_form") or ResolveForm(),
         "response": Response.objects.filter(experience_id=case.experience_id).first(),
@@ -154,8 +166,55 @@ def case_assign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     form = AssignForm(request.POST, case=case)
     if not form.is_valid():
         return _render_case(request, case, status=400, assign_form=form)
-    services.assign_case(case=case, assignee=form.cleaned_data["assignee"])
+    services.assign_case(case=case, assignee=form.cleaned_data["assignee"], by=request.user)
     messages.success(request, _("Case assigned."))
+    return redirect("case-detail", pk=case.pk)
+
+
+@require_POST
+@login_required
+def case_transfer(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Move the case to the department that answers for it; a manager of the case's department decides."""
+    case = _case_or_404(request, pk, access.Action.MANAGE)
+    form = TransferForm(request.POST, case=case)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.transfer_case(case=case, department=data["department"], reason=data["reason"], by=request.user)
+        except services.FeedbackError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Case transferred to %(name)s.") % {"name": data["department"].name})
+            if access.cases(access.reader_of(request)).filter(pk=case.pk).exists():
+                return redirect("case-detail", pk=case.pk)
+            return redirect("inbox")
+    return _render_case(request, case, status=400, transfer_form=form)
+
+
+@require_POST
+@manager_required
+def case_open(request: AuthenticatedRequest) -> HttpResponse:
+    """Open a case by hand, for an experience or for a customer's latest negative moment with my departments."""
+    reader = access.reader_of(request)
+    negatives = access.experiences(reader).filter(department__in=access.departments(reader), valence=-1)
+    if request.POST.get("experience"):
+        pk = request.POST["experience"]
+        experience = access.get_or_404(negatives, pk=pk) if pk.isdigit() else None
+    elif request.POST.get("customer"):
+        customer = access.get_or_404(access.customers(reader), external_id=request.POST["customer"])
+        experience = negatives.filter(customer=customer).order_by("-occurred_at", "-pk").first()
+    else:
+        experience = None
+    if experience is None:
+        return HttpResponseBadRequest(
+            _(
+                "Send experience=<id> of a negative experience, or customer=<id> of a customer with a negative "
+                "experience at one of your departments' touchpoints."
+            ),
+            content_type="text/plain; charset=utf-8",
+        )
+    case, created = services.open_case_by_hand(experience=experience, by=request.user)
+    messages.success(request, _("Case opened.") if created else _("This experience already has a case."))
     return redirect("case-detail", pk=case.pk)
 
 

@@ -99,14 +99,23 @@ MATRIX: dict[str, list[tuple]] = {
     "log/": [("get", "/log/", (L, 200, 200, 200, 200), None, None)],
     "log/customers/": [("get", "/log/customers/?customer=Acme", (L, 200, 200, 200, 200), None, None)],
     "log/recorded/<int:pk>/score/": [("get", "/log/recorded/{experience}/score/", (L, 200, 404, 404, 404), None, None)],
+    "log/mine/": [("get", "/log/mine/", (L, 200, 200, 200, 200), None, None)],
+    # Only the logger (within the window) and CX admins change an experience; its department's manager
+    # sees it but may not (403); another department's manager does not see it (404).
+    "log/mine/<int:pk>/correct/": [("get", "/log/mine/{experience}/correct/", (L, 200, 404, 403, 200), None, None)],
+    "log/mine/<int:pk>/void/": [("post", "/log/mine/{experience}/void/", (L, 302, 404, 403, 302), None, None)],
     "dashboards/": [("get", "/dashboards/", (L, 302, 200, 200, 200), None, None)],  # staff: to their department
     "dashboards/<slug:code>/": [("get", "/dashboards/logistics/", (L, 200, 403, 200, 200), None, None)],
     "customers/<path:external_id>/": [("get", "/customers/ACME-1/", (L, 403, 404, 200, 200), None, None)],
     "journeys/<slug:slug>/": [("get", "/journeys/delivery-path/", (L, 403, 404, 200, 200), None, None)],
     "s/<str:token>/": [("get", "/s/{token}/", (200, 200, 200, 200, 200), None, None)],
+    "inbox/": [("get", "/inbox/", (L, 200, 200, 200, 200), None, None)],
     "cases/": [("get", "/cases/", (L, 403, 200, 200, 200), None, None)],
+    # Opening by hand needs an experience or a customer: an empty post is refused (400) past the gate.
+    "cases/open/": [("post", "/cases/open/", (L, 403, 400, 400, 400), None, None)],
     "cases/<int:pk>/": [("get", "/cases/{case}/", (L, 200, 404, 200, 200), None, None)],
     "cases/<int:pk>/assign/": [("post", "/cases/{case}/assign/", (L, 403, 404, 302, 302), None, None)],
+    "cases/<int:pk>/transfer/": [("post", "/cases/{case}/transfer/", (L, 403, 404, 400, 400), None, None)],
     "cases/<int:pk>/comment/": [("post", "/cases/{case}/comment/", (L, 403, 404, 400, 400), None, None)],
     "cases/<int:pk>/resolve/": [("post", "/cases/{case}/resolve/", (L, 403, 404, 400, 400), None, None)],
     "cases/answers/": [("get", "/cases/answers/", (L, 403, 200, 200, 200), None, None)],

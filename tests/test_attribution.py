@@ -42,7 +42,7 @@ def test_the_department_page_shows_the_share_of_negatives_other_departments_repo
     response = client.get("/dashboards/logistics/?period=7")
 
     reported = response.context["reported"]
-    assert (reported.negatives, reported.count, reported.share) == (2, 1, 50.0)
+    assert (reported.negatives, reported.count, reported.share) == (2, 1, 0.5)
     assert reported.by_department == [("Customer service", 1)]
     body = response.content.decode()
     assert "Reported by other departments" in body and "most by Customer service (1)" in body

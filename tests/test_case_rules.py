@@ -38,15 +38,31 @@ def test_negative_at_or_above_the_threshold_opens_a_case(
     )
 
 
-def test_negative_below_the_threshold_opens_no_case(customer, touchpoint, django_capture_on_commit_callbacks):
-    record(customer, touchpoint, django_capture_on_commit_callbacks, valence="negative", intensity=3)
-    assert not Case.objects.exists()
+def test_a_mild_negative_below_every_threshold_opens_no_case(customer, touchpoint, django_capture_on_commit_callbacks):
+    record(customer, touchpoint, django_capture_on_commit_callbacks, valence="negative", intensity=2)
+    assert not Case.objects.exists()  # intensity 2 < 4, and it owes 4 positives < 5
 
 
-def test_threshold_is_a_setting(customer, touchpoint, django_capture_on_commit_callbacks, settings):
-    settings.CXM_CASE_MIN_INTENSITY = 2
+def test_the_intensity_threshold_is_the_departments(customer, touchpoint, django_capture_on_commit_callbacks):
+    touchpoint.departments.update(case_min_intensity=2, case_debt_threshold=0)
     record(customer, touchpoint, django_capture_on_commit_callbacks, valence="negative", intensity=2)
     assert Case.objects.count() == 1
+
+
+def test_a_customer_crossing_the_debt_threshold_gets_one_case(customer, touchpoint, django_capture_on_commit_callbacks):
+    record(customer, touchpoint, django_capture_on_commit_callbacks, valence="negative", intensity=3)  # owes 5
+    record(customer, touchpoint, django_capture_on_commit_callbacks, valence="negative", intensity=3)
+
+    case = Case.objects.get()
+    assert case.events.get().note == "case rules"
+    assert customer.score.recovery_debt >= 5
+
+
+def test_the_debt_rule_can_be_switched_off(customer, touchpoint, django_capture_on_commit_callbacks):
+    touchpoint.departments.update(case_debt_threshold=0)
+    record(customer, touchpoint, django_capture_on_commit_callbacks, valence="negative", intensity=3)
+    record(customer, touchpoint, django_capture_on_commit_callbacks, valence="negative", intensity=3)
+    assert not Case.objects.exists()
 
 
 @pytest.mark.parametrize("valence", ["positive", "neutral"])

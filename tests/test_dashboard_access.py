@@ -130,3 +130,14 @@ def test_manager_without_department_is_told_to_ask_an_admin(client, world):
 def test_staff_without_department_are_refused_with_a_reason(client, world):
     client.force_login(UserFactory(username="new-staff", role="staff"))
     assert client.get("/dashboards/").status_code == 403
+
+
+def test_a_manager_opening_another_departments_dashboard_is_told_why_inside_the_layout(client, world):
+    client.force_login(world["manager"])
+
+    response = client.get("/dashboards/billing/")
+
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert "Billing is not one of your departments." in body
+    assert 'class="site-header"' in body and 'href="/"' in body, "the menu and a link back"

@@ -13,11 +13,11 @@ def test_login_page_asks_for_username_and_password(client, db):
     assert "Log in" in page
 
 
-def test_staff_lands_on_the_logging_form_after_login(client, staff_user):
-    response = client.post(reverse("login"), {"username": "ana", "password": "correct-horse-battery"})
+def test_staff_land_on_their_inbox_after_login(client, staff_user):
+    response = client.post(reverse("login"), {"username": "ana", "password": "correct-horse-battery"}, follow=True)
 
-    assert response.status_code == 302
-    assert response.url == LOG_URL
+    assert response.redirect_chain == [("/", 302), ("/inbox/", 302)]
+    assert "Assigned to me" in response.content.decode()
 
 
 def test_login_returns_to_the_page_asked_for(client, staff_user):

@@ -13,6 +13,8 @@ from accounts.models import User
 from customers.models import Customer
 from experiences.demo import generate_customers, generate_experiences
 from experiences.models import Emotion, Experience
+from feedback.models import Case as RecoveryCase
+from feedback.models import Notice
 from journeys.models import Journey, JourneyStep
 from touchpoints.models import Department, Stage, Touchpoint, TouchpointOwner
 
@@ -118,7 +120,7 @@ def test_three_journeys_run_in_order_from_perception_to_remembrance():
 def test_demo_users_log_in_with_the_printed_passwords(client):
     passwords = printed_passwords(seed(*SMALL))
 
-    assert set(passwords) == {"demo-staff", "demo-manager", "demo-admin"}
+    assert set(passwords) == {"demo-staff", "demo-manager", "demo-admin", "demo-driver", "demo-plant"}
     for username, password in passwords.items():
         assert client.login(username=username, password=password), username
 
@@ -191,3 +193,17 @@ def test_experiences_stay_within_the_last_twelve_months():
 def test_no_customers_is_refused_with_a_message_saying_what_to_fix():
     with pytest.raises(CommandError, match="--customers must be at least 1"):
         seed("--customers", "0")
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_cross_department_reports_and_work_in_the_inboxes():
+    seed("--customers", "150", "--experiences", "2500")
+    staff = User.objects.get(username="demo-staff")
+
+    reported = Experience.objects.filter(recorded_by=staff).exclude(department__code="customer-service")
+    assert reported.exists() and all(x.reported_from_department.code == "customer-service" for x in reported[:20])
+    driver = User.objects.get(username="demo-driver")
+    assert RecoveryCase.objects.filter(assignee=driver, status="open").count() == 3
+    transferred = RecoveryCase.objects.get(events__kind="transferred")
+    assert transferred.department.code == "production"
+    assert Notice.objects.filter(user=driver).count() == 3

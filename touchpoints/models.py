@@ -32,10 +32,30 @@ class Department(models.Model):
     case_sla_hours = models.PositiveSmallIntegerField(
         default=48, help_text=_("Hours the department has to resolve a recovery case before it is escalated.")
     )
+    # Case rules: which negative moments open a recovery case for this department (docs/feedback.md).
+    case_min_intensity = models.PositiveSmallIntegerField(
+        default=4, help_text=_("A negative experience of at least this intensity (1–5) opens a case.")
+    )
+    case_debt_threshold = models.PositiveSmallIntegerField(
+        default=5,
+        help_text=_(
+            "A customer who owes at least this many positives and had a negative here in the last 7 days "
+            "gets a case, whatever its intensity. 0: off."
+        ),
+    )
+    case_on_detractor = models.BooleanField(
+        default=True, help_text=_("Every negative survey answer (a detractor) about this department opens a case.")
+    )
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.CheckConstraint(condition=Q(case_sla_hours__gte=1), name="department_case_sla_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(case_sla_hours__gte=1), name="department_case_sla_positive"),
+            models.CheckConstraint(
+                condition=Q(case_min_intensity__gte=1, case_min_intensity__lte=5),
+                name="department_case_min_intensity_1_5",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

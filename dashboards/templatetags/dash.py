@@ -20,8 +20,8 @@ def index(value: float | None) -> str:
 
 @register.filter
 def index_class(value: float | None) -> str:
-    """Green above 55, red below 45, grey near balance (50) or without an index."""
-    if value is None:
+    """Green above 55, red below 45, grey near balance (50) or without an index (also while it is computed)."""
+    if not isinstance(value, int | float):
         return "valence-neutral"
     if value >= POSITIVE_FROM:
         return "valence-positive"
@@ -59,3 +59,9 @@ def valence_class(valence: int) -> str:
 @register.filter
 def mass(value: float) -> str:
     return number_format(value, 1)
+
+
+@register.filter
+def get_item(mapping: dict, key: str):
+    """`mapping[key]` in a template (the "before" value of a recorded change)."""
+    return mapping.get(key, "") if isinstance(mapping, dict) else ""

@@ -193,7 +193,7 @@ def record_experiences(
         if negative_ids:
             from feedback.services import request_cases  # feedback records experiences too: import late
 
-            transaction.on_commit(lambda: request_cases(experience_ids=negative_ids))
+            request_cases(experience_ids=negative_ids)
     return result
 
 

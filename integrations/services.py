@@ -20,8 +20,10 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce, Least
+from django.db.models.functions import Least
 from django.utils import timezone
+
+from outbox.services import send_in_bulk, wake, wake_after_commit
 
 from .models import (
     ApiKey,
@@ -41,6 +43,7 @@ TIMESTAMP_HEADER = "X-CXM-Timestamp"
 EVENT_HEADER = "X-CXM-Event"
 DELIVERY_HEADER = "X-CXM-Delivery"
 ERROR_TEXT_LIMIT = 1000
+DISPATCH_MARGIN_SECONDS = 20
 
 
 def create_api_key(
@@ -66,10 +69,10 @@ def new_webhook_secret() -> str:
 
 
 def publish_event(*, event: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
-    """Queue one delivery per payload for every active subscriber of `event`, sent after commit.
+    """Owe one delivery per payload to every active subscriber of `event`, sent after commit.
 
-    The delivery rows are written in the caller's transaction, so an event is never lost to a
-    broker outage: `retry_pending_deliveries` sends whatever a lost message left behind.
+    The delivery rows are written in the caller's transaction (the outbox), so an event is
+    never lost to a broker outage: the dispatcher sends every due row (outbox.services).
     """
     if event not in Event.values:
         raise ValueError(f"unknown event {event!r}")
@@ -81,9 +84,8 @@ def publish_event(*, event: str, payloads: Sequence[dict[str, Any]]) -> list[int
     deliveries = WebhookDelivery.objects.bulk_create(
         [WebhookDelivery(subscription=s, event=event, payload=p) for s in subscribers for p in payloads]
     )
-    ids = [d.pk for d in deliveries]
-    transaction.on_commit(lambda: enqueue_deliveries(ids))
-    return ids
+    wake_after_commit()
+    return [d.pk for d in deliveries]
 
 
 def publish_negative_experiences(*, experience_ids: Sequence[int]) -> list[int]:
@@ -116,21 +118,56 @@ def _has_subscribers(event: str) -> bool:
     )
 
 
-def enqueue_deliveries(delivery_ids: Iterable[int]) -> None:
-    """Hand deliveries to Celery; never fails the caller (the periodic retry picks up what is left)."""
+def dispatch_due_deliveries(*, limit: int) -> int:
+    """Lease the pending deliveries that are due and send one message per attempt, over one connection.
+
+    The lease (the webhook timeout plus a margin) keeps the next sweeps from sending the same
+    attempt again while its message waits; if the message is lost, the attempt is due again
+    when the lease ends. The message names the attempt, so a copy of it sends nothing.
+    """
     from .tasks import deliver_webhook
 
-    for pk in delivery_ids:
-        try:
-            deliver_webhook.delay(pk)
-        except Exception:
-            log.warning("could not enqueue webhook delivery %s; the periodic retry will send it", pk, exc_info=True)
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
+            .values_list("pk", "attempts")[:limit]
+        )
+        WebhookDelivery.objects.filter(pk__in=[pk for pk, _ in due]).update(next_attempt_at=now + _lease())
+    send_in_bulk(deliver_webhook, due)
+    return len(due)
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.CXM_WEBHOOK_TIMEOUT_SECONDS + DISPATCH_MARGIN_SECONDS)
+
+
+def send_again(*, deliveries) -> int:
+    """An operator's "send again": the deliveries start over with a fresh attempt budget, due now."""
+    count = deliveries.update(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now())
+    transaction.on_commit(wake)
+    return count
 
 
 def sign(*, secret: str, timestamp: int, body: bytes) -> str:
     """HMAC-SHA256 over `timestamp.body`: the receiver recomputes it and rejects old timestamps."""
     digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
+
+
+def signed_headers(delivery: WebhookDelivery, body: bytes) -> dict[str, str]:
+    """The headers of one attempt, its signature among them."""
+    timestamp = int(time.time())
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "CXM-Webhooks/1",
+        SIGNATURE_HEADER: sign(secret=delivery.subscription.secret, timestamp=timestamp, body=body),
+        TIMESTAMP_HEADER: str(timestamp),
+        EVENT_HEADER: delivery.event,
+        DELIVERY_HEADER: str(delivery.pk),
+    }
 
 
 def render_body(delivery: WebhookDelivery) -> bytes:
@@ -143,68 +180,49 @@ def render_body(delivery: WebhookDelivery) -> bytes:
     return json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
 
 
-def attempt_delivery(*, delivery_id: int) -> int | None:
-    """POST one delivery, signed; return the seconds to wait before the next attempt, or None when done.
+def attempt_delivery(*, delivery_id: int, attempt: int | None = None) -> None:
+    """Make attempt number `attempt + 1` of one delivery: POST it, signed, and schedule what comes next.
 
-    A delivery already delivered or given up is left alone, so running this twice is safe.
+    The attempt is claimed in the database before the POST, so a message delivered twice (or a
+    dispatch sent twice) posts it once. A delivery already delivered or given up is left alone.
+    On failure the next attempt is scheduled in `next_attempt_at`, per CXM_WEBHOOK_RETRY_SCHEDULE.
     """
-    delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status != DeliveryStatus.PENDING:
-        return None
-    body = render_body(delivery)
-    timestamp = int(time.time())
-    request = urllib.request.Request(
-        delivery.subscription.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "CXM-Webhooks/1",
-            SIGNATURE_HEADER: sign(secret=delivery.subscription.secret, timestamp=timestamp, body=body),
-            TIMESTAMP_HEADER: str(timestamp),
-            EVENT_HEADER: delivery.event,
-            DELIVERY_HEADER: str(delivery.pk),
-        },
+    now = timezone.now()
+    pending = WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+    if attempt is None:
+        attempt = pending.values_list("attempts", flat=True).first()
+    claimed = pending.filter(attempts=attempt).update(
+        attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + _lease()
     )
-    status, error = None, ""
-    try:
-        with urllib.request.urlopen(request, timeout=settings.CXM_WEBHOOK_TIMEOUT_SECONDS) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status, error = exc.code, f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        error = str(getattr(exc, "reason", exc))
-    delivery.attempts += 1
-    delivery.last_attempt_at = timezone.now()
+    if not claimed:
+        return
+    delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
+    status, error = post(delivery)
     delivery.response_status = status
     delivery.last_error = error[:ERROR_TEXT_LIMIT]
-    wait = None
+    schedule = settings.CXM_WEBHOOK_RETRY_SCHEDULE
     if status is not None and 200 <= status < 300:
-        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, delivery.last_attempt_at
-    elif delivery.attempts >= settings.CXM_WEBHOOK_MAX_ATTEMPTS:
+        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, timezone.now()
+    elif delivery.attempts >= len(schedule):
         delivery.status = DeliveryStatus.FAILED
     else:
-        wait = backoff_seconds(delivery.attempts)
-    delivery.save(
-        update_fields=["attempts", "last_attempt_at", "response_status", "last_error", "status", "delivered_at"]
+        delivery.next_attempt_at = timezone.now() + timedelta(seconds=schedule[delivery.attempts])
+    delivery.save(update_fields=["response_status", "last_error", "status", "delivered_at", "next_attempt_at"])
+
+
+def post(delivery: WebhookDelivery) -> tuple[int | None, str]:
+    """POST one delivery, signed; return the receiver's status (None if it never answered) and the error."""
+    body = render_body(delivery)
+    request = urllib.request.Request(
+        delivery.subscription.url, data=body, method="POST", headers=signed_headers(delivery, body)
     )
-    return wait
-
-
-def backoff_seconds(attempts: int) -> int:
-    """Exponential backoff after the n-th failed attempt: base, 2×base, 4×base …"""
-    return settings.CXM_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempts - 1)
-
-
-def stalled_deliveries() -> list[int]:
-    """Pending deliveries idle for longer than the longest backoff: their Celery message was lost."""
-    idle = timedelta(seconds=2 * backoff_seconds(settings.CXM_WEBHOOK_MAX_ATTEMPTS))
-    return list(
-        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING)
-        .annotate(last_activity=Coalesce("last_attempt_at", "created_at"))
-        .filter(last_activity__lt=timezone.now() - idle)
-        .values_list("pk", flat=True)[:1000]
-    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.CXM_WEBHOOK_TIMEOUT_SECONDS) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code} {exc.reason}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return None, str(getattr(exc, "reason", exc))
 
 
 # CSV import jobs (docs/api.md, "Bulk import"). A queued job older than the grace period has lost
@@ -234,11 +252,7 @@ def enqueue_import_jobs(job_ids: Iterable[int]) -> None:
     """Hand jobs to Celery; never fails the caller (the periodic sweep picks up what is left)."""
     from .tasks import run_import_job
 
-    for pk in job_ids:
-        try:
-            run_import_job.delay(pk)
-        except Exception:
-            log.warning("could not enqueue import job %s; the periodic sweep will start it", pk, exc_info=True)
+    send_in_bulk(run_import_job, [(pk,) for pk in job_ids])
 
 
 def run_import_job(*, job_id: int) -> None:

@@ -5,25 +5,10 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
-def deliver_webhook(self, delivery_id: int):
-    """Send one webhook delivery; on failure schedule the next attempt with exponential backoff.
-
-    The delivery row counts the attempts and decides when to give up, so a retry that is
-    scheduled (rather than raised) also works when tasks run in-process.
-    """
-    wait = services.attempt_delivery(delivery_id=delivery_id)
-    if wait is not None:
-        return self.retry(countdown=wait, throw=False)
-    return None
-
-
-@shared_task(acks_late=True)
-def retry_pending_deliveries() -> int:
-    """Periodic: re-enqueue deliveries whose Celery message was lost (the database keeps them)."""
-    ids = services.stalled_deliveries()
-    services.enqueue_deliveries(ids)
-    return len(ids)
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_webhook(delivery_id: int, attempt: int | None = None) -> None:
+    """Make one attempt of one delivery; the next one, if any, is scheduled in the database."""
+    services.attempt_delivery(delivery_id=delivery_id, attempt=attempt)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -67,7 +67,7 @@ class Worker:
         command = [
             sys.executable, "-m", "celery", "-A", "cxm", "worker", "-B", "--pool=solo", "--loglevel=INFO",
             "--schedule", str(self.directory / "beat-schedule"), "--hostname", f"scores-{os.getpid()}@%h",
-            "--without-gossip", "--without-mingle",
+            "--without-gossip", "--without-mingle", "--queues", "scoring,events",
         ]  # fmt: skip
         with open(self.directory / f"worker-{self.starts}.log", "wb") as out:
             self.process = subprocess.Popen(

@@ -118,6 +118,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# When the broker connection drops, tasks under way are cancelled and redelivered (every task is
+# idempotent); the worker reconnects on its own, and scripts/respawn or compose restart it if it exits.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Every Redis client (broker, result backend, cache) gives up after this many seconds, so a
 # stalled Redis can hold no request or task longer (docs/operations.md, "Faults").

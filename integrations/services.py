@@ -23,7 +23,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from outbox.services import send_in_bulk, wake, wake_after_commit
+from outbox.services import LEASE as DISPATCH_LEASE
+from outbox.services import queue_has_room, send_in_bulk, wake, wake_after_commit
 
 from .models import (
     ApiKey,
@@ -43,7 +44,7 @@ TIMESTAMP_HEADER = "X-CXM-Timestamp"
 EVENT_HEADER = "X-CXM-Event"
 DELIVERY_HEADER = "X-CXM-Delivery"
 ERROR_TEXT_LIMIT = 1000
-DISPATCH_MARGIN_SECONDS = 20
+ATTEMPT_MARGIN_SECONDS = 20
 
 
 def create_api_key(
@@ -121,12 +122,14 @@ def _has_subscribers(event: str) -> bool:
 def dispatch_due_deliveries(*, limit: int) -> int:
     """Lease the pending deliveries that are due and send one message per attempt, over one connection.
 
-    The lease (the webhook timeout plus a margin) keeps the next sweeps from sending the same
-    attempt again while its message waits; if the message is lost, the attempt is due again
-    when the lease ends. The message names the attempt, so a copy of it sends nothing.
+    The lease keeps the next sweeps from sending the same attempt again while its message
+    waits; if the message is lost, the attempt is due again when the lease ends. The message
+    names the attempt, so a copy of it posts nothing.
     """
     from .tasks import deliver_webhook
 
+    if not queue_has_room(deliver_webhook):
+        return 0
     now = timezone.now()
     with transaction.atomic():
         due = list(
@@ -135,13 +138,14 @@ def dispatch_due_deliveries(*, limit: int) -> int:
             .order_by("next_attempt_at")
             .values_list("pk", "attempts")[:limit]
         )
-        WebhookDelivery.objects.filter(pk__in=[pk for pk, _ in due]).update(next_attempt_at=now + _lease())
+        WebhookDelivery.objects.filter(pk__in=[pk for pk, _ in due]).update(next_attempt_at=now + DISPATCH_LEASE)
     send_in_bulk(deliver_webhook, due)
     return len(due)
 
 
-def _lease() -> timedelta:
-    return timedelta(seconds=settings.CXM_WEBHOOK_TIMEOUT_SECONDS + DISPATCH_MARGIN_SECONDS)
+def _attempt_lease() -> timedelta:
+    """How long an attempt under way keeps its delivery from being sent again: the POST's timeout and a margin."""
+    return timedelta(seconds=settings.CXM_WEBHOOK_TIMEOUT_SECONDS + ATTEMPT_MARGIN_SECONDS)
 
 
 def send_again(*, deliveries) -> int:
@@ -192,7 +196,7 @@ def attempt_delivery(*, delivery_id: int, attempt: int | None = None) -> None:
     if attempt is None:
         attempt = pending.values_list("attempts", flat=True).first()
     claimed = pending.filter(attempts=attempt).update(
-        attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + _lease()
+        attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + _attempt_lease()
     )
     if not claimed:
         return

@@ -30,8 +30,11 @@ log = logging.getLogger(__name__)
 
 # The service functions an outbox row may name: idempotent, keyword arguments, JSON-able.
 HANDLERS = frozenset({"feedback.services.open_cases", "feedback.services.send_invitations"})
-# A dispatched row is due again after this long unless its call finished (and deleted it).
-LEASE = timedelta(seconds=60)
+# A dispatched row is due again after this long unless its call finished (and deleted it), so
+# a message lost with Redis costs seconds. A second message for the same row does nothing.
+LEASE = timedelta(seconds=10)
+# Rows handed over per dispatch; while the queue already holds this many messages, none are
+# added, so a slow consumer is never buried under copies.
 DISPATCH_LIMIT = 500
 
 
@@ -90,8 +93,8 @@ class _Publisher:
             self._wanted.clear()
             try:
                 dispatch_task.apply_async(retry=False)
-            except Exception:
-                log.warning("could not ask for a dispatch; the beat sweep will dispatch", exc_info=True)
+            except Exception as exc:
+                log.warning("could not ask for a dispatch (%s); the beat sweep will dispatch", exc)
 
 
 _publisher = _Publisher()
@@ -113,6 +116,8 @@ def dispatch_due_tasks(*, limit: int = DISPATCH_LIMIT) -> int:
     """Lease the due outbox rows (skipping those another dispatcher holds) and send one message each."""
     from .tasks import run
 
+    if not queue_has_room(run):
+        return 0
     now = timezone.now()
     with transaction.atomic():
         due = list(
@@ -135,6 +140,19 @@ def run_task(*, task_id: int) -> None:
     OutboxTask.objects.filter(pk=task_id).delete()
 
 
+def queue_has_room(task) -> bool:
+    """Whether the queue `task` goes to holds fewer than DISPATCH_LIMIT messages (always, without a broker)."""
+    if celery_app.conf.task_always_eager:
+        return True
+    queue = celery_app.amqp.router.route({}, task.name)["queue"].name
+    try:
+        with celery_app.connection_for_write() as conn:
+            return conn.default_channel.client.llen(queue) < DISPATCH_LIMIT
+    except Exception:
+        log.warning("could not measure the %s queue; dispatching nothing this time", queue)
+        return False
+
+
 def send_in_bulk(task, calls: Iterable[Sequence[Any]]) -> None:
     """One message per call over a single broker connection; in-process when there is no broker.
 
@@ -151,5 +169,5 @@ def send_in_bulk(task, calls: Iterable[Sequence[Any]]) -> None:
         with celery_app.producer_or_acquire() as producer:
             for args in calls:
                 task.apply_async(args=args, producer=producer, retry=False)
-    except Exception:
-        log.warning("could not send %d %s messages; they are sent again after the lease", len(calls), task.name)
+    except Exception as exc:
+        log.warning("could not send %d %s messages (%s); sent again after the lease", len(calls), task.name, exc)

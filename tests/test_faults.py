@@ -4,9 +4,12 @@ The stack runs on a throwaway PostgreSQL and Redis of its own (tests/servers.py)
 break only those, never the servers the rest of the machine uses.
 """
 
+import json
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -14,10 +17,12 @@ from django.db import connection
 
 from customers.models import Customer
 from experiences.models import Experience
+from integrations.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from scoring.models import CustomerScore, DirtyCustomer
+from scoring.recompute import rescore_all
 from tests.factories import DepartmentFactory, TouchpointFactory
 
-from .servers import ThrowawayPostgres
+from .servers import ThrowawayPostgres, ThrowawayRedis
 from .stack import api_key, running_stack, until
 from .worker import redis_outage
 
@@ -58,6 +63,104 @@ def batch(prefix: str, customers: int = 5) -> list[dict]:
         }
         for n in range(customers)
     ]
+
+
+class Receiver:
+    """A webhook receiver on a free port that counts what it got, optionally after hanging `delay` seconds."""
+
+    def __init__(self, delay: float = 0) -> None:
+        self.received: Counter = Counter()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                time.sleep(delay)
+                receiver.received[(body["event"], json.dumps(body["data"].get("id")))] += 1
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made: list[Receiver] = []
+
+    def make(delay: float = 0) -> Receiver:
+        made.append(Receiver(delay))
+        WebhookSubscription.objects.create(url=made[-1].url, events=["experience.negative"], secret="s" * 32)
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def every_delivery_is_made() -> bool:
+    """no webhook delivery is pending any more"""
+    return not WebhookDelivery.objects.exclude(status=DeliveryStatus.DELIVERED).exists()
+
+
+def scores_match_a_full_rescore() -> bool:
+    """the stored scores equal those a full recompute (`rescore --all`) gives"""
+    fields = ("customer_id", "index", "recovery_debt", "positives", "negatives")
+    before = list(CustomerScore.objects.order_by("customer_id").values_list(*fields))
+    rescore_all()
+    return before == list(CustomerScore.objects.order_by("customer_id").values_list(*fields))
+
+
+class Ingest:
+    """A well-behaved integration sending batches in a thread: it resends a batch until it is acknowledged."""
+
+    def __init__(self, stack, prefix: str, customers: int = 4, pause: float = 0.2) -> None:
+        self.url = f"{stack.url}/api/v1/experiences/"
+        self.headers = {"Authorization": f"Api-Key {api_key('experiences:write')}"}
+        self.prefix, self.customers, self.pause = prefix, customers, pause
+        self.statuses: list[int] = []
+        self.seconds: list[float] = []
+        self.acknowledged: set[str] = set()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+
+    def run(self) -> None:
+        n = 0
+        while not self.stop.is_set():
+            started = time.monotonic()
+            try:
+                response = requests.post(
+                    self.url,
+                    json={"experiences": batch(f"{self.prefix}{n}", self.customers)},
+                    headers=self.headers,
+                    timeout=35,
+                )
+            except requests.RequestException:
+                self.statuses.append(0)
+                continue
+            self.seconds.append(time.monotonic() - started)
+            self.statuses.append(response.status_code)
+            if response.status_code == 201:
+                self.acknowledged.update(r["key"] for r in response.json()["results"])
+                n += 1
+            time.sleep(self.pause)
+
+    def __enter__(self) -> "Ingest":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(timeout=60)
 
 
 def every_experience_is_scored() -> bool:
@@ -145,3 +248,31 @@ def test_a_killed_worker_is_restarted_and_leaves_nothing_unscored(stack, catalog
     stack.kill("scoring-worker")  # at once: the rescore message is unacknowledged or the rescore cut short
 
     until(every_experience_is_scored, timeout=60)
+
+
+def test_the_stack_keeps_scoring_and_delivering_through_three_redis_restarts_with_messages_in_flight(
+    stack, catalogue, own_redis: ThrowawayRedis, receiver
+):
+    hook = receiver()
+    with Ingest(stack, "rr") as ingest:
+        for _ in range(3):
+            until(lambda: len(ingest.acknowledged) >= 8, timeout=30)
+            own_redis.stop()  # as a crash: queued and unacknowledged messages are gone with it
+            time.sleep(1)
+            own_redis.start()
+            time.sleep(2)
+        count = len(ingest.acknowledged)
+        until(lambda: len(ingest.acknowledged) > count + 8, timeout=30)
+
+    started = time.monotonic()
+    until(every_experience_is_scored, timeout=60)
+    until(every_delivery_is_made, timeout=60)
+    caught_up = time.monotonic() - started
+
+    assert set(ingest.statuses) == {201}, Counter(ingest.statuses)
+    assert caught_up < 30, f"scores and deliveries caught up {caught_up:.1f} s after the last restart"
+    assert scores_match_a_full_rescore()
+    negatives = set(Experience.objects.filter(valence=-1).values_list("pk", flat=True))
+    assert set(hook.received) == {("experience.negative", json.dumps(pk)) for pk in negatives}
+    assert set(hook.received.values()) == {1}, "a delivery reached the receiver twice"
+    assert "Unrecoverable error" not in stack.log

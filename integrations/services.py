@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Least
 from django.utils import timezone
@@ -102,15 +102,85 @@ def publish_negative_experiences(*, experience_ids: Sequence[int]) -> list[int]:
     return publish_event(event=Event.EXPERIENCE_NEGATIVE, payloads=ExperienceSerializer(experiences, many=True).data)
 
 
-def publish_customers_at_risk(*, customer_ids: Sequence[int]) -> list[int]:
-    """`customer.at_risk` for each customer whose recovery debt just went from 0 to more than 0."""
+def publish_customers_at_risk(*, customer_ids: Sequence[int]) -> int:
+    """`customer.at_risk` for each customer whose recovery debt just went from 0 to more than 0.
+
+    One INSERT … SELECT writes every delivery, for every subscriber, with the payload built by
+    PostgreSQL in the shape of the API's customer (customers.serializers.CustomerSerializer):
+    a full recompute can put tens of thousands of customers at risk, and none of them passes
+    through Python. Returns the number of deliveries written.
+    """
+    if not customer_ids or not _has_subscribers(Event.CUSTOMER_AT_RISK):
+        return 0
+    if connection.vendor != "postgresql":
+        return len(_publish_customers_at_risk_one_by_one(customer_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            AT_RISK_DELIVERIES_SQL,
+            {"ids": list(customer_ids), "event": Event.CUSTOMER_AT_RISK, "zone": settings.TIME_ZONE},
+        )
+        written = cursor.rowcount
+    wake_after_commit()
+    return written
+
+
+def _publish_customers_at_risk_one_by_one(customer_ids: Sequence[int]) -> list[int]:
+    """The same deliveries through the serializer, for the SQLite of `make run`."""
     from customers.models import Customer
     from customers.serializers import CustomerSerializer
 
-    if not customer_ids or not _has_subscribers(Event.CUSTOMER_AT_RISK):
-        return []
     customers = Customer.objects.filter(pk__in=customer_ids).select_related("score").order_by("pk")
     return publish_event(event=Event.CUSTOMER_AT_RISK, payloads=CustomerSerializer(customers, many=True).data)
+
+
+def _iso(column: str) -> str:
+    """SQL for `column` (timestamptz) as DRF writes it: ISO 8601 in the company's zone, `Z` for UTC."""
+    local, utc = f"({column} AT TIME ZONE %(zone)s)", f"({column} AT TIME ZONE 'UTC')"
+    return f"""CASE WHEN {column} IS NULL THEN NULL ELSE
+        to_char({local}, 'YYYY-MM-DD"T"HH24:MI:SS')
+        || CASE WHEN mod(date_part('microseconds', {column})::bigint, 1000000) <> 0
+                THEN to_char({local}, '.US') ELSE '' END
+        || CASE WHEN {local} = {utc} THEN 'Z'
+                WHEN {local} > {utc} THEN '+' || to_char({local} - {utc}, 'HH24:MI')
+                ELSE '-' || to_char({utc} - {local}, 'HH24:MI') END
+    END"""
+
+
+AT_RISK_DELIVERIES_SQL = f"""
+INSERT INTO integrations_webhookdelivery
+    (subscription_id, event, payload, status, attempts, last_error, created_at, next_attempt_at)
+SELECT subscription.id, %(event)s, customer.payload, 'pending', 0, '', now(), now()
+FROM integrations_webhooksubscription AS subscription
+CROSS JOIN (
+    SELECT c.id, jsonb_build_object(
+        'external_id', c.external_id,
+        'name', c.name,
+        'email', c.email,
+        'segment', c.segment,
+        'relationship_level', c.relationship_level,
+        'category_spend', c.category_spend::text,
+        'our_revenue', c.our_revenue::text,
+        'share_of_wallet', CASE WHEN c.category_spend <> 0 AND c.our_revenue IS NOT NULL
+                                THEN (c.our_revenue / c.category_spend)::float8 END,
+        'created_at', {_iso("c.created_at")},
+        'score', jsonb_build_object(
+            'index', s.index,
+            'balance', s.balance,
+            'recovery_debt', s.recovery_debt,
+            'at_risk', s.recovery_debt > 0,
+            'positive_mass', s.positive_mass,
+            'negative_mass', s.negative_mass,
+            'counts', jsonb_build_object('positive', s.positives, 'neutral', s.neutrals, 'negative', s.negatives),
+            'scored_at', {_iso("s.scored_at")}
+        )
+    ) AS payload
+    FROM customers_customer AS c
+    JOIN scoring_customerscore AS s ON s.customer_id = c.id
+    WHERE c.id = ANY(%(ids)s)
+) AS customer
+WHERE subscription.active AND subscription.events ? %(event)s
+ORDER BY subscription.id, customer.id
+"""
 
 
 def _has_subscribers(event: str) -> bool:

@@ -45,6 +45,7 @@ EVENT_HEADER = "X-CXM-Event"
 DELIVERY_HEADER = "X-CXM-Delivery"
 ERROR_TEXT_LIMIT = 1000
 ATTEMPT_MARGIN_SECONDS = 20
+DELIVERIES_PER_MESSAGE = 20
 
 
 def create_api_key(
@@ -72,21 +73,42 @@ def new_webhook_secret() -> str:
 def publish_event(*, event: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
     """Owe one delivery per payload to every active subscriber of `event`, sent after commit.
 
-    The delivery rows are written in the caller's transaction (the outbox), so an event is
-    never lost to a broker outage: the dispatcher sends every due row (outbox.services).
+    The delivery rows are written in the caller's transaction (the outbox), by one INSERT …
+    SELECT for all payloads and subscribers, so an event is never lost to a broker outage:
+    the dispatcher sends every due row (outbox.services).
     """
     if event not in Event.values:
         raise ValueError(f"unknown event {event!r}")
     if not payloads:
         return []
-    subscribers = [s for s in WebhookSubscription.objects.filter(active=True) if event in s.events]
-    if not subscribers:
-        return []
-    deliveries = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(subscription=s, event=event, payload=p) for s in subscribers for p in payloads]
-    )
-    wake_after_commit()
-    return [d.pk for d in deliveries]
+    if connection.vendor != "postgresql":
+        subscribers = [s for s in WebhookSubscription.objects.filter(active=True) if event in s.events]
+        deliveries = WebhookDelivery.objects.bulk_create(
+            [WebhookDelivery(subscription=s, event=event, payload=p) for s in subscribers for p in payloads]
+        )
+        ids = [d.pk for d in deliveries]
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                DELIVERIES_SQL,
+                {"event": event, "payloads": [json.dumps(p, cls=DjangoJSONEncoder) for p in payloads]},
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+    if ids:
+        wake_after_commit()
+    return ids
+
+
+DELIVERIES_SQL = """
+INSERT INTO integrations_webhookdelivery
+    (subscription_id, event, payload, status, attempts, last_error, created_at, next_attempt_at)
+SELECT subscription.id, %(event)s, item.payload::jsonb, 'pending', 0, '', now(), now()
+FROM integrations_webhooksubscription AS subscription
+CROSS JOIN unnest(%(payloads)s::text[]) WITH ORDINALITY AS item(payload, position)
+WHERE subscription.active AND subscription.events ? %(event)s
+ORDER BY subscription.id, item.position
+RETURNING id
+"""
 
 
 def publish_negative_experiences(*, experience_ids: Sequence[int]) -> list[int]:
@@ -190,15 +212,16 @@ def _has_subscribers(event: str) -> bool:
 
 
 def dispatch_due_deliveries(*, limit: int) -> int:
-    """Lease the pending deliveries that are due and send one message per attempt, over one connection.
+    """Lease the pending deliveries that are due and send them, a few per message, over one connection.
 
-    The lease keeps the next sweeps from sending the same attempt again while its message
-    waits; if the message is lost, the attempt is due again when the lease ends. The message
-    names the attempt, so a copy of it posts nothing.
+    A message carries attempts for one subscription only, so a hanging receiver holds up its
+    own deliveries and nobody else's. The lease keeps the next sweeps from sending the same
+    attempts again while the message waits; if it is lost, they are due again when the lease
+    ends. The message names each attempt, so a copy of it posts nothing.
     """
-    from .tasks import deliver_webhook
+    from .tasks import deliver_webhooks
 
-    if not queue_has_room(deliver_webhook):
+    if not queue_has_room(deliver_webhooks):
         return 0
     now = timezone.now()
     with transaction.atomic():
@@ -206,11 +229,33 @@ def dispatch_due_deliveries(*, limit: int) -> int:
             WebhookDelivery.objects.select_for_update(skip_locked=True)
             .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
             .order_by("next_attempt_at")
-            .values_list("pk", "attempts")[:limit]
+            .values_list("subscription_id", "pk", "attempts")[:limit]
         )
-        WebhookDelivery.objects.filter(pk__in=[pk for pk, _ in due]).update(next_attempt_at=now + DISPATCH_LEASE)
-    send_in_bulk(deliver_webhook, due)
+        WebhookDelivery.objects.filter(pk__in=[pk for _, pk, _ in due]).update(next_attempt_at=now + DISPATCH_LEASE)
+    by_subscription: dict[int, list[tuple[int, int]]] = {}
+    for subscription_id, pk, attempt in due:
+        by_subscription.setdefault(subscription_id, []).append((pk, attempt))
+    messages = [
+        (attempts[start : start + DELIVERIES_PER_MESSAGE],)
+        for attempts in by_subscription.values()
+        for start in range(0, len(attempts), DELIVERIES_PER_MESSAGE)
+    ]
+    send_in_bulk(deliver_webhooks, messages)
     return len(due)
+
+
+def attempt_deliveries(*, attempts: Sequence[tuple[int, int]]) -> None:
+    """Make the given attempts (delivery id, attempts made so far) one after the other.
+
+    First every delivery of the message is held for as long as all of them could take, so
+    the sweep does not hand the ones still waiting their turn to another worker.
+    """
+    held_until = timezone.now() + len(attempts) * _attempt_lease()
+    WebhookDelivery.objects.filter(
+        pk__in=[pk for pk, _ in attempts], status=DeliveryStatus.PENDING, next_attempt_at__lt=held_until
+    ).update(next_attempt_at=held_until)
+    for pk, attempt in attempts:
+        attempt_delivery(delivery_id=pk, attempt=attempt)
 
 
 def _attempt_lease() -> timedelta:
@@ -254,7 +299,7 @@ def render_body(delivery: WebhookDelivery) -> bytes:
     return json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
 
 
-def attempt_delivery(*, delivery_id: int, attempt: int | None = None) -> None:
+def attempt_delivery(*, delivery_id: int, attempt: int) -> None:
     """Make attempt number `attempt + 1` of one delivery: POST it, signed, and schedule what comes next.
 
     The attempt is claimed in the database before the POST, so a message delivered twice (or a
@@ -263,8 +308,6 @@ def attempt_delivery(*, delivery_id: int, attempt: int | None = None) -> None:
     """
     now = timezone.now()
     pending = WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
-    if attempt is None:
-        attempt = pending.values_list("attempts", flat=True).first()
     claimed = pending.filter(attempts=attempt).update(
         attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + _attempt_lease()
     )

@@ -6,9 +6,12 @@ from . import services
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def deliver_webhook(delivery_id: int, attempt: int | None = None) -> None:
-    """Make one attempt of one delivery; the next one, if any, is scheduled in the database."""
-    services.attempt_delivery(delivery_id=delivery_id, attempt=attempt)
+def deliver_webhooks(attempts: list[list[int]]) -> None:
+    """Make attempts of deliveries to one subscriber, each `[delivery id, attempts made so far]`.
+
+    The next attempt of a failed one, if any, is scheduled in the database (`next_attempt_at`).
+    """
+    services.attempt_deliveries(attempts=[(pk, attempt) for pk, attempt in attempts])
 
 
 @shared_task(acks_late=True, ignore_result=True)

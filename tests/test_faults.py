@@ -24,7 +24,7 @@ from tests.factories import DepartmentFactory, TouchpointFactory
 
 from .servers import ThrowawayPostgres, ThrowawayRedis
 from .stack import api_key, running_stack, until
-from .worker import redis_outage
+from .worker import redis_outage, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.faults]
 
@@ -123,10 +123,11 @@ def scores_match_a_full_rescore() -> bool:
 class Ingest:
     """A well-behaved integration sending batches in a thread: it resends a batch until it is acknowledged."""
 
-    def __init__(self, stack, prefix: str, customers: int = 4, pause: float = 0.2) -> None:
+    def __init__(self, stack, prefix: str, customers: int = 4, pause: float = 0.2, ids: bool = True) -> None:
         self.url = f"{stack.url}/api/v1/experiences/"
         self.headers = {"Authorization": f"Api-Key {api_key('experiences:write')}"}
-        self.prefix, self.customers, self.pause = prefix, customers, pause
+        self.prefix, self.customers, self.pause, self.ids = prefix, customers, pause, ids
+        self.accepted = 0
         self.statuses: list[int] = []
         self.seconds: list[float] = []
         self.acknowledged: set[str] = set()
@@ -137,20 +138,19 @@ class Ingest:
         n = 0
         while not self.stop.is_set():
             started = time.monotonic()
+            items = batch(f"{self.prefix}{n}", self.customers)
+            if not self.ids:  # as many CRMs send them: a resent item would be stored twice
+                items = [{k: v for k, v in item.items() if k != "id"} for item in items]
             try:
-                response = requests.post(
-                    self.url,
-                    json={"experiences": batch(f"{self.prefix}{n}", self.customers)},
-                    headers=self.headers,
-                    timeout=35,
-                )
+                response = requests.post(self.url, json={"experiences": items}, headers=self.headers, timeout=35)
             except requests.RequestException:
                 self.statuses.append(0)
                 continue
             self.seconds.append(time.monotonic() - started)
             self.statuses.append(response.status_code)
             if response.status_code == 201:
-                self.acknowledged.update(r["key"] for r in response.json()["results"])
+                self.acknowledged.update(r["key"] for r in response.json()["results"] if r["key"])
+                self.accepted += response.json()["accepted"]
                 n += 1
             time.sleep(self.pause)
 
@@ -276,3 +276,73 @@ def test_the_stack_keeps_scoring_and_delivering_through_three_redis_restarts_wit
     assert set(hook.received) == {("experience.negative", json.dumps(pk)) for pk in negatives}
     assert set(hook.received.values()) == {1}, "a delivery reached the receiver twice"
     assert "Unrecoverable error" not in stack.log
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
+
+
+def test_a_stalled_redis_holds_no_request_and_stores_nothing_twice(stack, catalogue, own_redis: ThrowawayRedis):
+    healthz: list[float] = []
+    with Ingest(stack, "cp", ids=False, pause=0.05) as ingest:
+        until(lambda: ingest.accepted >= 8, timeout=30)
+        own_redis.pause(30_000)  # CLIENT PAUSE: Redis accepts connections and answers nothing for 30 s
+        stalled_until = time.monotonic() + 30
+        while time.monotonic() < stalled_until:
+            started = time.monotonic()
+            assert requests.get(f"{stack.url}/healthz", timeout=5).status_code == 200
+            healthz.append(time.monotonic() - started)
+            time.sleep(0.2)
+        count = ingest.accepted
+        until(lambda: ingest.accepted > count + 8, timeout=30)
+
+    assert set(ingest.statuses) == {201}, Counter(ingest.statuses)
+    assert max(ingest.seconds) < 2, f"slowest request {max(ingest.seconds):.2f} s"
+    assert p95(healthz) < 0.1, f"/healthz p95 {p95(healthz) * 1000:.0f} ms"  # it never touches Redis
+    assert max(healthz) < 0.5, f"slowest /healthz {max(healthz) * 1000:.0f} ms"
+    assert Experience.objects.count() == ingest.accepted  # nothing resent, nothing stored twice
+    until(every_experience_is_scored, timeout=60)
+
+
+def test_with_the_broker_down_a_write_answers_at_once_and_everything_is_delivered_after(
+    stack, catalogue, own_redis: ThrowawayRedis, receiver
+):
+    hooks = [receiver() for _ in range(10)]
+    headers = {"Authorization": f"Api-Key {api_key('experiences:write')}"}
+    negatives = [{**item, "valence": "negative"} for item in batch("bd", customers=300)]
+    own_redis.stop()
+    try:
+        started = time.monotonic()
+        response = requests.post(
+            f"{stack.url}/api/v1/experiences/", json={"experiences": negatives}, headers=headers, timeout=35
+        )
+        answered = time.monotonic() - started
+    finally:
+        own_redis.start()
+    started = time.monotonic()
+    until(every_delivery_is_made, timeout=120)
+    delivered = time.monotonic() - started
+
+    assert (response.status_code, response.json()["accepted"]) == (201, 300)
+    assert answered < 1, f"the write took {answered:.2f} s"
+    assert WebhookDelivery.objects.count() == 3000
+    assert all(sum(hook.received.values()) == 300 for hook in hooks)
+    assert delivered < 30, f"delivered {delivered:.1f} s after Redis returned"
+
+
+def test_a_hanging_webhook_receiver_does_not_delay_scores(stack, catalogue, receiver):
+    receiver(delay=15)  # answers after 15 s: every attempt times out
+    headers = {"Authorization": f"Api-Key {api_key('experiences:write')}"}
+    latencies: list[float] = []
+    for n in range(20):
+        item = batch(f"hr{n}", customers=2)[1]  # a negative: one delivery to the hanging receiver
+        scores = CustomerScore.objects.filter(customer__external_id=item["customer"]["external_id"], negatives=1)
+        sent = time.monotonic()
+        response = requests.post(
+            f"{stack.url}/api/v1/experiences/", json={"experiences": [item]}, headers=headers, timeout=10
+        )
+        assert response.status_code == 201
+        wait_for(scores.exists, timeout=30, interval=0.02)
+        latencies.append(time.monotonic() - sent)
+
+    assert p95(latencies) < 2, f"experience → score p95 {p95(latencies):.2f} s"

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from experiences.services import record_experiences
 from integrations.models import DeliveryStatus, Scope, WebhookDelivery, WebhookSubscription
-from integrations.tasks import deliver_webhook
+from integrations.tasks import deliver_webhooks
 from outbox.services import dispatch
 from scoring.recompute import rescore_dirty
 
@@ -164,8 +164,8 @@ def test_an_attempt_whose_message_arrives_twice_is_posted_once(receiver, touchpo
         subscription=subscribe(hook.url), event="experience.negative", payload={"id": 1}
     )
 
-    deliver_webhook(delivery.pk, 0)
-    deliver_webhook(delivery.pk, 0)  # the broker redelivered the message
+    deliver_webhooks([[delivery.pk, 0]])
+    deliver_webhooks([[delivery.pk, 0]])  # the broker redelivered the message
 
     assert len(hook.received) == 1
     delivery.refresh_from_db()

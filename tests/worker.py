@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from cxm.cache import ResilientRedisCache
 from cxm.celery import app as celery_app
 from scoring.tasks import PENDING_KEY
 
@@ -129,3 +130,4 @@ def redis_outage(server: ThrowawayRedis) -> Iterator[None]:
         yield
     finally:
         server.start()
+        ResilientRedisCache._resting_until = 0.0  # this process may use the cache again at once

@@ -33,6 +33,7 @@ def batches(thread: int) -> list[list[dict]]:
     return made
 
 
+@pytest.mark.faults
 @pytest.mark.django_db(transaction=True)
 def test_two_threads_creating_the_same_customers_never_deadlock(touchpoint):
     failures: list[BaseException] = []

@@ -5,6 +5,7 @@ break only those, never the servers the rest of the machine uses.
 """
 
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -27,6 +28,19 @@ from .stack import api_key, running_stack, until
 from .worker import redis_outage, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.faults]
+
+
+@pytest.fixture
+def figure(request):
+    """Note a measured figure for bench/faults.py's table (kept only when CXM_FAULTS_FIGURES names a file)."""
+
+    def note(text: str) -> None:
+        path = os.environ.get("CXM_FAULTS_FIGURES")
+        if path:
+            with open(path, "a") as out:
+                out.write(json.dumps({"test": request.node.name, "figure": text}) + "\n")
+
+    return note
 
 
 @contextmanager
@@ -251,7 +265,7 @@ def test_a_killed_worker_is_restarted_and_leaves_nothing_unscored(stack, catalog
 
 
 def test_the_stack_keeps_scoring_and_delivering_through_three_redis_restarts_with_messages_in_flight(
-    stack, catalogue, own_redis: ThrowawayRedis, receiver
+    stack, catalogue, own_redis: ThrowawayRedis, receiver, figure
 ):
     hook = receiver()
     with Ingest(stack, "rr") as ingest:
@@ -269,6 +283,7 @@ def test_the_stack_keeps_scoring_and_delivering_through_three_redis_restarts_wit
     until(every_delivery_is_made, timeout=60)
     caught_up = time.monotonic() - started
 
+    figure(f"{len(ingest.acknowledged)} items; all scored and delivered {caught_up:.1f} s after the 3rd restart")
     assert set(ingest.statuses) == {201}, Counter(ingest.statuses)
     assert caught_up < 30, f"scores and deliveries caught up {caught_up:.1f} s after the last restart"
     assert scores_match_a_full_rescore()
@@ -282,7 +297,7 @@ def p95(values: list[float]) -> float:
     return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
 
 
-def test_a_stalled_redis_holds_no_request_and_stores_nothing_twice(stack, catalogue, own_redis: ThrowawayRedis):
+def test_a_stalled_redis_holds_no_request_and_stores_nothing_twice(stack, catalogue, own_redis: ThrowawayRedis, figure):
     healthz: list[float] = []
     with Ingest(stack, "cp", ids=False, pause=0.05) as ingest:
         until(lambda: ingest.accepted >= 8, timeout=30)
@@ -296,6 +311,10 @@ def test_a_stalled_redis_holds_no_request_and_stores_nothing_twice(stack, catalo
         count = ingest.accepted
         until(lambda: ingest.accepted > count + 8, timeout=30)
 
+    figure(
+        f"{len(ingest.seconds)} requests, slowest {max(ingest.seconds):.2f} s; /healthz p95 "
+        f"{p95(healthz) * 1000:.0f} ms, max {max(healthz) * 1000:.0f} ms; {Counter(ingest.statuses)}"
+    )
     assert set(ingest.statuses) == {201}, Counter(ingest.statuses)
     assert max(ingest.seconds) < 2, f"slowest request {max(ingest.seconds):.2f} s"
     assert p95(healthz) < 0.1, f"/healthz p95 {p95(healthz) * 1000:.0f} ms"  # it never touches Redis
@@ -305,7 +324,7 @@ def test_a_stalled_redis_holds_no_request_and_stores_nothing_twice(stack, catalo
 
 
 def test_with_the_broker_down_a_write_answers_at_once_and_everything_is_delivered_after(
-    stack, catalogue, own_redis: ThrowawayRedis, receiver
+    stack, catalogue, own_redis: ThrowawayRedis, receiver, figure
 ):
     hooks = [receiver() for _ in range(10)]
     headers = {"Authorization": f"Api-Key {api_key('experiences:write')}"}
@@ -323,6 +342,7 @@ def test_with_the_broker_down_a_write_answers_at_once_and_everything_is_delivere
     until(every_delivery_is_made, timeout=120)
     delivered = time.monotonic() - started
 
+    figure(f"write answered in {answered:.2f} s; 3,000 deliveries made {delivered:.1f} s after Redis returned")
     assert (response.status_code, response.json()["accepted"]) == (201, 300)
     assert answered < 1, f"the write took {answered:.2f} s"
     assert WebhookDelivery.objects.count() == 3000
@@ -330,7 +350,7 @@ def test_with_the_broker_down_a_write_answers_at_once_and_everything_is_delivere
     assert delivered < 30, f"delivered {delivered:.1f} s after Redis returned"
 
 
-def test_a_hanging_webhook_receiver_does_not_delay_scores(stack, catalogue, receiver):
+def test_a_hanging_webhook_receiver_does_not_delay_scores(stack, catalogue, receiver, figure):
     receiver(delay=15)  # answers after 15 s: every attempt times out
     headers = {"Authorization": f"Api-Key {api_key('experiences:write')}"}
     latencies: list[float] = []
@@ -345,4 +365,5 @@ def test_a_hanging_webhook_receiver_does_not_delay_scores(stack, catalogue, rece
         wait_for(scores.exists, timeout=30, interval=0.02)
         latencies.append(time.monotonic() - sent)
 
+    figure(f"experience → score p50 {sorted(latencies)[len(latencies) // 2]:.2f} s, p95 {p95(latencies):.2f} s")
     assert p95(latencies) < 2, f"experience → score p95 {p95(latencies):.2f} s"

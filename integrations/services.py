@@ -23,6 +23,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Least
 from django.utils import timezone
 
+from outbox import services as outbox
 from outbox.services import LEASE as DISPATCH_LEASE
 from outbox.services import queue_has_room, send_in_bulk, wake, wake_after_commit
 
@@ -122,6 +123,16 @@ def publish_negative_experiences(*, experience_ids: Sequence[int]) -> list[int]:
         "customer", "touchpoint", "department"
     )
     return publish_event(event=Event.EXPERIENCE_NEGATIVE, payloads=ExperienceSerializer(experiences, many=True).data)
+
+
+def record_customers_at_risk(*, customer_ids: Sequence[int]) -> None:
+    """Owe `customer.at_risk` events, in the caller's (the rescore's) transaction: one outbox row per batch.
+
+    The deliveries themselves are written by `publish_customers_at_risk` on an events worker
+    moments later, so a full recompute costs hardly more with subscribers than without.
+    """
+    if customer_ids and _has_subscribers(Event.CUSTOMER_AT_RISK):
+        outbox.record(handler="integrations.services.publish_customers_at_risk", customer_ids=list(customer_ids))
 
 
 def publish_customers_at_risk(*, customer_ids: Sequence[int]) -> int:

@@ -29,7 +29,13 @@ from .models import OutboxTask
 log = logging.getLogger(__name__)
 
 # The service functions an outbox row may name: idempotent, keyword arguments, JSON-able.
-HANDLERS = frozenset({"feedback.services.open_cases", "feedback.services.send_invitations"})
+HANDLERS = frozenset(
+    {
+        "feedback.services.open_cases",
+        "feedback.services.send_invitations",
+        "integrations.services.publish_customers_at_risk",
+    }
+)
 # A dispatched row is due again after this long unless its call finished (and deleted it), so
 # a message lost with Redis costs seconds. A second message for the same row does nothing.
 LEASE = timedelta(seconds=10)

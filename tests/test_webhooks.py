@@ -196,6 +196,7 @@ def test_at_risk_event_is_stored_in_the_rescore_transaction_itself(customer, tou
     )  # no on-commit hooks run here: only the rescore below can store the event
 
     rescore_dirty()
+    dispatch()  # what a worker does after the rescore's commit
 
     delivery = WebhookDelivery.objects.get(event="customer.at_risk")
     assert delivery.payload["external_id"] == "ACME-1"

@@ -34,6 +34,7 @@ HANDLERS = frozenset(
         "feedback.services.open_cases",
         "feedback.services.send_invitations",
         "integrations.services.publish_customers_at_risk",
+        "integrations.services.run_import_job",
     }
 )
 # A dispatched row is due again after this long unless its call finished (and deleted it), so

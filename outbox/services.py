@@ -153,7 +153,7 @@ def queue_has_room(task) -> bool:
         return True
     queue = celery_app.amqp.router.route({}, task.name)["queue"].name
     try:
-        with celery_app.connection_for_write() as conn:
+        with celery_app.pool.acquire(block=True) as conn:
             return conn.default_channel.client.llen(queue) < DISPATCH_LIMIT
     except Exception:
         log.warning("could not measure the %s queue; dispatching nothing this time", queue)

@@ -11,7 +11,7 @@ export CXM_BASE_URL ?= http://$(HOST):$(PORT)
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/cxm
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install install-dev assets lint format migrate seed stack clean
+.PHONY: run test faults install install-dev assets lint format migrate seed stack clean
 
 # Running the app needs only the runtime packages; tests and lint add the development tools.
 $(VENV)/.runtime-installed: requirements.txt
@@ -44,15 +44,23 @@ run: install assets
 	$(PY) manage.py seed_demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-## make test: the whole suite against PostgreSQL and Redis on localhost
+## make test: the suite against PostgreSQL and Redis on localhost, without the slow fault scenarios
 test: install-dev assets
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 		$(PY) scripts/check_services.py
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
-		$(PY) -m pytest $(PYTEST_ARGS)
+		$(PY) -m pytest -m "not faults" $(PYTEST_ARGS)
 
-## make stack: migrate, then gunicorn, a Celery worker and Celery beat (Procfile, run by honcho) against
-## PostgreSQL and Redis on this machine; the app on http://$(HOST):$(PORT). Ctrl-C stops all three.
+## make faults: the fault scenarios (tests marked `faults`), each on a throwaway PostgreSQL and Redis of its own
+faults: install-dev assets
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+		$(PY) scripts/check_services.py
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
+		$(PY) -m pytest -m faults $(PYTEST_ARGS)
+
+## make stack: migrate, then gunicorn, the scoring and events Celery workers and Celery beat (Procfile, run
+## by honcho) against PostgreSQL and Redis on this machine; the app on http://$(HOST):$(PORT). A process
+## that exits is started again (scripts/respawn); Ctrl-C stops them all.
 stack: install assets
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 		$(PY) scripts/check_services.py

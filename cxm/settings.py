@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "feedback",
     "dashboards",
     "integrations",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -119,14 +120,37 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# When the broker connection drops, tasks under way are cancelled and redelivered (every task is
+# idempotent); the worker reconnects on its own, and scripts/respawn or compose restart it if it exits.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+# Every Redis client (broker, result backend, cache) gives up after this many seconds, so a
+# stalled Redis can hold no request or task longer (docs/operations.md, "Faults").
+CXM_REDIS_TIMEOUT_SECONDS = env.float("CXM_REDIS_TIMEOUT_SECONDS", default=1.0)
+CELERY_BROKER_CONNECTION_TIMEOUT = CXM_REDIS_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 300,  # no message waits in Redis longer than this: retries are scheduled in the database
+    "socket_timeout": CXM_REDIS_TIMEOUT_SECONDS,
+    "socket_connect_timeout": CXM_REDIS_TIMEOUT_SECONDS,
+}
+CELERY_REDIS_SOCKET_TIMEOUT = CXM_REDIS_TIMEOUT_SECONDS
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CXM_REDIS_TIMEOUT_SECONDS
+# Queues by latency (docs/operations.md): scores on their own queue and worker pool, so a slow
+# webhook receiver or mail server (the `events` queue) can never delay a score.
+CELERY_TASK_DEFAULT_QUEUE = "events"
+CELERY_TASK_ROUTES = {
+    "scoring.tasks.*": {"queue": "scoring"},
+    "outbox.tasks.dispatch": {"queue": "scoring"},  # quick: it only hands rows to the broker
+    "cxm.health.*": {"queue": "scoring"},
+}
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic work (Celery beat).
 CELERY_BEAT_SCHEDULE = {
-    # Scores (docs/scoring.md): the sweep picks up dirty marks whose message was lost or never sent;
-    # the nightly rescore refreshes every customer score, since recovery debt shrinks as memories fade.
-    "scoring-sweep": {"task": "scoring.tasks.sweep", "schedule": 5.0, "options": {"expires": 5.0}},
+    # The outbox (docs/architecture.md): hand every due row (dirty marks, webhook deliveries,
+    # outbox tasks) to the broker, so a lost message or a broker outage costs seconds.
+    "outbox-sweep": {"task": "outbox.tasks.dispatch", "schedule": 2.0, "options": {"expires": 2.0}},
+    # Scores (docs/scoring.md): the nightly rescore refreshes every customer score, since
+    # recovery debt shrinks as memories fade.
     "scoring-nightly": {"task": "scoring.tasks.nightly_rescore", "schedule": crontab(hour=3, minute=15)},
     # Closing the loop (docs/feedback.md): escalate overdue cases, open the cases a lost message
     # missed, refresh the relationship ladder suggestions nightly.
@@ -134,14 +158,16 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-missing-cases": {"task": "feedback.tasks.sweep_missing_cases", "schedule": 60 * 60},
     "sweep-unsent-invitations": {"task": "feedback.tasks.sweep_unsent_invitations", "schedule": 5 * 60},
     "suggest-ladder-moves": {"task": "feedback.tasks.suggest_ladder_moves", "schedule": crontab(hour=4, minute=0)},
-    # Webhooks (docs/api.md): re-send deliveries whose Celery message was lost.
-    "webhooks-retry-pending": {"task": "integrations.tasks.retry_pending_deliveries", "schedule": 5 * 60},
     # CSV import jobs (docs/api.md): start uploads whose message was lost or whose worker died.
     "import-jobs-resume": {"task": "integrations.tasks.resume_import_jobs", "schedule": 60.0},
 }
 
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL}
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CELERY_BROKER_URL,
+        "OPTIONS": {"socket_timeout": CXM_REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": CXM_REDIS_TIMEOUT_SECONDS},
+    }
     if CELERY_BROKER_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
@@ -155,10 +181,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 # The REST API (docs/api.md): requests per API key (or per logged-in user) before a 429;
-# a key's own `throttle_rate` overrides it. Webhooks: attempts, backoff base, timeout.
+# a key's own `throttle_rate` overrides it.
 CXM_API_THROTTLE_RATE = env("CXM_API_THROTTLE_RATE", default="600/minute")
-CXM_WEBHOOK_MAX_ATTEMPTS = env.int("CXM_WEBHOOK_MAX_ATTEMPTS", default=8)
-CXM_WEBHOOK_BACKOFF_SECONDS = env.int("CXM_WEBHOOK_BACKOFF_SECONDS", default=30)
+# Seconds before each attempt of a webhook delivery (the Standard Webhooks schedule: at once,
+# 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); its length is the number of attempts.
+CXM_WEBHOOK_RETRY_SCHEDULE = [
+    int(seconds)
+    for seconds in env.list(
+        "CXM_WEBHOOK_RETRY_SCHEDULE", default=["0", "5", "300", "1800", "7200", "18000", "36000", "36000"]
+    )
+]
 CXM_WEBHOOK_TIMEOUT_SECONDS = env.float("CXM_WEBHOOK_TIMEOUT_SECONDS", default=10)
 SPECTACULAR_SETTINGS = {
     "TITLE": "CXM API",

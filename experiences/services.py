@@ -175,7 +175,7 @@ def record_experiences(
         if negative_ids:
             from feedback.services import request_cases  # feedback records experiences too: import late
 
-            transaction.on_commit(lambda: request_cases(experience_ids=negative_ids))
+            request_cases(experience_ids=negative_ids)
     return result
 
 
@@ -390,7 +390,11 @@ def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
 
 
 def _resolve_customers(refs: set[str], upserts: dict[str, dict[str, str]]) -> dict[str, int]:
-    """Map external ids to customer ids, creating or updating the customers sent as objects."""
+    """Map external ids to customer ids, creating or updating the customers sent as objects.
+
+    Customers are inserted and updated in one stable order (sorted external ids, then ids), so
+    two batches writing the same customers wait for each other instead of deadlocking.
+    """
     if not refs:
         return {}
     existing = {c.external_id: c for c in Customer.objects.filter(external_id__in=refs)}
@@ -398,7 +402,7 @@ def _resolve_customers(refs: set[str], upserts: dict[str, dict[str, str]]) -> di
         Customer(
             external_id=ref, name=data.get("name") or ref, email=data.get("email", ""), segment=data.get("segment", "")
         )
-        for ref, data in upserts.items()
+        for ref, data in sorted(upserts.items())
         if ref not in existing
     ]
     if to_create:
@@ -419,6 +423,9 @@ def _resolve_customers(refs: set[str], upserts: dict[str, dict[str, str]]) -> di
                 setattr(customer, k, v)
             changed.append(customer)
     if changed:
+        changed.sort(key=lambda c: c.pk)
+        locked = Customer.objects.select_for_update(no_key=True).filter(pk__in=[c.pk for c in changed]).order_by("pk")
+        list(locked.values_list("pk", flat=True))
         Customer.objects.bulk_update(changed, ["name", "email", "segment"])
     segments_changed(customer_ids=moved)
     return {ref: c.pk for ref, c in existing.items()}

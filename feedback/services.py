@@ -23,6 +23,7 @@ from customers import ladder
 from customers.models import Customer
 from experiences.models import Experience, Source, Valence
 from experiences.services import record_experiences
+from outbox import services as outbox
 from touchpoints.models import Department, Stage
 
 from . import scales, sentiment
@@ -112,19 +113,9 @@ def create_invitations(
                 open_for.add(customer.pk)
                 new.append(Invitation(survey=survey, customer=customer, created_at=now, expires_at=expires_at))
         batch.created = [i.pk for i in Invitation.objects.bulk_create(new)]
-        if batch.created:
-            ids = list(batch.created)
-            transaction.on_commit(lambda: _request_sending(ids))
+        if batch.created:  # e-mailed by a worker after commit (the outbox)
+            outbox.record(handler="feedback.services.send_invitations", invitation_ids=list(batch.created))
     return batch
-
-
-def _request_sending(invitation_ids: list[int]) -> None:
-    from .tasks import send_invitations
-
-    try:
-        send_invitations.delay(invitation_ids)
-    except Exception:  # the broker is down: `sweep_unsent_invitations` (beat) sends them later
-        log.warning("could not enqueue sending of %d invitations", len(invitation_ids), exc_info=True)
 
 
 def send_invitations(*, invitation_ids: Sequence[int], now: datetime | None = None) -> int:
@@ -235,13 +226,8 @@ def mark_response_reviewed(*, response: Response, now: datetime | None = None) -
 
 
 def request_cases(*, experience_ids: Sequence[int]) -> None:
-    """Called after commit by the write path with the new negative experiences; never fails it."""
-    from .tasks import open_cases
-
-    try:
-        open_cases.delay(list(experience_ids))
-    except Exception:  # the broker is down: `sweep_missing_cases` opens them within the hour
-        log.warning("could not enqueue opening cases; the periodic sweep will open them", exc_info=True)
+    """Owe the opening of cases for new negative experiences, in the write's transaction (the outbox)."""
+    outbox.record(handler="feedback.services.open_cases", experience_ids=list(experience_ids))
 
 
 def _case_worthy(now: datetime) -> Q:

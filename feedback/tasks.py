@@ -6,18 +6,8 @@ from . import services
 
 
 @shared_task(acks_late=True)
-def send_invitations(invitation_ids: list[int]) -> int:
-    return services.send_invitations(invitation_ids=invitation_ids)
-
-
-@shared_task(acks_late=True)
 def sweep_unsent_invitations() -> int:
     return services.sweep_unsent_invitations()
-
-
-@shared_task(acks_late=True)
-def open_cases(experience_ids: list[int]) -> int:
-    return len(services.open_cases(experience_ids=experience_ids))
 
 
 @shared_task(acks_late=True)

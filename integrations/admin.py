@@ -9,7 +9,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from . import services
-from .models import ApiKey, DeliveryStatus, Event, Scope, WebhookDelivery, WebhookSubscription
+from .models import ApiKey, Event, Scope, WebhookDelivery, WebhookSubscription
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -92,7 +92,5 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send the selected deliveries again"))
     def send_again(self, request, queryset) -> None:
-        ids = list(queryset.values_list("pk", flat=True))
-        queryset.update(status=DeliveryStatus.PENDING, attempts=0)
-        services.enqueue_deliveries(ids)
-        messages.info(request, _("%(count)d deliveries queued.") % {"count": len(ids)})
+        count = services.send_again(deliveries=queryset)
+        messages.info(request, _("%(count)d deliveries queued.") % {"count": count})

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 
@@ -96,12 +97,16 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        default=timezone.now,
+        help_text=_("When a pending delivery is due: retries are scheduled here, not as broker messages."),
+    )
 
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = _("webhook deliveries")
         indexes = [
-            models.Index(fields=["created_at"], name="delivery_pending", condition=Q(status="pending")),
+            models.Index(fields=["next_attempt_at"], name="delivery_due", condition=Q(status="pending")),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(status__in=DeliveryStatus.values), name="delivery_status_valid"),

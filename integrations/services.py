@@ -18,11 +18,14 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Coalesce, Least
+from django.db.models.functions import Least
 from django.utils import timezone
 
+from outbox import services as outbox
+from outbox.services import LEASE as DISPATCH_LEASE
+from outbox.services import queue_has_room, send_in_bulk, wake, wake_after_commit
 from touchpoints.models import Department
 
 from .models import (
@@ -43,6 +46,8 @@ TIMESTAMP_HEADER = "X-CXM-Timestamp"
 EVENT_HEADER = "X-CXM-Event"
 DELIVERY_HEADER = "X-CXM-Delivery"
 ERROR_TEXT_LIMIT = 1000
+ATTEMPT_MARGIN_SECONDS = 20
+DELIVERIES_PER_MESSAGE = 20
 
 
 def create_api_key(
@@ -86,24 +91,44 @@ def new_webhook_secret() -> str:
 
 
 def publish_event(*, event: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
-    """Queue one delivery per payload for every active subscriber of `event`, sent after commit.
+    """Owe one delivery per payload to every active subscriber of `event`, sent after commit.
 
-    The delivery rows are written in the caller's transaction, so an event is never lost to a
-    broker outage: `retry_pending_deliveries` sends whatever a lost message left behind.
+    The delivery rows are written in the caller's transaction (the outbox), by one INSERT …
+    SELECT for all payloads and subscribers, so an event is never lost to a broker outage:
+    the dispatcher sends every due row (outbox.services).
     """
     if event not in Event.values:
         raise ValueError(f"unknown event {event!r}")
     if not payloads:
         return []
-    subscribers = [s for s in WebhookSubscription.objects.filter(active=True) if event in s.events]
-    if not subscribers:
-        return []
-    deliveries = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(subscription=s, event=event, payload=p) for s in subscribers for p in payloads]
-    )
-    ids = [d.pk for d in deliveries]
-    transaction.on_commit(lambda: enqueue_deliveries(ids))
+    if connection.vendor != "postgresql":
+        subscribers = [s for s in WebhookSubscription.objects.filter(active=True) if event in s.events]
+        deliveries = WebhookDelivery.objects.bulk_create(
+            [WebhookDelivery(subscription=s, event=event, payload=p) for s in subscribers for p in payloads]
+        )
+        ids = [d.pk for d in deliveries]
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                DELIVERIES_SQL,
+                {"event": event, "payloads": [json.dumps(p, cls=DjangoJSONEncoder) for p in payloads]},
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+    if ids:
+        wake_after_commit()
     return ids
+
+
+DELIVERIES_SQL = """
+INSERT INTO integrations_webhookdelivery
+    (subscription_id, event, payload, status, attempts, last_error, created_at, next_attempt_at)
+SELECT subscription.id, %(event)s, item.payload::jsonb, 'pending', 0, '', now(), now()
+FROM integrations_webhooksubscription AS subscription
+CROSS JOIN unnest(%(payloads)s::text[]) WITH ORDINALITY AS item(payload, position)
+WHERE subscription.active AND subscription.events ? %(event)s
+ORDER BY subscription.id, item.position
+RETURNING id
+"""
 
 
 def publish_negative_experiences(*, experience_ids: Sequence[int]) -> list[int]:
@@ -121,15 +146,94 @@ def publish_negative_experiences(*, experience_ids: Sequence[int]) -> list[int]:
     )
 
 
-def publish_customers_at_risk(*, customer_ids: Sequence[int]) -> list[int]:
-    """`customer.at_risk` for each customer whose recovery debt just went from 0 to more than 0."""
+def record_customers_at_risk(*, customer_ids: Sequence[int]) -> None:
+    """Owe `customer.at_risk` events, in the caller's (the rescore's) transaction: one outbox row per batch.
+
+    The deliveries themselves are written by `publish_customers_at_risk` on an events worker
+    moments later, so a full recompute costs hardly more with subscribers than without.
+    """
+    if customer_ids and _has_subscribers(Event.CUSTOMER_AT_RISK):
+        outbox.record(handler="integrations.services.publish_customers_at_risk", customer_ids=list(customer_ids))
+
+
+def publish_customers_at_risk(*, customer_ids: Sequence[int]) -> int:
+    """`customer.at_risk` for each customer whose recovery debt just went from 0 to more than 0.
+
+    One INSERT … SELECT writes every delivery, for every subscriber, with the payload built by
+    PostgreSQL in the shape of the API's customer (customers.serializers.CustomerSerializer):
+    a full recompute can put tens of thousands of customers at risk, and none of them passes
+    through Python. Returns the number of deliveries written.
+    """
+    if not customer_ids or not _has_subscribers(Event.CUSTOMER_AT_RISK):
+        return 0
+    if connection.vendor != "postgresql":
+        return len(_publish_customers_at_risk_one_by_one(customer_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            AT_RISK_DELIVERIES_SQL,
+            {"ids": list(customer_ids), "event": Event.CUSTOMER_AT_RISK, "zone": settings.TIME_ZONE},
+        )
+        written = cursor.rowcount
+    wake_after_commit()
+    return written
+
+
+def _publish_customers_at_risk_one_by_one(customer_ids: Sequence[int]) -> list[int]:
+    """The same deliveries through the serializer, for the SQLite of `make run`."""
     from customers.models import Customer
     from customers.serializers import CustomerSerializer
 
-    if not customer_ids or not _has_subscribers(Event.CUSTOMER_AT_RISK):
-        return []
     customers = Customer.objects.filter(pk__in=customer_ids).select_related("score").order_by("pk")
     return publish_event(event=Event.CUSTOMER_AT_RISK, payloads=list(CustomerSerializer(customers, many=True).data))
+
+
+def _iso(column: str) -> str:
+    """SQL for `column` (timestamptz) as DRF writes it: ISO 8601 in the company's zone, `Z` for UTC."""
+    local, utc = f"({column} AT TIME ZONE %(zone)s)", f"({column} AT TIME ZONE 'UTC')"
+    return f"""CASE WHEN {column} IS NULL THEN NULL ELSE
+        to_char({local}, 'YYYY-MM-DD"T"HH24:MI:SS')
+        || CASE WHEN mod(date_part('microseconds', {column})::bigint, 1000000) <> 0
+                THEN to_char({local}, '.US') ELSE '' END
+        || CASE WHEN {local} = {utc} THEN 'Z'
+                WHEN {local} > {utc} THEN '+' || to_char({local} - {utc}, 'HH24:MI')
+                ELSE '-' || to_char({utc} - {local}, 'HH24:MI') END
+    END"""
+
+
+AT_RISK_DELIVERIES_SQL = f"""
+INSERT INTO integrations_webhookdelivery
+    (subscription_id, event, payload, status, attempts, last_error, created_at, next_attempt_at)
+SELECT subscription.id, %(event)s, customer.payload, 'pending', 0, '', now(), now()
+FROM integrations_webhooksubscription AS subscription
+CROSS JOIN (
+    SELECT c.id, jsonb_build_object(
+        'external_id', c.external_id,
+        'name', c.name,
+        'email', c.email,
+        'segment', c.segment,
+        'relationship_level', c.relationship_level,
+        'category_spend', c.category_spend::text,
+        'our_revenue', c.our_revenue::text,
+        'share_of_wallet', c.share_of_wallet::float8,
+        'created_at', {_iso("c.created_at")},
+        'score', jsonb_build_object(
+            'index', s.index,
+            'balance', s.balance,
+            'recovery_debt', s.recovery_debt,
+            'at_risk', s.recovery_debt > 0,
+            'positive_mass', s.positive_mass,
+            'negative_mass', s.negative_mass,
+            'counts', jsonb_build_object('positive', s.positives, 'neutral', s.neutrals, 'negative', s.negatives),
+            'scored_at', {_iso("s.scored_at")}
+        )
+    ) AS payload
+    FROM customers_customer AS c
+    JOIN scoring_customerscore AS s ON s.customer_id = c.id
+    WHERE c.id = ANY(%(ids)s)
+) AS customer
+WHERE subscription.active AND subscription.events ? %(event)s
+ORDER BY subscription.id, customer.id
+"""
 
 
 def _has_subscribers(event: str) -> bool:
@@ -138,21 +242,82 @@ def _has_subscribers(event: str) -> bool:
     )
 
 
-def enqueue_deliveries(delivery_ids: Iterable[int]) -> None:
-    """Hand deliveries to Celery; never fails the caller (the periodic retry picks up what is left)."""
-    from .tasks import deliver_webhook
+def dispatch_due_deliveries(*, limit: int) -> int:
+    """Lease the pending deliveries that are due and send them, a few per message, over one connection.
 
-    for pk in delivery_ids:
-        try:
-            deliver_webhook.delay(pk)
-        except Exception:
-            log.warning("could not enqueue webhook delivery %s; the periodic retry will send it", pk, exc_info=True)
+    A message carries attempts for one subscription only, so a hanging receiver holds up its
+    own deliveries and nobody else's. The lease keeps the next sweeps from sending the same
+    attempts again while the message waits; if it is lost, they are due again when the lease
+    ends. The message names each attempt, so a copy of it posts nothing.
+    """
+    from .tasks import deliver_webhooks
+
+    if not queue_has_room(deliver_webhooks):
+        return 0
+    now = timezone.now()
+    with transaction.atomic():
+        due = list(
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at")
+            .values_list("subscription_id", "pk", "attempts")[:limit]
+        )
+        WebhookDelivery.objects.filter(pk__in=[pk for _, pk, _ in due]).update(next_attempt_at=now + DISPATCH_LEASE)
+    by_subscription: dict[int, list[tuple[int, int]]] = {}
+    for subscription_id, pk, attempt in due:
+        by_subscription.setdefault(subscription_id, []).append((pk, attempt))
+    messages = [
+        (attempts[start : start + DELIVERIES_PER_MESSAGE],)
+        for attempts in by_subscription.values()
+        for start in range(0, len(attempts), DELIVERIES_PER_MESSAGE)
+    ]
+    send_in_bulk(deliver_webhooks, messages)
+    return len(due)
+
+
+def attempt_deliveries(*, attempts: Sequence[tuple[int, int]]) -> None:
+    """Make the given attempts (delivery id, attempts made so far) one after the other.
+
+    First every delivery of the message is held for as long as all of them could take, so
+    the sweep does not hand the ones still waiting their turn to another worker.
+    """
+    held_until = timezone.now() + len(attempts) * _attempt_lease()
+    WebhookDelivery.objects.filter(
+        pk__in=[pk for pk, _ in attempts], status=DeliveryStatus.PENDING, next_attempt_at__lt=held_until
+    ).update(next_attempt_at=held_until)
+    for pk, attempt in attempts:
+        attempt_delivery(delivery_id=pk, attempt=attempt)
+
+
+def _attempt_lease() -> timedelta:
+    """How long an attempt under way keeps its delivery from being sent again: the POST's timeout and a margin."""
+    return timedelta(seconds=settings.CXM_WEBHOOK_TIMEOUT_SECONDS + ATTEMPT_MARGIN_SECONDS)
+
+
+def send_again(*, deliveries) -> int:
+    """An operator's "send again": the deliveries start over with a fresh attempt budget, due now."""
+    count = deliveries.update(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=timezone.now())
+    transaction.on_commit(wake)
+    return count
 
 
 def sign(*, secret: str, timestamp: int, body: bytes) -> str:
     """HMAC-SHA256 over `timestamp.body`: the receiver recomputes it and rejects old timestamps."""
     digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
+
+
+def signed_headers(delivery: WebhookDelivery, body: bytes) -> dict[str, str]:
+    """The headers of one attempt, its signature among them."""
+    timestamp = int(time.time())
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "CXM-Webhooks/1",
+        SIGNATURE_HEADER: sign(secret=delivery.subscription.secret, timestamp=timestamp, body=body),
+        TIMESTAMP_HEADER: str(timestamp),
+        EVENT_HEADER: delivery.event,
+        DELIVERY_HEADER: str(delivery.pk),
+    }
 
 
 def render_body(delivery: WebhookDelivery) -> bytes:
@@ -165,68 +330,47 @@ def render_body(delivery: WebhookDelivery) -> bytes:
     return json.dumps(envelope, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
 
 
-def attempt_delivery(*, delivery_id: int) -> int | None:
-    """POST one delivery, signed; return the seconds to wait before the next attempt, or None when done.
+def attempt_delivery(*, delivery_id: int, attempt: int) -> None:
+    """Make attempt number `attempt + 1` of one delivery: POST it, signed, and schedule what comes next.
 
-    A delivery already delivered or given up is left alone, so running this twice is safe.
+    The attempt is claimed in the database before the POST, so a message delivered twice (or a
+    dispatch sent twice) posts it once. A delivery already delivered or given up is left alone.
+    On failure the next attempt is scheduled in `next_attempt_at`, per CXM_WEBHOOK_RETRY_SCHEDULE.
     """
-    delivery = WebhookDelivery.objects.select_related("subscription").filter(pk=delivery_id).first()
-    if delivery is None or delivery.status != DeliveryStatus.PENDING:
-        return None
-    body = render_body(delivery)
-    timestamp = int(time.time())
-    request = urllib.request.Request(
-        delivery.subscription.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "CXM-Webhooks/1",
-            SIGNATURE_HEADER: sign(secret=delivery.subscription.secret, timestamp=timestamp, body=body),
-            TIMESTAMP_HEADER: str(timestamp),
-            EVENT_HEADER: delivery.event,
-            DELIVERY_HEADER: str(delivery.pk),
-        },
+    now = timezone.now()
+    pending = WebhookDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+    claimed = pending.filter(attempts=attempt).update(
+        attempts=F("attempts") + 1, last_attempt_at=now, next_attempt_at=now + _attempt_lease()
     )
-    status, error = None, ""
-    try:
-        with urllib.request.urlopen(request, timeout=settings.CXM_WEBHOOK_TIMEOUT_SECONDS) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status, error = exc.code, f"HTTP {exc.code} {exc.reason}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        error = str(getattr(exc, "reason", exc))
-    delivery.attempts += 1
-    delivery.last_attempt_at = timezone.now()
+    if not claimed:
+        return
+    delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
+    status, error = post(delivery)
     delivery.response_status = status
     delivery.last_error = error[:ERROR_TEXT_LIMIT]
-    wait = None
+    schedule = settings.CXM_WEBHOOK_RETRY_SCHEDULE
     if status is not None and 200 <= status < 300:
-        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, delivery.last_attempt_at
-    elif delivery.attempts >= settings.CXM_WEBHOOK_MAX_ATTEMPTS:
+        delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, timezone.now()
+    elif delivery.attempts >= len(schedule):
         delivery.status = DeliveryStatus.FAILED
     else:
-        wait = backoff_seconds(delivery.attempts)
-    delivery.save(
-        update_fields=["attempts", "last_attempt_at", "response_status", "last_error", "status", "delivered_at"]
+        delivery.next_attempt_at = timezone.now() + timedelta(seconds=schedule[delivery.attempts])
+    delivery.save(update_fields=["response_status", "last_error", "status", "delivered_at", "next_attempt_at"])
+
+
+def post(delivery: WebhookDelivery) -> tuple[int | None, str]:
+    """POST one delivery, signed; return the receiver's status (None if it never answered) and the error."""
+    body = render_body(delivery)
+    request = urllib.request.Request(
+        delivery.subscription.url, data=body, method="POST", headers=signed_headers(delivery, body)
     )
-    return wait
-
-
-def backoff_seconds(attempts: int) -> int:
-    """Exponential backoff after the n-th failed attempt: base, 2×base, 4×base …"""
-    return settings.CXM_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempts - 1)
-
-
-def stalled_deliveries() -> list[int]:
-    """Pending deliveries idle for longer than the longest backoff: their Celery message was lost."""
-    idle = timedelta(seconds=2 * backoff_seconds(settings.CXM_WEBHOOK_MAX_ATTEMPTS))
-    return list(
-        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING)
-        .annotate(last_activity=Coalesce("last_attempt_at", "created_at"))
-        .filter(last_activity__lt=timezone.now() - idle)
-        .values_list("pk", flat=True)[:1000]
-    )
+    try:
+        with urllib.request.urlopen(request, timeout=settings.CXM_WEBHOOK_TIMEOUT_SECONDS) as response:
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code} {exc.reason}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return None, str(getattr(exc, "reason", exc))
 
 
 # CSV import jobs (docs/api.md, "Bulk import"). A queued job older than the grace period has lost
@@ -248,19 +392,15 @@ def create_import_job(*, uploaded_by, file_name: str, text: str) -> ImportJob:
         job = ImportJob.objects.create(
             uploaded_by=uploaded_by, file_name=file_name[:255], content=text, rows_total=rows
         )
-        transaction.on_commit(lambda: enqueue_import_jobs([job.pk]))
+        outbox.record(handler="integrations.services.run_import_job", job_id=job.pk)  # a worker imports it
     return job
 
 
 def enqueue_import_jobs(job_ids: Iterable[int]) -> None:
-    """Hand jobs to Celery; never fails the caller (the periodic sweep picks up what is left)."""
+    """Hand stalled jobs to Celery again (the periodic sweep); never fails the caller."""
     from .tasks import run_import_job
 
-    for pk in job_ids:
-        try:
-            run_import_job.delay(pk)
-        except Exception:
-            log.warning("could not enqueue import job %s; the periodic sweep will start it", pk, exc_info=True)
+    send_in_bulk(run_import_job, [(pk,) for pk in job_ids])
 
 
 def run_import_job(*, job_id: int) -> None:

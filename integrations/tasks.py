@@ -5,25 +5,13 @@ from celery import shared_task
 from . import services
 
 
-@shared_task(bind=True, acks_late=True, ignore_result=True, max_retries=None)
-def deliver_webhook(self, delivery_id: int):
-    """Send one webhook delivery; on failure schedule the next attempt with exponential backoff.
+@shared_task(acks_late=True, ignore_result=True)
+def deliver_webhooks(attempts: list[list[int]]) -> None:
+    """Make attempts of deliveries to one subscriber, each `[delivery id, attempts made so far]`.
 
-    The delivery row counts the attempts and decides when to give up, so a retry that is
-    scheduled (rather than raised) also works when tasks run in-process.
+    The next attempt of a failed one, if any, is scheduled in the database (`next_attempt_at`).
     """
-    wait = services.attempt_delivery(delivery_id=delivery_id)
-    if wait is not None:
-        return self.retry(countdown=wait, throw=False)
-    return None
-
-
-@shared_task(acks_late=True)
-def retry_pending_deliveries() -> int:
-    """Periodic: re-enqueue deliveries whose Celery message was lost (the database keeps them)."""
-    ids = services.stalled_deliveries()
-    services.enqueue_deliveries(ids)
-    return len(ids)
+    services.attempt_deliveries(attempts=[(pk, attempt) for pk, attempt in attempts])
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from experiences.models import Experience
-from integrations.services import publish_customers_at_risk
+from integrations.services import record_customers_at_risk
 
 from . import engine
 from .models import CustomerScore, DailyRollup, DirtyCustomer, DirtyDay
@@ -291,8 +291,8 @@ def _score(cursor, sums_sql: str, params: dict[str, Any], where: str, now: datet
     result.changed += len(written)
     became_at_risk = sorted(pk for pk, debt in written if debt > 0 and pk not in already)
     result.became_at_risk += became_at_risk
-    # In the same transaction as the scores: the event is stored if and only if the change is.
-    publish_customers_at_risk(customer_ids=became_at_risk)
+    # In the same transaction as the scores: the event is owed if and only if the change is stored.
+    record_customers_at_risk(customer_ids=became_at_risk)
 
 
 def _roll_up(cursor, experiences: tuple[str, dict[str, Any]], rollups: tuple[str, dict[str, Any]]) -> None:

@@ -8,25 +8,31 @@ from django.core.cache import cache
 
 from cxm.celery import app
 
+from .models import DirtyCustomer, DirtyDay
 from .recompute import RescoreResult, rescore_all, rescore_dirty
 
 # Set while a rescore is queued and not yet started: a burst of writes enqueues one task.
-# It expires on its own in case the message is lost; the sweep covers the gap.
+# It expires on its own in case the message is lost, so the next dispatch sends another.
 PENDING_KEY = "scoring:rescore-pending"
-PENDING_SECONDS = 30
+PENDING_SECONDS = 10
 
 
-def enqueue_rescore() -> None:
-    """Ask for one rescore of the dirty marks, unless one is already waiting in the queue.
+def enqueue_rescore() -> bool:
+    """Ask for one rescore if any mark is waiting, unless one is already queued; True if it asked.
 
-    Without a broker (`make run`, eager tests) the rescore runs here and now, so the page
-    that recorded an experience already shows the new score.
+    Called by the dispatcher (outbox.services.dispatch), on a worker. Without a broker
+    (`make run`, eager tests) the rescore runs here and now, so the page that recorded an
+    experience already shows the new score.
     """
+    if not (DirtyCustomer.objects.exists() or DirtyDay.objects.exists()):
+        return False
     if app.conf.task_always_eager:
         rescore_dirty_task.apply()
-        return
+        return True
     if cache.add(PENDING_KEY, 1, timeout=PENDING_SECONDS):
         rescore_dirty_task.delay()
+        return True
+    return False
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -34,12 +40,6 @@ def rescore_dirty_task() -> dict:
     """Work off every dirty mark; writes that arrive meanwhile may enqueue the next run."""
     cache.delete(PENDING_KEY)
     return _summary(rescore_dirty())
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def sweep() -> dict:
-    """Beat, every few seconds: pick up marks whose message was lost or never sent (broker down)."""
-    return rescore_dirty_task()
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -1,4 +1,4 @@
-"""The real stack of the Procfile (gunicorn, Celery worker, Celery beat) run by honcho on a free port.
+"""The real stack of the Procfile (gunicorn, the Celery workers, Celery beat) run by honcho on a free port.
 
 Used by tests/test_stack.py and tests/test_faults.py; the data a test writes must be committed
 (`transactional_db`), since the stack's processes read the test database over their own connections.
@@ -52,7 +52,8 @@ class Stack:
             "HOST": "127.0.0.1",
             "WEB_PORT": str(self.port),
             "WEB_CONCURRENCY": "2",
-            "WORKER_CONCURRENCY": "1",
+            "SCORING_CONCURRENCY": "1",
+            "EVENTS_CONCURRENCY": "2",
             "BEAT_SCHEDULE": str(self.directory / "beat-schedule"),
             "CXM_HEARTBEAT_SECONDS": "1",
             "PYTHONUNBUFFERED": "1",
@@ -78,14 +79,18 @@ class Stack:
             return False
 
     def kill(self, name: str) -> None:
-        """SIGKILL one Procfile process (e.g. "worker") and its children: no warm shutdown, no ack."""
+        """SIGKILL one Procfile process (e.g. "scoring-worker") and its children: no warm shutdown, no ack.
+
+        Its respawn loop (scripts/respawn) starts it again, as it would after a crash.
+        """
         import psutil
 
-        for child in psutil.Process(self.process.pid).children(recursive=True):
-            if f"cxm {name}" in " ".join(child.cmdline()):
-                for process in [*child.children(recursive=True), child]:
-                    process.kill()
-        self.process.wait(timeout=30)  # honcho stops the other processes when one dies
+        words = procfile_commands()[name].removeprefix("scripts/respawn ").split()[:6]
+        program = " ".join(w for w in words if "$" not in w)
+        for process in psutil.Process(self.process.pid).children(recursive=True):
+            command = " ".join(process.cmdline())
+            if program in command and "respawn" not in command:
+                process.kill()
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -96,6 +101,11 @@ class Stack:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+
+def procfile_commands() -> dict[str, str]:
+    lines = (settings.BASE_DIR / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line and not line.startswith("#"))
 
 
 def running_stack(directory: Path) -> Iterator[Stack]:

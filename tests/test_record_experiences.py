@@ -144,4 +144,4 @@ def test_scoring_is_enqueued_only_after_commit(customer, touchpoint, django_capt
         record_experiences(items=[item()], source="api")
         assert Experience.objects.count() == 1
 
-    assert "request_rescore" in [cb.__name__ for cb in callbacks]
+    assert "wake" in [cb.__name__ for cb in callbacks]

@@ -9,12 +9,13 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from experiences.services import record_experiences
 from integrations.models import DeliveryStatus, Scope, WebhookDelivery, WebhookSubscription
-from integrations.services import backoff_seconds
-from integrations.tasks import retry_pending_deliveries
+from integrations.tasks import deliver_webhooks
+from outbox.services import dispatch
 from scoring.recompute import rescore_dirty
 
 from .api import key_client
@@ -118,31 +119,57 @@ def test_positive_experience_sends_nothing(receiver, record):
     assert not WebhookDelivery.objects.exists()
 
 
-def test_failed_delivery_is_retried_until_the_receiver_accepts(receiver, record):
+def test_failed_delivery_is_retried_on_the_standard_webhooks_schedule(receiver, record):
     hook = receiver(500, 503)
     subscribe(hook.url)
     record("negative")
     delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
+    assert (delivery.next_attempt_at - delivery.last_attempt_at).total_seconds() == pytest.approx(5, abs=1)
+
+    dispatch()  # not due yet
+    assert len(hook.received) == 1
+    with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1), tick=False):
+        dispatch()
+    delivery.refresh_from_db()
+    assert (delivery.attempts, delivery.response_status) == (2, 503)
+    assert (delivery.next_attempt_at - delivery.last_attempt_at).total_seconds() == pytest.approx(300, abs=1)
+    with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1), tick=False):
+        dispatch()
+
+    delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.response_status) == (DeliveryStatus.DELIVERED, 3, 200)
-    assert len(hook.verified_bodies()) == 3
+    assert len(hook.received) == 3
 
 
-def test_delivery_gives_up_after_the_last_attempt(receiver, record, settings):
-    settings.CXM_WEBHOOK_MAX_ATTEMPTS = 2
+def test_delivery_gives_up_after_the_last_attempt_of_the_schedule(receiver, record, settings):
+    settings.CXM_WEBHOOK_RETRY_SCHEDULE = [0, 0]
     hook = receiver(500, 500, 500)
     subscribe(hook.url)
     record("negative")
+    dispatch()
+    dispatch()
     delivery = WebhookDelivery.objects.get()
     assert (delivery.status, delivery.attempts, delivery.last_error) == (
         DeliveryStatus.FAILED,
         2,
         "HTTP 500 Internal Server Error",
     )
+    assert len(hook.received) == 2
 
 
-def test_backoff_doubles_after_each_failed_attempt(settings):
-    settings.CXM_WEBHOOK_BACKOFF_SECONDS = 30
-    assert [backoff_seconds(n) for n in (1, 2, 3, 4)] == [30, 60, 120, 240]
+def test_an_attempt_whose_message_arrives_twice_is_posted_once(receiver, touchpoint, customer):
+    hook = receiver()
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscribe(hook.url), event="experience.negative", payload={"id": 1}
+    )
+
+    deliver_webhooks([[delivery.pk, 0]])
+    deliver_webhooks([[delivery.pk, 0]])  # the broker redelivered the message
+
+    assert len(hook.received) == 1
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
 
 
 def test_customer_becoming_at_risk_is_announced(receiver, record):
@@ -169,17 +196,20 @@ def test_at_risk_event_is_stored_in_the_rescore_transaction_itself(customer, tou
     )  # no on-commit hooks run here: only the rescore below can store the event
 
     rescore_dirty()
+    dispatch()  # what a worker does after the rescore's commit
 
     delivery = WebhookDelivery.objects.get(event="customer.at_risk")
     assert delivery.payload["external_id"] == "ACME-1"
 
 
-def test_lost_delivery_is_sent_by_the_periodic_retry(receiver, record, settings):
+def test_a_delivery_whose_message_was_lost_is_sent_by_the_next_sweep(receiver, db):
     hook = receiver()
     subscription = subscribe(hook.url)
     delivery = WebhookDelivery.objects.create(subscription=subscription, event="experience.negative", payload={"id": 1})
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(created_at=timezone.now() - timedelta(days=1))
-    assert retry_pending_deliveries() == 1
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=3))
+
+    assert dispatch()["deliveries"] == 1
+
     assert [b["data"] for b in hook.verified_bodies()] == [{"id": 1}]
 
 

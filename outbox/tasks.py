@@ -1,0 +1,16 @@
+"""Celery tasks of the outbox: the dispatcher (scoring queue: it is quick) and the runner of outbox rows."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def dispatch() -> dict:
+    """After a write, and every few seconds from beat: hand every due row to the broker."""
+    return services.dispatch()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run(task_id: int) -> None:
+    services.run_task(task_id=task_id)

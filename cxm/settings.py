@@ -155,6 +155,8 @@ REST_FRAMEWORK = {
 # The REST API (docs/api.md): requests per API key (or per logged-in user) before a 429;
 # a key's own `throttle_rate` overrides it. Webhooks: attempts, backoff base, timeout.
 CXM_API_THROTTLE_RATE = env("CXM_API_THROTTLE_RATE", default="600/minute")
+# The largest request body the API reads (larger: 413 before anything is parsed).
+CXM_API_MAX_BODY_BYTES = env.int("CXM_API_MAX_BODY_BYTES", default=1024 * 1024)
 CXM_WEBHOOK_MAX_ATTEMPTS = env.int("CXM_WEBHOOK_MAX_ATTEMPTS", default=8)
 CXM_WEBHOOK_BACKOFF_SECONDS = env.int("CXM_WEBHOOK_BACKOFF_SECONDS", default=30)
 CXM_WEBHOOK_TIMEOUT_SECONDS = env.float("CXM_WEBHOOK_TIMEOUT_SECONDS", default=10)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import APIException, ParseError
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from integrations.api import ApiMixin
+from cxm.text import printable
+from integrations.api import ApiCursorPagination, ApiMixin, PayloadTooLarge
 from integrations.models import Scope
 
 from .filters import ExperienceFilter
@@ -19,19 +19,10 @@ from .serializers import ExperienceSerializer, IngestRequestSerializer, IngestRe
 from .services import record_experiences
 
 MAX_ITEMS = 1000
-MAX_BODY_BYTES = 1024 * 1024
 
 
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "payload_too_large"
-
-
-class ExperiencePagination(CursorPagination):
+class ExperiencePagination(ApiCursorPagination):
     ordering = ("-occurred_at", "-id")
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
 
 
 def items_of(data) -> list:
@@ -40,7 +31,7 @@ def items_of(data) -> list:
         unknown = sorted(set(data) - {"experiences"})
         if unknown:
             raise ParseError(
-                _('Unknown top-level fields %(fields)s; send {"experiences": [...]}.') % {"fields": ", ".join(unknown)}
+                _('Unknown top-level fields %(fields)s; send {"experiences": [...]}.') % {"fields": ", ".join(printable(name) for name in unknown)}
             )
         items = data["experiences"]
         if not isinstance(items, list) or not items:
@@ -85,12 +76,6 @@ class ExperienceViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet
         return experiences if department_ids is None else experiences.filter(department_id__in=department_ids)
 
     def create(self, request, *args, **kwargs) -> Response:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > MAX_BODY_BYTES:
-            raise PayloadTooLarge(_("The body is %(size)d bytes; send at most 1 MB per request.") % {"size": length})
         items = items_of(request.data)
         user = request.user if request.user.is_authenticated else None
         batch = record_experiences(items=items, source=Source.API, recorded_by=user)

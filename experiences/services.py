@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
+from cxm.text import identifier_problem, printable, shown, text_problem
 from customers.services import segments_changed
 from integrations.services import publish_negative_experiences
 from scoring import engine
@@ -39,8 +44,11 @@ ITEM_FIELDS = frozenset(
     }
 )
 VALENCE_BY_NAME = {"negative": -1, "neutral": 0, "positive": 1}
-MAX_KEY_LENGTH = 100
+CUSTOMER_FIELDS = frozenset({"external_id", "name", "email", "segment"})
+MAX_KEY_LENGTH = Experience._meta.get_field("external_id").max_length
+MAX_CUSTOMER_REF_LENGTH = Customer._meta.get_field("external_id").max_length
 MAX_NOTE_LENGTH = 4000
+INTENSITY_TEXT = re.compile(r"\s*[+-]?[0-9]{1,2}\s*")
 INSERT_CHUNK = 500
 INSERT_COLUMNS = (
     "customer_id",
@@ -197,33 +205,96 @@ def record_experiences(
     return result
 
 
-def _key_of(item: Mapping[str, Any]) -> str | None:
+def _key_of(item: Any) -> str | None:
+    """The item's id as it will be reported: only when it is a usable id."""
     key = item.get("id") if isinstance(item, Mapping) else None
-    return str(key) if key not in (None, "") else None
+    if isinstance(key, int) and not isinstance(key, bool) and abs(key) < 10**MAX_KEY_LENGTH:
+        key = str(key)
+    if not isinstance(key, str):
+        return None
+    key = key.strip()
+    return key if key and len(key) <= MAX_KEY_LENGTH and identifier_problem(key) is None else None
+
+
+def _text(value: Any, *, required: bool = False) -> tuple[str, str | None]:
+    """A text field's value and what is wrong with it: a string, storable, empty only when optional."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        return "", _("must be text, got %(value)s") % {"value": shown(value)}
+    problem = text_problem(value)
+    if problem is None and required and not value.strip():
+        problem = _("this field is required")
+    return value, problem
+
+
+def _choice(value: Any, allowed: Sequence[str]) -> tuple[str, str | None]:
+    """An optional choice: absent, null and "" mean none; anything else must be one of `allowed`."""
+    if value in (None, "") and not isinstance(value, (bool, int, float)):
+        return "", None
+    if isinstance(value, str) and value in allowed:
+        return value, None
+    message = _("must be one of %(allowed)s or empty, got %(value)s")
+    return "", message % {"allowed": ", ".join(allowed), "value": shown(value)}
+
+
+def _intensity(value: Any) -> tuple[int, str | None]:
+    """1 to 5, default 3; range-checked before any conversion, so 1e400 or a 400-digit number is a message."""
+    if value is None or value == "":
+        return 3, None
+    number: int | None = None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value if -10 < value < 10 else 10**9
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 10:
+        number = int(value)
+    elif isinstance(value, str) and INTENSITY_TEXT.fullmatch(value):
+        number = int(value)
+    if number is None:
+        return 3, _("must be a whole number from 1 to 5, got %(value)s") % {"value": shown(value)}
+    if not 1 <= number <= 5:
+        return 3, _("must be 1 to 5, got %(value)s") % {"value": shown(value) if number == 10**9 else number}
+    return number, None
 
 
 def _validate(
-    item: Mapping[str, Any], position: int, catalogue: _Catalogue, now: datetime
+    item: Any, position: int, catalogue: _Catalogue, now: datetime
 ) -> tuple[dict[str, list[str]], _Row | None, dict[str, str] | None]:
-    """Check one item against the catalogue; return its errors or a row ready to store."""
+    """Check one item against the catalogue; return its errors or a row ready to store.
+
+    Every field's type is checked before its value is used, so no input can raise here.
+    """
     if not isinstance(item, Mapping):
-        return {"non_field_errors": ["each experience must be an object"]}, None, None
+        return {"non_field_errors": [_("each experience must be an object")]}, None, None
     errors: dict[str, list[str]] = {}
 
     def fail(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
-    for unknown in sorted(set(item) - ITEM_FIELDS):
-        fail(unknown, _("unknown field; allowed fields are %(fields)s") % {"fields": ", ".join(sorted(ITEM_FIELDS))})
+    for unknown in sorted((name for name in item if name not in ITEM_FIELDS), key=str):
+        fail(
+            printable(str(unknown)),
+            _("unknown field; allowed fields are %(fields)s") % {"fields": ", ".join(sorted(ITEM_FIELDS))},
+        )
 
     key = item.get("id")
-    if key in (None, ""):
+    if key is None or key == "":
         key = None
-    elif not isinstance(key, (str, int)) or isinstance(key, bool):
-        fail("id", _("must be a string"))
-    elif len(str(key)) > MAX_KEY_LENGTH:
-        fail("id", _("must be at most %(max)d characters") % {"max": MAX_KEY_LENGTH})
-    key = str(key) if key is not None else None
+    elif isinstance(key, int) and not isinstance(key, bool) and abs(key) < 10**MAX_KEY_LENGTH:
+        key = str(key)
+    elif not isinstance(key, str):
+        fail("id", _("must be a string of at most %(max)d characters") % {"max": MAX_KEY_LENGTH})
+        key = None
+    if key is not None:
+        key = key.strip()
+        problem = identifier_problem(key)
+        if problem:
+            fail("id", problem)
+        elif not key:
+            fail("id", _("must not be blank; leave it out to send an experience without an id"))
+        elif len(key) > MAX_KEY_LENGTH:
+            fail("id", _("must be at most %(max)d characters") % {"max": MAX_KEY_LENGTH})
 
     customer_ref, customer_upsert = _parse_customer(item.get("customer"), fail)
 
@@ -231,12 +302,13 @@ def _validate(
     code = item.get("touchpoint")
     if isinstance(code, Touchpoint):
         code = code.code
-    if code in (None, ""):
+    if code is None or code == "":
         fail("touchpoint", _("this field is required: a touchpoint code"))
     elif not isinstance(code, str) or code not in catalogue.touchpoints:
         valid = ", ".join(sorted(catalogue.touchpoints))
         fail(
-            "touchpoint", _("unknown touchpoint %(code)r; valid codes are: %(valid)s") % {"code": code, "valid": valid}
+            "touchpoint",
+            _("unknown touchpoint %(code)s; valid codes are: %(valid)s") % {"code": shown(code), "valid": valid},
         )
     else:
         touchpoint = catalogue.touchpoints[code]
@@ -244,52 +316,40 @@ def _validate(
     valence = item.get("valence")
     if isinstance(valence, str) and valence.lower() in VALENCE_BY_NAME:
         valence = VALENCE_BY_NAME[valence.lower()]
-    elif valence in (-1, 0, 1) and not isinstance(valence, bool):
+    elif isinstance(valence, int) and not isinstance(valence, bool) and valence in (-1, 0, 1):
         valence = int(valence)
-    elif valence in (None, ""):
+    elif valence is None or valence == "":
         fail("valence", _("this field is required: positive, neutral or negative"))
     else:
-        fail("valence", _("must be positive, neutral or negative, got %(value)r") % {"value": valence})
+        fail("valence", _("must be positive, neutral or negative, got %(value)s") % {"value": shown(valence)})
 
-    intensity = item.get("intensity")
-    if intensity in (None, ""):
-        intensity = 3
-    else:
-        try:
-            parsed = int(intensity)
-            if isinstance(intensity, bool) or parsed != float(intensity):
-                raise ValueError
-            intensity = parsed
-        except (TypeError, ValueError):
-            fail("intensity", _("must be a whole number from 1 to 5, got %(value)r") % {"value": intensity})
-        else:
-            if not 1 <= intensity <= 5:
-                fail("intensity", _("must be 1 to 5, got %(value)s") % {"value": intensity})
+    intensity, problem = _intensity(item.get("intensity"))
+    if problem:
+        fail("intensity", problem)
 
-    stage = item.get("stage") or (touchpoint.stage if touchpoint else None)
-    if stage is not None and stage not in Stage.values:
+    stage = item.get("stage")
+    if stage is None or stage == "":
+        stage = touchpoint.stage if touchpoint else None
+    elif not isinstance(stage, str) or stage not in Stage.values:
         fail(
             "stage",
-            _("must be one of %(allowed)s, got %(value)r") % {"allowed": ", ".join(Stage.values), "value": stage},
+            _("must be one of %(allowed)s, got %(value)s") % {"allowed": ", ".join(Stage.values), "value": shown(stage)},
         )
 
     choices = {"emotion": Emotion.values, "expectation": Expectation.values, "outcome": Outcome.values}
     optional: dict[str, str] = {}
     for name, allowed in choices.items():
-        value = item.get(name) or ""
-        if value and value not in allowed:
-            fail(
-                name,
-                _("must be one of %(allowed)s or empty, got %(value)r")
-                % {"allowed": ", ".join(allowed), "value": value},
-            )
-        optional[name] = value
+        optional[name], problem = _choice(item.get(name), allowed)
+        if problem:
+            fail(name, problem)
 
     department_id = None
-    if touchpoint is not None:
+    department = item.get("department")
+    if department is not None and department != "" and not isinstance(department, str):
+        fail("department", _("must be a department code, got %(value)s") % {"value": shown(department)})
+    elif touchpoint is not None:
         owners = catalogue.owner_codes[touchpoint.pk]
-        department = item.get("department")
-        if department in (None, ""):
+        if not department:
             department_id = catalogue.primary.get(touchpoint.pk)
             if department_id is None:
                 fail(
@@ -299,17 +359,17 @@ def _validate(
         elif department not in owners:
             fail(
                 "department",
-                _("%(department)r does not own touchpoint %(code)r; its departments are: %(owners)s")
-                % {"department": department, "code": touchpoint.code, "owners": ", ".join(sorted(owners))},
+                _("%(department)s does not own touchpoint %(code)r; its departments are: %(owners)s")
+                % {"department": shown(department), "code": touchpoint.code, "owners": ", ".join(sorted(owners))},
             )
         else:
             department_id = owners[department]
 
     occurred_at = _parse_moment(item.get("occurred_at"), now, fail)
 
-    note = item.get("note") or ""
-    if not isinstance(note, str):
-        fail("note", _("must be text"))
+    note, problem = _text(item.get("note"))
+    if problem:
+        fail("note", problem)
     elif len(note) > MAX_NOTE_LENGTH:
         fail(
             "note",
@@ -340,36 +400,62 @@ def _validate(
 
 
 def _parse_customer(value: Any, fail) -> tuple[str | None, dict[str, str] | None]:
-    """A customer is an external id, a Customer, or an object to upsert by external_id."""
+    """A customer is an external id, a Customer, or an object that creates (or updates) one by external_id."""
     if isinstance(value, Customer):
         return value.external_id, None
-    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
-        return str(value).strip(), None
     if isinstance(value, Mapping):
-        external_id = str(value.get("external_id") or "").strip()
-        if not external_id:
-            fail("customer", _("external_id is required in a customer object"))
-            return None, None
-        unknown = set(value) - {"external_id", "name", "email", "segment"}
+        unknown = [name for name in value if name not in CUSTOMER_FIELDS]
         if unknown:
             fail(
                 "customer",
                 _("unknown customer fields %(fields)s; allowed are external_id, name, email, segment")
-                % {"fields": ", ".join(sorted(unknown))},
+                % {"fields": ", ".join(sorted(printable(str(name)) for name in unknown))},
             )
-        upsert = {k: str(value[k]).strip() for k in ("name", "email", "segment") if value.get(k)}
-        if len(upsert.get("name", "")) > 200 or len(external_id) > 100:
-            fail("customer", _("name must be at most 200 and external_id at most 100 characters"))
-        if "email" in upsert and ("@" not in upsert["email"] or len(upsert["email"]) > 254):
-            fail("customer", _("email must be an e-mail address, got %(value)r") % {"value": upsert["email"]})
+        external_id = _customer_ref(value.get("external_id"), fail, "external_id")
+        upsert: dict[str, str] = {}
+        for name in ("name", "email", "segment"):
+            text, problem = _text(value.get(name))
+            text = text.strip()
+            limit = Customer._meta.get_field(name).max_length
+            if problem:
+                fail("customer", f"{name}: {problem}")
+            elif len(text) > limit:
+                fail("customer", _("%(name)s must be at most %(max)d characters") % {"name": name, "max": limit})
+            elif text:
+                upsert[name] = text
+        if "email" in upsert:
+            try:
+                validate_email(upsert["email"])
+            except ValidationError:
+                fail("customer", _("email must be an e-mail address, got %(value)s") % {"value": shown(upsert["email"])})
         return external_id, upsert
-    fail("customer", _("this field is required: an external id, or an object with external_id and name"))
-    return None, None
+    if value is None or value == "":
+        fail("customer", _("this field is required: an external id, or an object with external_id and name"))
+        return None, None
+    return _customer_ref(value, fail), None
+
+
+def _customer_ref(value: Any, fail, name: str = "") -> str | None:
+    """An external id: text (or a whole number) of 1 to 100 characters, trimmed."""
+    prefix = f"{name}: " if name else ""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**MAX_CUSTOMER_REF_LENGTH:
+        value = str(value)
+    if not isinstance(value, str):
+        fail("customer", prefix + _("must be an external id (text), got %(value)s") % {"value": shown(value)})
+        return None
+    ref = value.strip()
+    problem = text_problem(ref) or (None if ref else _("is required: the customer's id in the CRM"))
+    if problem is None and len(ref) > MAX_CUSTOMER_REF_LENGTH:
+        problem = _("must be at most %(max)d characters") % {"max": MAX_CUSTOMER_REF_LENGTH}
+    if problem:
+        fail("customer", prefix + problem)
+        return None
+    return ref
 
 
 def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
     """ISO 8601; without an offset it is read in the company's time zone; at most a few minutes ahead."""
-    if value in (None, ""):
+    if value is None or value == "":
         return now
     moment = value if isinstance(value, datetime) else None
     if isinstance(value, str):
@@ -380,7 +466,7 @@ def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
     if moment is None:
         fail(
             "occurred_at",
-            _("must be an ISO 8601 date and time such as 2026-03-01T14:30:00Z, got %(value)r") % {"value": value},
+            _("must be an ISO 8601 date and time such as 2026-03-01T14:30:00Z, got %(value)s") % {"value": shown(value)},
         )
         return None
     try:
@@ -388,7 +474,7 @@ def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
         moment = (timezone.make_aware(moment) if timezone.is_naive(moment) else moment).astimezone(UTC)
         timezone.localtime(moment)
     except (OverflowError, ValueError):
-        fail("occurred_at", _("is out of range, got %(value)r") % {"value": value})
+        fail("occurred_at", _("is out of range, got %(value)s") % {"value": shown(value)})
         return None
     limit = now + timedelta(minutes=settings.CXM_MAX_FUTURE_MINUTES)
     if moment > limit:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework import status, viewsets
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from cxm.text import text_problem
 
 from .authentication import ApiKeyAuthentication
 from .models import ApiKey, Scope, WebhookSubscription
@@ -18,13 +28,89 @@ from .services import new_webhook_secret
 from .throttling import PerKeyRateThrottle
 
 
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+
+def body_too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        _("The body is larger than %(size)d bytes; send at most 1 MB per request.")
+        % {"size": settings.CXM_API_MAX_BODY_BYTES}
+    )
+
+
 def api_exception_handler(exc, context):
-    """Field errors always come as {"errors": {field: [what to fix]}}, other errors as {"detail": ...}."""
+    """Every error has one envelope: {"detail": "what went wrong", "errors": {field: [what to fix]}}.
+
+    `detail` is always there; `errors` only for invalid fields.
+    """
+    if isinstance(exc, RequestDataTooBig):
+        exc = body_too_large()
     response = exception_handler(exc, context)
-    if response is not None and isinstance(exc, ValidationError):
-        detail = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
-        response.data = {"errors": detail}
+    if response is None:
+        return None
+    if isinstance(exc, ValidationError):
+        errors = response.data if isinstance(response.data, dict) else {"non_field_errors": response.data}
+        response.data = {"detail": _("Some fields are invalid; see errors."), "errors": errors}
+    elif not isinstance(response.data, dict) or "detail" not in response.data:
+        response.data = {"detail": str(response.data)}
     return response
+
+
+class CheckedTextJSONParser(JSONParser):
+    """JSON whose every string (and key) can be stored: NUL or a lone surrogate is a 400 naming where it is."""
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        found = _text_problem_in(data, "")
+        if found is not None:
+            where, problem = found
+            raise ValidationError({where or "non_field_errors": [problem]})
+        return data
+
+
+def _text_problem_in(value: Any, where: str) -> tuple[str, str] | None:
+    """The first string in a parsed JSON document that cannot be stored, with its path (`a.0.b`)."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        return (where, problem) if problem else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, child in items:
+        path = f"{where}.{key}" if where else str(key)
+        if isinstance(key, str) and text_problem(key):
+            return where or "non_field_errors", _("a field name %(problem)s") % {"problem": text_problem(key)}
+        found = _text_problem_in(child, path)
+        if found is not None:
+            return found
+    return None
+
+
+class ApiCursorPagination(CursorPagination):
+    """A cursor that cannot be decoded is the caller's mistake: 400, not 404."""
+
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError(
+                {"cursor": [_("invalid cursor; use the `next` or `previous` link of a page as it was given")]}
+            ) from None
+
+
+class ApiDocsView(SpectacularSwaggerView):
+    """The interactive docs are a public page: no credentials are read, so a bad key cannot break it."""
+
+    authentication_classes: list = []
 
 
 # DRF's browsable API page carries exactly two style attributes; these hashes allow those two
@@ -45,10 +131,28 @@ class ApiMixin:
     permission_classes = [HasScope]
     throttle_classes = [PerKeyRateThrottle]
     filter_backends = [DjangoFilterBackend]
+    parser_classes = [CheckedTextJSONParser, FormParser, MultiPartParser]
     scopes: dict[str, str] = {}
 
     def get_exception_handler(self):
         return api_exception_handler
+
+    def initial(self, request, *args, **kwargs) -> None:
+        """A body over the limit is refused before it is read; a path or query with NUL is a 400."""
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.CXM_API_MAX_BODY_BYTES:
+            raise body_too_large()
+        problems = {
+            name: [problem]
+            for name, value in [*kwargs.items(), *request.query_params.items()]
+            if isinstance(value, str) and (problem := text_problem(value))
+        }
+        if problems:
+            raise ValidationError(problems)
+        super().initial(request, *args, **kwargs)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

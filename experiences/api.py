@@ -31,7 +31,8 @@ def items_of(data) -> list:
         unknown = sorted(set(data) - {"experiences"})
         if unknown:
             raise ParseError(
-                _('Unknown top-level fields %(fields)s; send {"experiences": [...]}.') % {"fields": ", ".join(printable(name) for name in unknown)}
+                _('Unknown top-level fields %(fields)s; send {"experiences": [...]}.')
+                % {"fields": ", ".join(printable(name) for name in unknown)}
             )
         items = data["experiences"]
         if not isinstance(items, list) or not items:

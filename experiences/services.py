@@ -18,8 +18,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from cxm.text import identifier_problem, printable, shown, text_problem
 from customers.services import segments_changed
+from cxm.text import identifier_problem, printable, shown, text_problem
 from integrations.services import publish_negative_experiences
 from scoring import engine
 from scoring.services import mark_for_rescore
@@ -247,9 +247,14 @@ def _intensity(value: Any) -> tuple[int, str | None]:
         number = None
     elif isinstance(value, int):
         number = value if -10 < value < 10 else 10**9
-    elif isinstance(value, float) and math.isfinite(value) and value.is_integer() and abs(value) < 10:
-        number = int(value)
-    elif isinstance(value, str) and INTENSITY_TEXT.fullmatch(value):
+    elif (
+        isinstance(value, float)
+        and math.isfinite(value)
+        and value.is_integer()
+        and abs(value) < 10
+        or isinstance(value, str)
+        and INTENSITY_TEXT.fullmatch(value)
+    ):
         number = int(value)
     if number is None:
         return 3, _("must be a whole number from 1 to 5, got %(value)s") % {"value": shown(value)}
@@ -333,7 +338,8 @@ def _validate(
     elif not isinstance(stage, str) or stage not in Stage.values:
         fail(
             "stage",
-            _("must be one of %(allowed)s, got %(value)s") % {"allowed": ", ".join(Stage.values), "value": shown(stage)},
+            _("must be one of %(allowed)s, got %(value)s")
+            % {"allowed": ", ".join(Stage.values), "value": shown(stage)},
         )
 
     choices = {"emotion": Emotion.values, "expectation": Expectation.values, "outcome": Outcome.values}
@@ -427,7 +433,9 @@ def _parse_customer(value: Any, fail) -> tuple[str | None, dict[str, str] | None
             try:
                 validate_email(upsert["email"])
             except ValidationError:
-                fail("customer", _("email must be an e-mail address, got %(value)s") % {"value": shown(upsert["email"])})
+                fail(
+                    "customer", _("email must be an e-mail address, got %(value)s") % {"value": shown(upsert["email"])}
+                )
         return external_id, upsert
     if value is None or value == "":
         fail("customer", _("this field is required: an external id, or an object with external_id and name"))
@@ -466,7 +474,8 @@ def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
     if moment is None:
         fail(
             "occurred_at",
-            _("must be an ISO 8601 date and time such as 2026-03-01T14:30:00Z, got %(value)s") % {"value": shown(value)},
+            _("must be an ISO 8601 date and time such as 2026-03-01T14:30:00Z, got %(value)s")
+            % {"value": shown(value)},
         )
         return None
     try:

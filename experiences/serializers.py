@@ -86,7 +86,7 @@ class ExperienceItemSerializer(serializers.Serializer):
 
 
 class IngestRequestSerializer(serializers.Serializer):
-    experiences = ExperienceItemSerializer(many=True, min_length=1, max_length=1000)
+    experiences = serializers.ListField(child=ExperienceItemSerializer(), min_length=1, max_length=1000)
 
 
 class ItemResultSerializer(serializers.Serializer):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -14,7 +16,7 @@ from rest_framework import status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -92,19 +94,73 @@ def _text_problem_in(value: Any, where: str) -> tuple[str, str] | None:
 
 
 class ApiCursorPagination(CursorPagination):
-    """A cursor that cannot be decoded is the caller's mistake: 400, not 404."""
+    """A cursor that cannot be decoded, or a page size that is not 1 to 1,000, is the caller's mistake: 400."""
 
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
 
+    def get_page_size(self, request) -> int:
+        value = request.query_params.get(self.page_size_query_param)
+        if value is None:
+            return self.page_size
+        if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= self.max_page_size:
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        _("must be a whole number from 1 to %(max)d") % {"max": self.max_page_size}
+                    ]
+                }
+            )
+        return int(value)
+
     def decode_cursor(self, request):
         try:
             return super().decode_cursor(request)
         except NotFound:
-            raise ValidationError(
-                {"cursor": [_("invalid cursor; use the `next` or `previous` link of a page as it was given")]}
-            ) from None
+            raise invalid_cursor() from None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        """A decodable cursor can still carry a position its ordering cannot compare (a forged one)."""
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (DjangoValidationError, ValueError):
+            raise invalid_cursor() from None
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] |= {"minimum": 1, "maximum": self.max_page_size, "default": self.page_size}
+            if parameter["name"] == self.cursor_query_param:
+                parameter["schema"]["format"] = "cursor"
+                parameter["description"] = "Opaque: the `next` or `previous` link of a page, as it was given."
+        return parameters
+
+
+def invalid_cursor() -> ValidationError:
+    return ValidationError(
+        {"cursor": [_("invalid cursor; use the `next` or `previous` link of a page as it was given")]}
+    )
+
+
+class StrictFilterBackend(DjangoFilterBackend):
+    """A filter value its type does not allow is a 400, never silently ignored (`?at_risk=maybe`)."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is None:
+            return None
+        problems = {}
+        for name, declared in filterset.filters.items():
+            for value in request.query_params.getlist(name):
+                if isinstance(declared, django_filters.BooleanFilter) and value not in ("true", "false"):
+                    problems[name] = [_("must be true or false")]
+                elif value == "" and not isinstance(declared, django_filters.CharFilter):
+                    problems[name] = [_("must not be empty; leave the parameter out instead")]
+        if problems:
+            raise ValidationError(problems)
+        return filterset
 
 
 class ApiDocsView(SpectacularSwaggerView):
@@ -130,8 +186,8 @@ class ApiMixin:
     authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
     permission_classes = [HasScope]
     throttle_classes = [PerKeyRateThrottle]
-    filter_backends = [DjangoFilterBackend]
-    parser_classes = [CheckedTextJSONParser, FormParser, MultiPartParser]
+    filter_backends = [StrictFilterBackend]
+    parser_classes = [CheckedTextJSONParser]  # JSON only: a form would turn every type into text
     scopes: dict[str, str] = {}
 
     def get_exception_handler(self):

@@ -26,9 +26,17 @@ WRITE_ERRORS = {
 }
 
 
+# Request bodies whose unknown fields are refused (not ignored), as the schema then says.
+CLOSED_OBJECTS = ("IngestRequest", "ExperienceItem", "CustomerRef")
+
+
 def add_error_responses(result: dict, generator, request, public) -> dict:
     """drf-spectacular hook: add the shared Error schema and the error responses to every operation."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for name in CLOSED_OBJECTS:
+        if name in schemas:
+            schemas[name]["additionalProperties"] = False
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():

@@ -1,6 +1,8 @@
 """Inputs that once reached a 500: each is now a 4xx that names what to fix, and costs no valid neighbour."""
 
+import base64
 import json
+from urllib.parse import urlencode
 
 import pytest
 from rest_framework.test import APIClient
@@ -131,6 +133,16 @@ def test_ten_megabyte_body_is_a_json_413(db, method, url):
     response = getattr(full_client(), method)(url, body, content_type="application/json")
     assert response.status_code == 413
     assert "detail" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("url", "position"), [(URL, "not-a-date"), ("/api/v1/customers/", "a\u0000b"), (URL, "9999-99-99")]
+)
+def test_forged_cursor_is_400(writer, url, position):
+    cursor = base64.b64encode(urlencode({"p": position}).encode()).decode()
+    response = full_client().get(url, {"cursor": cursor})
+    assert response.status_code == 400
+    assert "invalid cursor" in response.json()["errors"]["cursor"][0]
 
 
 def test_bad_cursor_is_400(writer):

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from cxm.text import printable
 from integrations.api import ApiCursorPagination, ApiMixin, PayloadTooLarge
-from integrations.models import Scope
+from integrations.models import ApiKey, Scope
 
 from .filters import ExperienceFilter
 from .models import Experience, Source
@@ -53,10 +53,12 @@ def items_of(data) -> list:
     create=extend_schema(
         summary="Send experiences (1 to 1,000 per request)",
         description=(
-            'Body `{"experiences": [...]}` or one experience object; at most 1 MB. Each item is accepted, '
-            "reported as a duplicate of an earlier `id` (nothing new is stored), or rejected with field "
-            "errors; an invalid item never costs a valid one. 201 when at least one item was accepted, "
-            "200 otherwise."
+            'Body `{"experiences": [...]}` or one experience object; at most 1 MB. Each item is accepted; '
+            "a `duplicate` of an `id` this API key sent before with the same payload (nothing changes); a "
+            "`conflict` when that `id` came with a different payload (nothing changes; `errors` names the "
+            "fields that differ); or rejected with field errors. An invalid item never costs a valid one. "
+            "Changing an existing customer's name, e-mail or segment needs `customers:write`. 201 when at "
+            "least one item was accepted, 200 otherwise."
         ),
         request=IngestRequestSerializer,
         responses={201: IngestResultSerializer, 200: IngestResultSerializer},
@@ -79,10 +81,18 @@ class ExperienceViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet
     def create(self, request, *args, **kwargs) -> Response:
         items = items_of(request.data)
         user = request.user if request.user.is_authenticated else None
-        batch = record_experiences(items=items, source=Source.API, recorded_by=user)
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None
+        batch = record_experiences(
+            items=items,
+            source=Source.API,
+            recorded_by=user,
+            api_key=api_key,
+            may_change_customers=api_key is None or api_key.has_scope(Scope.CUSTOMERS_WRITE),
+        )
         body = {
             "accepted": batch.accepted,
             "duplicates": batch.duplicates,
+            "conflicts": batch.conflicts,
             "rejected": batch.rejected,
             "results": [{"status": r.status, "id": r.id, "key": r.key, "errors": r.errors} for r in batch.results],
         }

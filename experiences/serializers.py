@@ -90,18 +90,21 @@ class IngestRequestSerializer(serializers.Serializer):
 
 
 class ItemResultSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
-    id = serializers.IntegerField(allow_null=True, help_text=_("The stored experience (accepted or duplicate)."))
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "conflict", "rejected"])
+    id = serializers.IntegerField(
+        allow_null=True, help_text=_("The stored experience (accepted, duplicate, or the one a conflict is with).")
+    )
     key = serializers.CharField(allow_null=True, help_text=_("The item's `id` as sent."))
     errors = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         allow_null=True,
-        help_text=_("For a rejected item: field → what to fix."),
+        help_text=_("For a rejected item: field → what to fix; for a conflict: each field that differs."),
     )
 
 
 class IngestResultSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
     duplicates = serializers.IntegerField()
+    conflicts = serializers.IntegerField()
     rejected = serializers.IntegerField()
     results = ItemResultSerializer(many=True, help_text=_("One per item, in request order."))

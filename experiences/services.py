@@ -64,7 +64,10 @@ INSERT_COLUMNS = (
     "occurred_on",
     "source",
     "external_id",
+    "idempotency_scope",
+    "sent",
     "recorded_by_id",
+    "api_key_id",
     "note",
     "impact",
     "positive_mass_norm",
@@ -77,7 +80,7 @@ INSERT_COLUMNS = (
 class ItemResult:
     """What became of one item, reported in request order."""
 
-    status: str  # "accepted" | "duplicate" | "rejected"
+    status: str  # "accepted" | "duplicate" | "conflict" | "rejected"
     id: int | None = None
     key: str | None = None
     errors: dict[str, list[str]] | None = None
@@ -97,6 +100,10 @@ class BatchResult:
     @property
     def duplicates(self) -> int:
         return self.count("duplicate")
+
+    @property
+    def conflicts(self) -> int:
+        return self.count("conflict")
 
     @property
     def rejected(self) -> int:
@@ -142,53 +149,70 @@ class _Row:
     key: str | None
     customer_ref: str
     values: dict[str, Any]
+    customer_upsert: dict[str, str] | None
+    sent: dict[str, Any]
+    repeat_of: _Row | None = None
+
+
+def idempotency_scope(*, source: str, recorded_by=None, api_key=None) -> str:
+    """Whose id namespace an item's `id` lives in: each API key and each user has its own.
+
+    Two integrations may both send `"id": "1"` without colliding; the CSV import and survey
+    answers keep one namespace per source.
+    """
+    if api_key is not None:
+        return f"key:{api_key.pk}"
+    if source in (Source.FORM, Source.API) and recorded_by is not None:
+        return f"user:{recorded_by.pk}"
+    return source
 
 
 def record_experiences(
-    *, items: Sequence[Mapping[str, Any]], source: str, recorded_by=None, now: datetime | None = None
+    *,
+    items: Sequence[Mapping[str, Any]],
+    source: str,
+    recorded_by=None,
+    api_key=None,
+    may_change_customers: bool = True,
+    now: datetime | None = None,
 ) -> BatchResult:
     """Validate, store in bulk and queue scoring for a batch of experiences.
 
-    An invalid item is reported with field errors and never costs its valid neighbours; a
-    known idempotency key (`id`, unique per source) is reported as a duplicate with the
-    existing experience's id. Everything accepted is committed before this returns.
+    An invalid item is reported with field errors and never costs its valid neighbours. An
+    `id` already stored in the writer's namespace (see `idempotency_scope`) changes nothing,
+    customers included: the same payload is a `duplicate` with the stored experience's id, a
+    different one a `conflict` naming the fields that differ. Changing an existing customer's
+    name, e-mail or segment needs `may_change_customers` (the customers:write scope); creating
+    one does not. Everything accepted is committed before this returns.
     """
     if source not in Source.values:
         raise ValueError(f"unknown source {source!r}")
     now = now or timezone.now()
+    scope = idempotency_scope(source=source, recorded_by=recorded_by, api_key=api_key)
     catalogue = _Catalogue()
     result = BatchResult(results=[ItemResult(status="rejected") for _ in items])
     rows: list[_Row] = []
-    upserts: dict[str, dict[str, str]] = {}
     for position, item in enumerate(items):
-        errors, row, customer_upsert = _validate(item, position, catalogue, now)
+        errors, row = _validate(item, position, catalogue, now)
         if errors:
             result.results[position] = ItemResult(status="rejected", key=_key_of(item), errors=errors)
-            continue
-        if customer_upsert is not None:
-            upserts.setdefault(row.customer_ref, {}).update(customer_upsert)
-        rows.append(row)
+        else:
+            rows.append(row)
 
     with transaction.atomic():
-        customer_ids = _resolve_customers({r.customer_ref for r in rows}, upserts)
+        fresh = _set_aside_known_keys(rows, scope, result)
+        refused = _resolve_customers(fresh, may_change_customers=may_change_customers)
         accepted_rows = []
-        for row in rows:
-            customer_id = customer_ids.get(row.customer_ref)
-            if customer_id is None:
+        for row in fresh:
+            if row.position in refused:
                 result.results[row.position] = ItemResult(
-                    status="rejected",
-                    key=row.key,
-                    errors={
-                        "customer": [
-                            _("unknown customer %(ref)r: send an object with external_id and name to create it")
-                            % {"ref": row.customer_ref}
-                        ]
-                    },
+                    status="rejected", key=row.key, errors={"customer": [refused[row.position]]}
                 )
-                continue
-            row.values["customer_id"] = customer_id
-            accepted_rows.append(row)
-        _insert(accepted_rows, source, recorded_by, now, result)
+            else:
+                accepted_rows.append(row)
+        writer = {"recorded_by_id": getattr(recorded_by, "pk", None), "api_key_id": getattr(api_key, "pk", None)}
+        _insert(accepted_rows, source, scope, writer, now, result)
+        _report_repeats(rows, result)
         stored = [r for r in accepted_rows if result.results[r.position].status == "accepted"]
         publish_negative_experiences(
             experience_ids=[result.results[r.position].id for r in stored if r.values["valence"] < 0]
@@ -203,6 +227,77 @@ def record_experiences(
 
             transaction.on_commit(lambda: request_cases(experience_ids=negative_ids))
     return result
+
+
+def _set_aside_known_keys(rows: list[_Row], scope: str, result: BatchResult) -> list[_Row]:
+    """Report ids already stored in this namespace (duplicate or conflict); return the rows still to store.
+
+    The keys are locked for the transaction first, so two requests replaying one id at once
+    are decided one after the other, the second seeing the first's row. A repeat of an id
+    earlier in the same batch is kept aside on the row and reported after the insert.
+    """
+    keys = sorted({r.key for r in rows if r.key is not None})
+    if not keys:
+        return rows
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(h) FROM "
+                "(SELECT DISTINCT hashtextextended(%s || k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS locks",
+                [f"{scope}\x1f", keys],
+            )
+    stored = {
+        key: (pk, sent)
+        for key, pk, sent in Experience.objects.filter(idempotency_scope=scope, external_id__in=keys).values_list(
+            "external_id", "id", "sent"
+        )
+    }
+    fresh: list[_Row] = []
+    first_by_key: dict[str, _Row] = {}
+    for row in rows:
+        if row.key is None:
+            fresh.append(row)
+        elif row.key in stored:
+            pk, sent = stored[row.key]
+            result.results[row.position] = _replay(row, pk, sent)
+        elif row.key in first_by_key:
+            row.repeat_of = first_by_key[row.key]
+        else:
+            first_by_key[row.key] = row
+            fresh.append(row)
+    return fresh
+
+
+def _replay(row: _Row, pk: int | None, sent: dict | None) -> ItemResult:
+    """An id sent again: the same payload is a duplicate, a different one a conflict naming what differs."""
+    differing = differing_fields(sent, row.sent) if sent is not None else []
+    if not differing:
+        return ItemResult(status="duplicate", id=pk, key=row.key)
+    message = _("differs from what was first sent with this id; nothing was changed (send a new id to record it)")
+    return ItemResult(status="conflict", id=pk, key=row.key, errors={name: [message] for name in differing})
+
+
+def differing_fields(first: Mapping[str, Any], again: Mapping[str, Any]) -> list[str]:
+    """Top-level fields (and `customer.<field>`) whose values differ between two sends of one id."""
+    differing = []
+    for name in sorted(set(first) | set(again)):
+        a, b = first.get(name), again.get(name)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            differing += [f"{name}.{inner}" for inner in differing_fields(a, b)]
+        elif a != b or type(a) is not type(b):
+            differing.append(name)
+    return differing
+
+
+def _report_repeats(rows: list[_Row], result: BatchResult) -> None:
+    """An id repeated within one batch is answered like a replay of its first occurrence."""
+    for row in rows:
+        if row.repeat_of is not None:
+            first = result.results[row.repeat_of.position]
+            if first.status in ("accepted", "duplicate", "conflict"):
+                result.results[row.position] = _replay(row, first.id, row.repeat_of.sent)
+            else:
+                result.results[row.position] = ItemResult(status=first.status, key=row.key, errors=first.errors)
 
 
 def _key_of(item: Any) -> str | None:
@@ -265,13 +360,13 @@ def _intensity(value: Any) -> tuple[int, str | None]:
 
 def _validate(
     item: Any, position: int, catalogue: _Catalogue, now: datetime
-) -> tuple[dict[str, list[str]], _Row | None, dict[str, str] | None]:
+) -> tuple[dict[str, list[str]], _Row | None]:
     """Check one item against the catalogue; return its errors or a row ready to store.
 
     Every field's type is checked before its value is used, so no input can raise here.
     """
     if not isinstance(item, Mapping):
-        return {"non_field_errors": [_("each experience must be an object")]}, None, None
+        return {"non_field_errors": [_("each experience must be an object")]}, None
     errors: dict[str, list[str]] = {}
 
     def fail(name: str, message: str) -> None:
@@ -383,7 +478,7 @@ def _validate(
         )
 
     if errors:
-        return errors, None, None
+        return errors, None
     i = engine.impact(valence, intensity, optional["outcome"] or None, emotional_share=settings.CXM_EMOTIONAL_SHARE)
     positive, negative = engine.normalised_masses(
         i, occurred_at, settings.CXM_EPOCH, half_life_days=settings.CXM_HALF_LIFE_DAYS
@@ -402,7 +497,33 @@ def _validate(
         "positive_mass_norm": positive,
         "negative_mass_norm": negative,
     }
-    return {}, _Row(position=position, key=key, customer_ref=customer_ref, values=values), customer_upsert
+    row = _Row(
+        position=position,
+        key=key,
+        customer_ref=customer_ref,
+        values=values,
+        customer_upsert=customer_upsert,
+        sent=_as_sent(item),
+    )
+    return {}, row
+
+
+def _as_sent(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The item as sent, without its id, in JSON: what a replay of the same id is compared with."""
+    sent: dict[str, Any] = {}
+    for name, value in item.items():
+        if name == "id":
+            continue
+        if isinstance(value, Touchpoint):
+            value = value.code
+        elif isinstance(value, Customer):
+            value = value.external_id
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, str):
+            value = value.strip() if name == "customer" else value
+        sent[name] = value
+    return sent
 
 
 def _parse_customer(value: Any, fail) -> tuple[str | None, dict[str, str] | None]:
@@ -496,64 +617,78 @@ def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
     return moment
 
 
-def _resolve_customers(refs: set[str], upserts: dict[str, dict[str, str]]) -> dict[str, int]:
-    """Map external ids to customer ids, creating or updating the customers sent as objects."""
+def _resolve_customers(rows: list[_Row], *, may_change_customers: bool) -> dict[int, str]:
+    """Give each row its customer id, creating the customers sent as new objects.
+
+    Returns the positions of the rows to reject, with why: an unknown customer, or a change to
+    an existing customer's name, e-mail or segment when the writer may not change customers.
+    """
+    refs = {r.customer_ref for r in rows}
     if not refs:
         return {}
     existing = {c.external_id: c for c in Customer.objects.filter(external_id__in=refs)}
-    to_create = [
-        Customer(
-            external_id=ref, name=data.get("name") or ref, email=data.get("email", ""), segment=data.get("segment", "")
-        )
-        for ref, data in upserts.items()
-        if ref not in existing
-    ]
-    if to_create:
-        Customer.objects.bulk_create(to_create, ignore_conflicts=True)
-        existing.update(
-            {c.external_id: c for c in Customer.objects.filter(external_id__in=[c.external_id for c in to_create])}
-        )
-    changed = []
-    moved = []  # customers given a new segment: the rollups of their past days must follow
-    for ref, data in upserts.items():
-        customer = existing.get(ref)
-        if customer is None:
-            continue
-        if data.get("segment", customer.segment) != customer.segment:
-            moved.append(customer.pk)
-        if any(getattr(customer, k) != v for k, v in data.items()):
-            for k, v in data.items():
-                setattr(customer, k, v)
-            changed.append(customer)
-    if changed:
-        Customer.objects.bulk_update(changed, ["name", "email", "segment"])
-    segments_changed(customer_ids=moved)
-    return {ref: c.pk for ref, c in existing.items()}
-
-
-def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: BatchResult) -> None:
-    """Insert in chunks with ON CONFLICT DO NOTHING, so that racing duplicates are caught by the database."""
-    first_by_key: dict[str, _Row] = {}
-    unique_rows = []
-    repeats = []
+    first_sent: dict[str, dict[str, str]] = {}
     for row in rows:
-        if row.key is not None and row.key in first_by_key:
-            repeats.append(row)
-        else:
-            if row.key is not None:
-                first_by_key[row.key] = row
-            unique_rows.append(row)
+        if row.customer_upsert is not None and row.customer_ref not in existing:
+            first_sent.setdefault(row.customer_ref, row.customer_upsert)
+    if first_sent:
+        Customer.objects.bulk_create(
+            [
+                Customer(
+                    external_id=ref,
+                    name=data.get("name") or ref,
+                    email=data.get("email", ""),
+                    segment=data.get("segment", ""),
+                )
+                for ref, data in first_sent.items()
+            ],
+            ignore_conflicts=True,
+        )
+        existing.update({c.external_id: c for c in Customer.objects.filter(external_id__in=first_sent)})
+    refused: dict[int, str] = {}
+    changed: dict[int, Customer] = {}
+    moved = set()  # customers given a new segment: the rollups of their past days must follow
+    for row in rows:
+        customer = existing.get(row.customer_ref)
+        if customer is None:
+            refused[row.position] = _(
+                "unknown customer %(ref)s: send an object with external_id and name to create it"
+            ) % {"ref": shown(row.customer_ref)}
+            continue
+        row.values["customer_id"] = customer.pk
+        differing = [k for k, v in (row.customer_upsert or {}).items() if getattr(customer, k) != v]
+        if not differing:
+            continue
+        if not may_change_customers:
+            refused[row.position] = _(
+                "would change the existing customer's %(fields)s, which needs the customers:write scope; "
+                "send only the external id (or the customer's current values)"
+            ) % {"fields": ", ".join(differing)}
+            continue
+        if "segment" in differing:
+            moved.add(customer.pk)
+        for k in differing:
+            setattr(customer, k, row.customer_upsert[k])
+        changed[customer.pk] = customer
+    if changed:
+        Customer.objects.bulk_update(list(changed.values()), ["name", "email", "segment"])
+    segments_changed(customer_ids=moved)
+    return refused
 
+
+def _insert(
+    rows: list[_Row], source: str, scope: str, writer: dict[str, Any], now: datetime, result: BatchResult
+) -> None:
+    """Insert in chunks; ON CONFLICT DO NOTHING stays as the database's own guard against a repeated id."""
     ops = connection.ops
-    recorded_by_id = getattr(recorded_by, "pk", None)
     table = ops.quote_name(Experience._meta.db_table)
     columns = ", ".join(ops.quote_name(c) for c in INSERT_COLUMNS)
     placeholders = "(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ")"
     created_at = ops.adapt_datetimefield_value(now)
     ids_by_key: dict[str, int] = {}
     with connection.cursor() as cursor:
-        for start in range(0, len(unique_rows), INSERT_CHUNK):
-            chunk = unique_rows[start : start + INSERT_CHUNK]
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
             params: list[Any] = []
             for row in chunk:
                 v = row.values
@@ -571,7 +706,10 @@ def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: B
                     ops.adapt_datefield_value(v["occurred_on"]),
                     source,
                     row.key,
-                    recorded_by_id,
+                    scope,
+                    ops.adapt_json_value(row.sent, None) if row.key is not None else None,
+                    writer["recorded_by_id"],
+                    writer["api_key_id"],
                     v["note"],
                     v["impact"],
                     v["positive_mass_norm"],
@@ -580,7 +718,7 @@ def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: B
                 ]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "
-                f"ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING "
+                f"ON CONFLICT (idempotency_scope, external_id) WHERE external_id IS NOT NULL DO NOTHING "
                 f"RETURNING id, external_id",
                 params,
             )
@@ -594,15 +732,12 @@ def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: B
                     result.results[row.position] = ItemResult(status="accepted", id=next(keyless))
                 elif row.key in ids_by_key:
                     result.results[row.position] = ItemResult(status="accepted", id=ids_by_key[row.key], key=row.key)
-    stored_keys = [r.key for r in unique_rows if r.key is not None and r.key not in ids_by_key]
-    existing = (
-        dict(Experience.objects.filter(source=source, external_id__in=stored_keys).values_list("external_id", "id"))
-        if stored_keys
-        else {}
-    )
-    for row in unique_rows:
-        if row.key is not None and row.key not in ids_by_key:
-            result.results[row.position] = ItemResult(status="duplicate", id=existing.get(row.key), key=row.key)
-    for row in repeats:
-        first = result.results[first_by_key[row.key].position]
-        result.results[row.position] = ItemResult(status="duplicate", id=first.id, key=row.key)
+    lost = [r.key for r in rows if r.key is not None and r.key not in ids_by_key]
+    if lost:  # only without the key locks (another database): decided like any replay
+        stored = Experience.objects.filter(idempotency_scope=scope, external_id__in=lost).values_list(
+            "external_id", "id", "sent"
+        )
+        by_key = {key: (pk, sent) for key, pk, sent in stored}
+        for row in rows:
+            if row.key in by_key:
+                result.results[row.position] = _replay(row, *by_key[row.key])

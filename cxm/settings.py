@@ -157,6 +157,8 @@ REST_FRAMEWORK = {
 CXM_API_THROTTLE_RATE = env("CXM_API_THROTTLE_RATE", default="600/minute")
 # The largest request body the API reads (larger: 413 before anything is parsed).
 CXM_API_MAX_BODY_BYTES = env.int("CXM_API_MAX_BODY_BYTES", default=1024 * 1024)
+# How long an Idempotency-Key header is remembered (docs/api.md).
+CXM_IDEMPOTENCY_KEY_HOURS = env.int("CXM_IDEMPOTENCY_KEY_HOURS", default=24)
 CXM_WEBHOOK_MAX_ATTEMPTS = env.int("CXM_WEBHOOK_MAX_ATTEMPTS", default=8)
 CXM_WEBHOOK_BACKOFF_SECONDS = env.int("CXM_WEBHOOK_BACKOFF_SECONDS", default=30)
 CXM_WEBHOOK_TIMEOUT_SECONDS = env.float("CXM_WEBHOOK_TIMEOUT_SECONDS", default=10)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from cxm.text import printable
 from integrations.api import ApiCursorPagination, ApiMixin, PayloadTooLarge
+from integrations.idempotency import HEADER, once
 from integrations.models import ApiKey, Scope
 
 from .filters import ExperienceFilter
@@ -61,7 +62,22 @@ def items_of(data) -> list:
             "least one item was accepted, 200 otherwise."
         ),
         request=IngestRequestSerializer,
-        responses={201: IngestResultSerializer, 200: IngestResultSerializer},
+        parameters=[
+            OpenApiParameter(
+                HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description=(
+                    "Optional, 1 to 255 characters: a retry with the same key and body gets the first answer "
+                    "again (header Idempotent-Replayed: true); the same key with another body is a 422. "
+                    "Kept 24 hours."
+                ),
+            )
+        ],
+        responses={
+            201: IngestResultSerializer,
+            200: IngestResultSerializer,
+        },
     ),
 )
 class ExperienceViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -79,6 +95,9 @@ class ExperienceViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet
         return experiences if department_ids is None else experiences.filter(department_id__in=department_ids)
 
     def create(self, request, *args, **kwargs) -> Response:
+        return once(request, lambda: self.record(request))
+
+    def record(self, request) -> Response:
         items = items_of(request.data)
         user = request.user if request.user.is_authenticated else None
         api_key = request.auth if isinstance(request.auth, ApiKey) else None

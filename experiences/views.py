@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .forms import ExperienceForm
@@ -22,9 +23,13 @@ def log_experience(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             result = record_experiences(items=[form.item()], source="form", recorded_by=request.user)
             outcome = result.results[0]
-            if outcome.status == "accepted":
+            if outcome.status in ("accepted", "duplicate"):  # a double submit shows the one experience
                 return redirect(f"{reverse('log-experience')}?recorded={outcome.id}")
-            form.add_service_errors(outcome.errors or {})
+            if outcome.status == "conflict":
+                form.renew_submission()
+                form.add_error(None, _("This page was already sent with other values; check them and send again."))
+            else:
+                form.add_service_errors(outcome.errors or {})
         recorded = None
     else:
         recorded = confirmation(request.GET.get("recorded"), user=request.user)

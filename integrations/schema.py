@@ -41,6 +41,8 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
             errors = COMMON_ERRORS | (WRITE_ERRORS if method in ("post", "put", "patch") else {})
+            if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
+                errors = errors | {"422": "The Idempotency-Key was already used for a different request."}
             for code, description in errors.items():
                 operation["responses"].setdefault(code, {"description": description, "content": error})
             if "429" in operation["responses"]:

@@ -108,3 +108,34 @@ def test_a_key_with_customers_write_may_change_the_customer(writer):
 def test_every_experience_records_the_key_that_wrote_it(writer):
     result = send(writer, item("a"))["results"][0]
     assert Experience.objects.get(pk=result["id"]).api_key_id == writer.api_key.pk
+
+
+def test_idempotency_key_header_replays_the_first_answer(writer):
+    body = {"experiences": [item("a"), item("b")]}
+    first = writer.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="req-1")
+    again = writer.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="req-1")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert Experience.objects.count() == 2
+
+
+def test_idempotency_key_reused_for_another_body_is_422(writer):
+    writer.post(URL, {"experiences": [item("a")]}, format="json", HTTP_IDEMPOTENCY_KEY="req-1")
+    response = writer.post(URL, {"experiences": [item("b")]}, format="json", HTTP_IDEMPOTENCY_KEY="req-1")
+    assert response.status_code == 422
+    assert "different request" in response.json()["detail"]
+    assert Experience.objects.count() == 1
+
+
+def test_idempotency_keys_belong_to_their_api_key(writer):
+    other = key_client(Scope.EXPERIENCES_WRITE)
+    writer.post(URL, {"experiences": [item("a")]}, format="json", HTTP_IDEMPOTENCY_KEY="req-1")
+    response = other.post(URL, {"experiences": [item("b")]}, format="json", HTTP_IDEMPOTENCY_KEY="req-1")
+    assert response.status_code == 201
+
+
+def test_idempotency_key_with_invisible_characters_is_400(writer):
+    response = writer.post(URL, {"experiences": [item("a")]}, format="json", HTTP_IDEMPOTENCY_KEY="req\u200b")
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["errors"]

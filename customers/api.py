@@ -7,11 +7,10 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from accounts import access
-from integrations.api import ApiMixin
+from integrations.api import ApiCursorPagination, ApiMixin
 from integrations.models import Scope
 
 from .models import EXTERNAL_ID_MAX_LENGTH, Customer, RelationshipLevel
@@ -26,11 +25,8 @@ EXTERNAL_ID = OpenApiParameter(
 )
 
 
-class CustomerPagination(CursorPagination):
+class CustomerPagination(ApiCursorPagination):
     ordering = "external_id"
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
 
 
 class CustomerFilter(django_filters.FilterSet):

@@ -77,14 +77,14 @@ class Customer(models.Model):
         return f"{self.name} ({self.external_id})"
 
 
-def _max_length(name: str) -> int:
+def customer_field_max_length(name: str) -> int:
     field = Customer._meta.get_field(name)
     assert isinstance(field, models.CharField) and field.max_length is not None
     return field.max_length
 
 
 # The limits callers check before writing, read from the columns so they cannot drift from them.
-EXTERNAL_ID_MAX_LENGTH = _max_length("external_id")
-NAME_MAX_LENGTH = _max_length("name")
-EMAIL_MAX_LENGTH = _max_length("email")
-SEGMENT_MAX_LENGTH = _max_length("segment")
+EXTERNAL_ID_MAX_LENGTH = customer_field_max_length("external_id")
+NAME_MAX_LENGTH = customer_field_max_length("name")
+EMAIL_MAX_LENGTH = customer_field_max_length("email")
+SEGMENT_MAX_LENGTH = customer_field_max_length("segment")

@@ -25,6 +25,7 @@ TIMELINE_FIELDS = (
     "touchpoint__name",
     "department__name",
     "recorded_by__username",
+    "api_key__name",
 )
 
 

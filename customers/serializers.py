@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from integrations.strict_fields import StrictTypes
 from scoring.models import CustomerScore
 
 from .models import Customer
@@ -51,7 +52,7 @@ def _score_of(customer: Customer) -> dict:
     }
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(StrictTypes, serializers.ModelSerializer):
     """Read and upsert by `external_id`, the customer's id in the CRM (taken from the URL on writes)."""
 
     share_of_wallet = serializers.FloatField(

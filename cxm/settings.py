@@ -191,6 +191,10 @@ CXM_WEBHOOK_RETRY_SCHEDULE = [
         "CXM_WEBHOOK_RETRY_SCHEDULE", default=["0", "5", "300", "1800", "7200", "18000", "36000", "36000"]
     )
 ]
+# The largest request body the API reads (larger: 413 before anything is parsed).
+CXM_API_MAX_BODY_BYTES = env.int("CXM_API_MAX_BODY_BYTES", default=1024 * 1024)
+# How long an Idempotency-Key header is remembered (docs/api.md).
+CXM_IDEMPOTENCY_KEY_HOURS = env.int("CXM_IDEMPOTENCY_KEY_HOURS", default=24)
 CXM_WEBHOOK_TIMEOUT_SECONDS = env.float("CXM_WEBHOOK_TIMEOUT_SECONDS", default=10)
 SPECTACULAR_SETTINGS = {
     "TITLE": "CXM API",

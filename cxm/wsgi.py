@@ -4,6 +4,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from cxm.chunked import ChunkedBodies
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxm.settings")
 
-application = get_wsgi_application()
+application = ChunkedBodies(get_wsgi_application())

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from integrations.csv_import import COLUMNS, CsvFormatError
@@ -43,17 +44,34 @@ class ImportCsvForm(forms.Form):
 class ExperienceAdmin(admin.ModelAdmin):
     """Read-only: experiences enter through the one write path (form, API, import, surveys)."""
 
-    list_display = ["occurred_at", "customer", "touchpoint", "department", "stage", "valence", "intensity", "source"]
+    list_display = [
+        "occurred_at",
+        "customer",
+        "touchpoint",
+        "department",
+        "stage",
+        "valence",
+        "intensity",
+        "source",
+        "written_by",
+    ]
     list_filter = ["valence", "stage", "source", "department", "expectation", "outcome", "touchpoint"]
     search_fields = ["customer__name", "customer__external_id", "external_id", "note"]
     date_hierarchy = "occurred_at"
-    list_select_related = ["customer", "touchpoint", "department"]
-    raw_id_fields = ["customer", "recorded_by"]
+    list_select_related = ["customer", "touchpoint", "department", "recorded_by", "api_key"]
+    raw_id_fields = ["customer", "recorded_by", "api_key"]
     show_full_result_count = False
     change_list_template = "admin/experiences/experience/change_list_with_import.html"
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    @admin.display(description=_("Written by"))
+    def written_by(self, experience: Experience) -> str:
+        """The API key or the user who sent it (the CSV import and survey answers name none)."""
+        if experience.api_key is not None:
+            return gettext("API key %(name)s") % {"name": experience.api_key.name}
+        return experience.recorded_by.username if experience.recorded_by is not None else "—"
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import APIException, ParseError
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from accounts import access
-from integrations.api import ApiMixin
-from integrations.models import Scope
+from cxm.text import printable
+from integrations.api import ApiCursorPagination, ApiMixin, PayloadTooLarge
+from integrations.idempotency import HEADER, once
+from integrations.models import ApiKey, Scope
 
 from .filters import ExperienceFilter
 from .models import Source
@@ -20,19 +21,10 @@ from .serializers import ExperienceSerializer, IngestRequestSerializer, IngestRe
 from .services import record_experiences
 
 MAX_ITEMS = 1000
-MAX_BODY_BYTES = 1024 * 1024
 
 
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "payload_too_large"
-
-
-class ExperiencePagination(CursorPagination):
+class ExperiencePagination(ApiCursorPagination):
     ordering = ("-occurred_at", "-id")
-    page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
 
 
 def items_of(data) -> list:
@@ -41,7 +33,8 @@ def items_of(data) -> list:
         unknown = sorted(set(data) - {"experiences"})
         if unknown:
             raise ParseError(
-                _('Unknown top-level fields %(fields)s; send {"experiences": [...]}.') % {"fields": ", ".join(unknown)}
+                _('Unknown top-level fields %(fields)s; send {"experiences": [...]}.')
+                % {"fields": ", ".join(printable(name) for name in unknown)}
             )
         items = data["experiences"]
         if not isinstance(items, list) or not items:
@@ -62,13 +55,30 @@ def items_of(data) -> list:
     create=extend_schema(
         summary="Send experiences (1 to 1,000 per request)",
         description=(
-            'Body `{"experiences": [...]}` or one experience object; at most 1 MB. Each item is accepted, '
-            "reported as a duplicate of an earlier `id` (nothing new is stored), or rejected with field "
-            "errors; an invalid item never costs a valid one. 201 when at least one item was accepted, "
-            "200 otherwise."
+            'Body `{"experiences": [...]}` or one experience object; at most 1 MB. Each item is accepted; '
+            "a `duplicate` of an `id` this API key sent before with the same payload (nothing changes); a "
+            "`conflict` when that `id` came with a different payload (nothing changes; `errors` names the "
+            "fields that differ); or rejected with field errors. An invalid item never costs a valid one. "
+            "Changing an existing customer's name, e-mail or segment needs `customers:write`. 201 when at "
+            "least one item was accepted, 200 otherwise."
         ),
         request=IngestRequestSerializer,
-        responses={201: IngestResultSerializer, 200: IngestResultSerializer},
+        parameters=[
+            OpenApiParameter(
+                HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description=(
+                    "Optional, 1 to 255 characters: a retry with the same key and body gets the first answer "
+                    "again (header Idempotent-Replayed: true); the same key with another body is a 422. "
+                    "Kept 24 hours."
+                ),
+            )
+        ],
+        responses={
+            201: IngestResultSerializer,
+            200: IngestResultSerializer,
+        },
     ),
 )
 class ExperienceViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -85,18 +95,23 @@ class ExperienceViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet
         return access.experiences(self.reader).select_related("customer", "touchpoint", "department")
 
     def create(self, request, *args, **kwargs) -> Response:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > MAX_BODY_BYTES:
-            raise PayloadTooLarge(_("The body is %(size)d bytes; send at most 1 MB per request.") % {"size": length})
+        return once(request, lambda: self.record(request))
+
+    def record(self, request) -> Response:
         items = items_of(request.data)
         user = request.user if request.user.is_authenticated else None
-        batch = record_experiences(items=items, source=Source.API, recorded_by=user)
+        api_key = request.auth if isinstance(request.auth, ApiKey) else None
+        batch = record_experiences(
+            items=items,
+            source=Source.API,
+            recorded_by=user,
+            api_key=api_key,
+            may_change_customers=api_key is None or api_key.has_scope(Scope.CUSTOMERS_WRITE),
+        )
         body = {
             "accepted": batch.accepted,
             "duplicates": batch.duplicates,
+            "conflicts": batch.conflicts,
             "rejected": batch.rejected,
             "results": [{"status": r.status, "id": r.id, "key": r.key, "errors": r.errors} for r in batch.results],
         }

@@ -6,6 +6,7 @@ from datetime import UTC
 
 import django_filters
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
 from .models import Experience
@@ -37,5 +38,6 @@ class ExperienceFilter(django_filters.FilterSet):
         except OverflowError:
             raise ValidationError({name.split("__")[0]: [_("is out of range")]}) from None
 
+    @extend_schema_field({"type": "string", "enum": list(VALENCE_BY_NAME)})
     def filter_valence(self, queryset, name, value):
         return queryset.filter(valence=VALENCE_BY_NAME[value])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, cast
 
 from django import forms
@@ -91,8 +92,17 @@ class ExperienceForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
+    submission = forms.RegexField(
+        regex=r"^[0-9a-f]{32}$",
+        required=False,
+        widget=forms.HiddenInput,
+        help_text=_("A one-time token: sending the same page twice logs the experience once."),
+    )
+
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["submission"] = uuid.uuid4().hex
         self.user = user
         self.customer_ref: str | dict[str, str] | None = None
         self.fields["customer"].widget.attrs["hx-get"] = reverse("customer-search")
@@ -145,7 +155,9 @@ class ExperienceForm(forms.Form):
         """The experience as `record_experiences` takes it; call after `is_valid()`."""
         data = self.cleaned_data
         touchpoint = self.touchpoints[data["touchpoint"]]
+        token = data.get("submission")
         return {
+            "id": f"form-{token}" if token else None,
             "customer": self.customer_ref,
             "touchpoint": touchpoint.code,
             "department": department_for(self.user, touchpoint),
@@ -156,6 +168,12 @@ class ExperienceForm(forms.Form):
             "outcome": data["outcome"],
             "note": data["note"],
         }
+
+    def renew_submission(self) -> None:
+        """A fresh one-time token, so that the next send logs a new experience."""
+        data = self.data.copy()  # type: ignore[attr-defined]  # the POST QueryDict
+        data["submission"] = uuid.uuid4().hex
+        self.data = data
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
         """Show the write service's field errors next to the fields the user can change."""

@@ -73,7 +73,15 @@ class Experience(models.Model):
     occurred_on = models.DateField(help_text=_("The company's calendar day of occurred_at (TIME_ZONE)."))
     source = models.CharField(max_length=10, choices=Source.choices)
     external_id = models.CharField(
-        max_length=100, null=True, blank=True, help_text=_("Idempotency key, unique per source.")
+        max_length=100, null=True, blank=True, help_text=_("Idempotency key, unique per writer (idempotency_scope).")
+    )
+    idempotency_scope = models.CharField(
+        max_length=160,
+        default="",
+        help_text=_("Whose id namespace the key belongs to: key:<API key>, user:<id>, import or survey."),
+    )
+    sent = models.JSONField(
+        null=True, blank=True, help_text=_("The item as sent with its key, to tell a replay from a conflict.")
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -89,6 +97,14 @@ class Experience(models.Model):
             "`department` (the touchpoint's owner), whoever noticed it."
         ),
     )
+    api_key = models.ForeignKey(
+        "integrations.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The API key that wrote it (recorded_by is the user, for the form and the import)."),
+    )
     note = models.TextField(blank=True)
     impact = models.FloatField()
     positive_mass_norm = models.FloatField()
@@ -101,10 +117,12 @@ class Experience(models.Model):
             models.Index(fields=["customer", "occurred_at"], name="experience_customer_time"),
             models.Index(fields=["occurred_on", "department"], name="experience_day_department"),
             models.Index(fields=["touchpoint", "occurred_at"], name="experience_touchpoint_time"),
+            # GET /api/v1/experiences/ pages newest first by (occurred_at, id).
+            models.Index(fields=["-occurred_at", "-id"], name="experience_newest_first"),
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "external_id"],
+                fields=["idempotency_scope", "external_id"],
                 condition=Q(external_id__isnull=False),
                 name="experience_idempotency_key",
             ),

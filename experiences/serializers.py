@@ -89,24 +89,26 @@ class ExperienceItemSerializer(serializers.Serializer):
 
 
 class IngestRequestSerializer(serializers.Serializer):
-    # many=True builds a ListSerializer, which takes the length limits the stubs do not know of.
-    experiences = ExperienceItemSerializer(many=True, min_length=1, max_length=1000)  # type: ignore[call-arg]
+    experiences = serializers.ListField(child=ExperienceItemSerializer(), min_length=1, max_length=1000)
 
 
 class ItemResultSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["accepted", "duplicate", "rejected"])
-    id = serializers.IntegerField(allow_null=True, help_text=_("The stored experience (accepted or duplicate)."))
+    status = serializers.ChoiceField(choices=["accepted", "duplicate", "conflict", "rejected"])
+    id = serializers.IntegerField(
+        allow_null=True, help_text=_("The stored experience (accepted, duplicate, or the one a conflict is with).")
+    )
     key = serializers.CharField(allow_null=True, help_text=_("The item's `id` as sent."))
     # A declared field, not the Serializer.errors property: DRF's metaclass takes it off the class.
     errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         allow_null=True,
-        help_text=_("For a rejected item: field → what to fix."),
+        help_text=_("For a rejected item: field → what to fix; for a conflict: each field that differs."),
     )
 
 
 class IngestResultSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
     duplicates = serializers.IntegerField()
+    conflicts = serializers.IntegerField()
     rejected = serializers.IntegerField()
     results = ItemResultSerializer(many=True, help_text=_("One per item, in request order."))

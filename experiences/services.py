@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from customers.models import EMAIL_MAX_LENGTH, EXTERNAL_ID_MAX_LENGTH, NAME_MAX_LENGTH, Customer
+from customers.models import EXTERNAL_ID_MAX_LENGTH, Customer, customer_field_max_length
 from customers.services import segments_changed
+from cxm.text import identifier_problem, printable, shown, text_problem
 from integrations.services import publish_negative_experiences
 from scoring import engine
 from scoring.services import mark_for_rescore
@@ -24,8 +29,11 @@ from .models import EXPERIENCE_FIELDS, ChangeKind, Emotion, Expectation, Experie
 
 ITEM_FIELDS = frozenset({"id", "customer", "touchpoint", *EXPERIENCE_FIELDS, "department", "occurred_at", "note"})
 VALENCE_BY_NAME = {"negative": -1, "neutral": 0, "positive": 1}
-MAX_KEY_LENGTH = 100
+CUSTOMER_FIELDS = frozenset({"external_id", "name", "email", "segment"})
+MAX_KEY_LENGTH: int = Experience._meta.get_field("external_id").max_length  # type: ignore[assignment]
+MAX_CUSTOMER_REF_LENGTH = EXTERNAL_ID_MAX_LENGTH
 MAX_NOTE_LENGTH = 4000
+INTENSITY_TEXT = re.compile(r"\s*[+-]?[0-9]{1,2}\s*")
 INSERT_CHUNK = 500
 INSERT_COLUMNS = (
     "customer_id",
@@ -36,8 +44,11 @@ INSERT_COLUMNS = (
     "occurred_on",
     "source",
     "external_id",
+    "idempotency_scope",
+    "sent",
     "recorded_by_id",
     "reported_from_department_id",
+    "api_key_id",
     "note",
     "impact",
     "positive_mass_norm",
@@ -50,7 +61,7 @@ INSERT_COLUMNS = (
 class ItemResult:
     """What became of one item, reported in request order."""
 
-    status: str  # "accepted" | "duplicate" | "rejected"
+    status: str  # "accepted" | "duplicate" | "conflict" | "rejected"
     id: int | None = None
     key: str | None = None
     errors: dict[str, list[str]] | None = None
@@ -70,6 +81,10 @@ class BatchResult:
     @property
     def duplicates(self) -> int:
         return self.count("duplicate")
+
+    @property
+    def conflicts(self) -> int:
+        return self.count("conflict")
 
     @property
     def rejected(self) -> int:
@@ -115,54 +130,75 @@ class _Row:
     key: str | None
     customer_ref: str
     values: dict[str, Any]
+    customer_upsert: dict[str, str] | None
+    sent: dict[str, Any]
+    repeat_of: _Row | None = None
+
+
+def idempotency_scope(*, source: str, recorded_by=None, api_key=None) -> str:
+    """Whose id namespace an item's `id` lives in: each API key and each user has its own.
+
+    Two integrations may both send `"id": "1"` without colliding; the CSV import and survey
+    answers keep one namespace per source.
+    """
+    if api_key is not None:
+        return f"key:{api_key.pk}"
+    if source in (Source.FORM, Source.API) and recorded_by is not None:
+        return f"user:{recorded_by.pk}"
+    return source
 
 
 def record_experiences(
-    *, items: Sequence[Mapping[str, Any]], source: str, recorded_by=None, now: datetime | None = None
+    *,
+    items: Sequence[Mapping[str, Any]],
+    source: str,
+    recorded_by=None,
+    api_key=None,
+    may_change_customers: bool = True,
+    now: datetime | None = None,
 ) -> BatchResult:
     """Validate, store in bulk and queue scoring for a batch of experiences.
 
-    An invalid item is reported with field errors and never costs its valid neighbours; a
-    known idempotency key (`id`, unique per source) is reported as a duplicate with the
-    existing experience's id. Everything accepted is committed before this returns.
+    An invalid item is reported with field errors and never costs its valid neighbours. An
+    `id` already stored in the writer's namespace (see `idempotency_scope`) changes nothing,
+    customers included: the same payload is a `duplicate` with the stored experience's id, a
+    different one a `conflict` naming the fields that differ. Changing an existing customer's
+    name, e-mail or segment needs `may_change_customers` (the customers:write scope); creating
+    one does not. Everything accepted is committed before this returns.
     """
     if source not in Source.values:
         raise ValueError(f"unknown source {source!r}")
     now = now or timezone.now()
+    scope = idempotency_scope(source=source, recorded_by=recorded_by, api_key=api_key)
     catalogue = _Catalogue()
     result = BatchResult(results=[ItemResult(status="rejected") for _ in items])
     rows: list[_Row] = []
-    upserts: dict[str, dict[str, str]] = {}
     for position, item in enumerate(items):
-        errors, row, customer_upsert = _validate(item, position, catalogue, now)
+        errors, row = _validate(item, position, catalogue, now)
         if errors:
             result.results[position] = ItemResult(status="rejected", key=_key_of(item), errors=errors)
-            continue
-        assert row is not None  # an item without errors always has its row
-        if customer_upsert is not None:
-            upserts.setdefault(row.customer_ref, {}).update(customer_upsert)
-        rows.append(row)
+        else:
+            assert row is not None  # an item without errors always has its row
+            rows.append(row)
 
     with transaction.atomic():
-        customer_ids = _resolve_customers({r.customer_ref for r in rows}, upserts)
+        fresh = _set_aside_known_keys(rows, scope, result)
+        refused = _resolve_customers(fresh, may_change_customers=may_change_customers)
         accepted_rows = []
-        for row in rows:
-            customer_id = customer_ids.get(row.customer_ref)
-            if customer_id is None:
+        for row in fresh:
+            if row.position in refused:
                 result.results[row.position] = ItemResult(
-                    status="rejected",
-                    key=row.key,
-                    errors={
-                        "customer": [
-                            _("unknown customer %(ref)r: send an object with external_id and name to create it")
-                            % {"ref": row.customer_ref}
-                        ]
-                    },
+                    status="rejected", key=row.key, errors={"customer": [refused[row.position]]}
                 )
-                continue
-            row.values["customer_id"] = customer_id
-            accepted_rows.append(row)
-        _insert(accepted_rows, source, recorded_by, now, result)
+            else:
+                accepted_rows.append(row)
+        writer = {
+            "recorded_by_id": getattr(recorded_by, "pk", None),
+            "reporter_departments": _reporter_departments(recorded_by),
+            "api_key_id": getattr(api_key, "pk", None),
+        }
+        _insert(accepted_rows, source, scope, writer, now, result)
+        _report_repeats(rows, result)
         stored = [r for r in accepted_rows if result.results[r.position].status == "accepted"]
         negative_ids = [
             pk for r in stored if r.values["valence"] < 0 and (pk := result.results[r.position].id) is not None
@@ -179,33 +215,172 @@ def record_experiences(
     return result
 
 
-def _key_of(item: Mapping[str, Any]) -> str | None:
+def _set_aside_known_keys(rows: list[_Row], scope: str, result: BatchResult) -> list[_Row]:
+    """Report ids already stored in this namespace (duplicate or conflict); return the rows still to store.
+
+    The keys are locked for the transaction first, so two requests replaying one id at once
+    are decided one after the other, the second seeing the first's row. A repeat of an id
+    earlier in the same batch is kept aside on the row and reported after the insert.
+    """
+    keys = sorted({r.key for r in rows if r.key is not None})
+    if not keys:
+        return rows
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(h) FROM "
+                "(SELECT DISTINCT hashtextextended(%s || k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS locks",
+                [f"{scope}\x1f", keys],
+            )
+    stored = {
+        key: (pk, sent)
+        for key, pk, sent in Experience.objects.filter(idempotency_scope=scope, external_id__in=keys).values_list(
+            "external_id", "id", "sent"
+        )
+    }
+    fresh: list[_Row] = []
+    first_by_key: dict[str, _Row] = {}
+    for row in rows:
+        if row.key is None:
+            fresh.append(row)
+        elif row.key in stored:
+            pk, sent = stored[row.key]
+            result.results[row.position] = _replay(row, pk, sent)
+        elif row.key in first_by_key:
+            row.repeat_of = first_by_key[row.key]
+        else:
+            first_by_key[row.key] = row
+            fresh.append(row)
+    return fresh
+
+
+def _replay(row: _Row, pk: int | None, sent: dict | None) -> ItemResult:
+    """An id sent again: the same payload is a duplicate, a different one a conflict naming what differs."""
+    differing = differing_fields(sent, row.sent) if sent is not None else []
+    if not differing:
+        return ItemResult(status="duplicate", id=pk, key=row.key)
+    message = _("differs from what was first sent with this id; nothing was changed (send a new id to record it)")
+    return ItemResult(status="conflict", id=pk, key=row.key, errors={name: [message] for name in differing})
+
+
+def differing_fields(first: Mapping[str, Any], again: Mapping[str, Any]) -> list[str]:
+    """Top-level fields (and `customer.<field>`) whose values differ between two sends of one id."""
+    differing = []
+    for name in sorted(set(first) | set(again)):
+        a, b = first.get(name), again.get(name)
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            differing += [f"{name}.{inner}" for inner in differing_fields(a, b)]
+        elif a != b or type(a) is not type(b):
+            differing.append(name)
+    return differing
+
+
+def _report_repeats(rows: list[_Row], result: BatchResult) -> None:
+    """An id repeated within one batch is answered like a replay of its first occurrence."""
+    for row in rows:
+        if row.repeat_of is not None:
+            first = result.results[row.repeat_of.position]
+            if first.status in ("accepted", "duplicate", "conflict"):
+                result.results[row.position] = _replay(row, first.id, row.repeat_of.sent)
+            else:
+                result.results[row.position] = ItemResult(status=first.status, key=row.key, errors=first.errors)
+
+
+def _key_of(item: Any) -> str | None:
+    """The item's id as it will be reported: only when it is a usable id."""
     key = item.get("id") if isinstance(item, Mapping) else None
-    return str(key) if key not in (None, "") else None
+    if isinstance(key, int) and not isinstance(key, bool) and abs(key) < 10**MAX_KEY_LENGTH:
+        key = str(key)
+    if not isinstance(key, str):
+        return None
+    key = key.strip()
+    return key if key and len(key) <= MAX_KEY_LENGTH and identifier_problem(key) is None else None
+
+
+def _text(value: Any, *, required: bool = False) -> tuple[str, str | None]:
+    """A text field's value and what is wrong with it: a string, storable, empty only when optional."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        return "", _("must be text, got %(value)s") % {"value": shown(value)}
+    problem = text_problem(value)
+    if problem is None and required and not value.strip():
+        problem = _("this field is required")
+    return value, problem
+
+
+def _choice(value: Any, allowed: Sequence[str]) -> tuple[str, str | None]:
+    """An optional choice: absent, null and "" mean none; anything else must be one of `allowed`."""
+    if value in (None, "") and not isinstance(value, (bool, int, float)):
+        return "", None
+    if isinstance(value, str) and value in allowed:
+        return value, None
+    message = _("must be one of %(allowed)s or empty, got %(value)s")
+    return "", message % {"allowed": ", ".join(allowed), "value": shown(value)}
+
+
+def _intensity(value: Any) -> tuple[int, str | None]:
+    """1 to 5, default 3; range-checked before any conversion, so 1e400 or a 400-digit number is a message."""
+    if value is None or value == "":
+        return 3, None
+    number: int | None = None
+    if isinstance(value, bool):
+        number = None
+    elif isinstance(value, int):
+        number = value if -10 < value < 10 else 10**9
+    elif (
+        isinstance(value, float)
+        and math.isfinite(value)
+        and value.is_integer()
+        and abs(value) < 10
+        or isinstance(value, str)
+        and INTENSITY_TEXT.fullmatch(value)
+    ):
+        number = int(value)
+    if number is None:
+        return 3, _("must be a whole number from 1 to 5, got %(value)s") % {"value": shown(value)}
+    if not 1 <= number <= 5:
+        return 3, _("must be 1 to 5, got %(value)s") % {"value": shown(value) if number == 10**9 else number}
+    return number, None
 
 
 def _validate(
-    item: Mapping[str, Any], position: int, catalogue: _Catalogue, now: datetime
-) -> tuple[dict[str, list[str]], _Row | None, dict[str, str] | None]:
-    """Check one item against the catalogue; return its errors or a row ready to store."""
+    item: Any, position: int, catalogue: _Catalogue, now: datetime
+) -> tuple[dict[str, list[str]], _Row | None]:
+    """Check one item against the catalogue; return its errors or a row ready to store.
+
+    Every field's type is checked before its value is used, so no input can raise here.
+    """
     if not isinstance(item, Mapping):
-        return {"non_field_errors": ["each experience must be an object"]}, None, None
+        return {"non_field_errors": [_("each experience must be an object")]}, None
     errors: dict[str, list[str]] = {}
 
     def fail(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
-    for unknown in sorted(set(item) - ITEM_FIELDS):
-        fail(unknown, _("unknown field; allowed fields are %(fields)s") % {"fields": ", ".join(sorted(ITEM_FIELDS))})
+    for unknown in sorted((name for name in item if name not in ITEM_FIELDS), key=str):
+        fail(
+            printable(str(unknown)),
+            _("unknown field; allowed fields are %(fields)s") % {"fields": ", ".join(sorted(ITEM_FIELDS))},
+        )
 
     key = item.get("id")
-    if key in (None, ""):
+    if key is None or key == "":
         key = None
-    elif not isinstance(key, (str, int)) or isinstance(key, bool):
-        fail("id", _("must be a string"))
-    elif len(str(key)) > MAX_KEY_LENGTH:
-        fail("id", _("must be at most %(max)d characters") % {"max": MAX_KEY_LENGTH})
-    key = str(key) if key is not None else None
+    elif isinstance(key, int) and not isinstance(key, bool) and abs(key) < 10**MAX_KEY_LENGTH:
+        key = str(key)
+    elif not isinstance(key, str):
+        fail("id", _("must be a string of at most %(max)d characters") % {"max": MAX_KEY_LENGTH})
+        key = None
+    if key is not None:
+        key = key.strip()
+        problem = identifier_problem(key)
+        if problem:
+            fail("id", problem)
+        elif not key:
+            fail("id", _("must not be blank; leave it out to send an experience without an id"))
+        elif len(key) > MAX_KEY_LENGTH:
+            fail("id", _("must be at most %(max)d characters") % {"max": MAX_KEY_LENGTH})
 
     customer_ref, customer_upsert = _parse_customer(item.get("customer"), fail)
 
@@ -213,12 +388,13 @@ def _validate(
     code = item.get("touchpoint")
     if isinstance(code, Touchpoint):
         code = code.code
-    if code in (None, ""):
+    if code is None or code == "":
         fail("touchpoint", _("this field is required: a touchpoint code"))
     elif not isinstance(code, str) or code not in catalogue.touchpoints:
         valid = ", ".join(sorted(catalogue.touchpoints))
         fail(
-            "touchpoint", _("unknown touchpoint %(code)r; valid codes are: %(valid)s") % {"code": code, "valid": valid}
+            "touchpoint",
+            _("unknown touchpoint %(code)s; valid codes are: %(valid)s") % {"code": shown(code), "valid": valid},
         )
     else:
         touchpoint = catalogue.touchpoints[code]
@@ -226,52 +402,41 @@ def _validate(
     valence = item.get("valence")
     if isinstance(valence, str) and valence.lower() in VALENCE_BY_NAME:
         valence = VALENCE_BY_NAME[valence.lower()]
-    elif valence in (-1, 0, 1) and not isinstance(valence, bool):
+    elif isinstance(valence, int) and not isinstance(valence, bool) and valence in (-1, 0, 1):
         valence = int(valence)
-    elif valence in (None, ""):
+    elif valence is None or valence == "":
         fail("valence", _("this field is required: positive, neutral or negative"))
     else:
-        fail("valence", _("must be positive, neutral or negative, got %(value)r") % {"value": valence})
+        fail("valence", _("must be positive, neutral or negative, got %(value)s") % {"value": shown(valence)})
 
-    intensity = item.get("intensity")
-    if intensity in (None, ""):
-        intensity = 3
-    else:
-        try:
-            parsed = int(intensity)
-            if isinstance(intensity, bool) or parsed != float(intensity):
-                raise ValueError
-            intensity = parsed
-        except (TypeError, ValueError):
-            fail("intensity", _("must be a whole number from 1 to 5, got %(value)r") % {"value": intensity})
-        else:
-            if not 1 <= intensity <= 5:
-                fail("intensity", _("must be 1 to 5, got %(value)s") % {"value": intensity})
+    intensity, problem = _intensity(item.get("intensity"))
+    if problem:
+        fail("intensity", problem)
 
-    stage = item.get("stage") or (touchpoint.stage if touchpoint else None)
-    if stage is not None and stage not in Stage.values:
+    stage = item.get("stage")
+    if stage is None or stage == "":
+        stage = touchpoint.stage if touchpoint else None
+    elif not isinstance(stage, str) or stage not in Stage.values:
         fail(
             "stage",
-            _("must be one of %(allowed)s, got %(value)r") % {"allowed": ", ".join(Stage.values), "value": stage},
+            _("must be one of %(allowed)s, got %(value)s")
+            % {"allowed": ", ".join(Stage.values), "value": shown(stage)},
         )
 
     choices = {"emotion": Emotion.values, "expectation": Expectation.values, "outcome": Outcome.values}
     optional: dict[str, str] = {}
     for name, allowed in choices.items():
-        value = item.get(name) or ""
-        if value and value not in allowed:
-            fail(
-                name,
-                _("must be one of %(allowed)s or empty, got %(value)r")
-                % {"allowed": ", ".join(allowed), "value": value},
-            )
-        optional[name] = value
+        optional[name], problem = _choice(item.get(name), allowed)
+        if problem:
+            fail(name, problem)
 
     department_id = None
-    if touchpoint is not None:
+    department = item.get("department")
+    if department is not None and department != "" and not isinstance(department, str):
+        fail("department", _("must be a department code, got %(value)s") % {"value": shown(department)})
+    elif touchpoint is not None:
         owners = catalogue.owner_codes[touchpoint.pk]
-        department = item.get("department")
-        if department in (None, ""):
+        if not department:
             department_id = catalogue.primary.get(touchpoint.pk)
             if department_id is None:
                 fail(
@@ -281,17 +446,17 @@ def _validate(
         elif department not in owners:
             fail(
                 "department",
-                _("%(department)r does not own touchpoint %(code)r; its departments are: %(owners)s")
-                % {"department": department, "code": touchpoint.code, "owners": ", ".join(sorted(owners))},
+                _("%(department)s does not own touchpoint %(code)r; its departments are: %(owners)s")
+                % {"department": shown(department), "code": touchpoint.code, "owners": ", ".join(sorted(owners))},
             )
         else:
             department_id = owners[department]
 
     occurred_at = _parse_moment(item.get("occurred_at"), now, fail)
 
-    note = item.get("note") or ""
-    if not isinstance(note, str):
-        fail("note", _("must be text"))
+    note, problem = _text(item.get("note"))
+    if problem:
+        fail("note", problem)
     elif len(note) > MAX_NOTE_LENGTH:
         fail(
             "note",
@@ -299,7 +464,7 @@ def _validate(
         )
 
     if errors:
-        return errors, None, None
+        return errors, None
     # Without errors every required part was found and parsed above.
     assert valence is not None and occurred_at is not None and touchpoint is not None and customer_ref is not None
     i = engine.impact(valence, intensity, optional["outcome"] or None, emotional_share=settings.CXM_EMOTIONAL_SHARE)
@@ -320,44 +485,94 @@ def _validate(
         "positive_mass_norm": positive,
         "negative_mass_norm": negative,
     }
-    return {}, _Row(position=position, key=key, customer_ref=customer_ref, values=values), customer_upsert
+    row = _Row(
+        position=position,
+        key=key,
+        customer_ref=customer_ref,
+        values=values,
+        customer_upsert=customer_upsert,
+        sent=_as_sent(item),
+    )
+    return {}, row
+
+
+def _as_sent(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The item as sent, without its id, in JSON: what a replay of the same id is compared with."""
+    sent: dict[str, Any] = {}
+    for name, value in item.items():
+        if name == "id":
+            continue
+        if isinstance(value, Touchpoint):
+            value = value.code
+        elif isinstance(value, Customer):
+            value = value.external_id
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, str):
+            value = value.strip() if name == "customer" else value
+        sent[name] = value
+    return sent
 
 
 def _parse_customer(value: Any, fail) -> tuple[str | None, dict[str, str] | None]:
-    """A customer is an external id, a Customer, or an object to upsert by external_id."""
+    """A customer is an external id, a Customer, or an object that creates (or updates) one by external_id."""
     if isinstance(value, Customer):
         return value.external_id, None
-    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
-        return str(value).strip(), None
     if isinstance(value, Mapping):
-        external_id = str(value.get("external_id") or "").strip()
-        if not external_id:
-            fail("customer", _("external_id is required in a customer object"))
-            return None, None
-        unknown = set(value) - {"external_id", "name", "email", "segment"}
+        unknown = [name for name in value if name not in CUSTOMER_FIELDS]
         if unknown:
             fail(
                 "customer",
                 _("unknown customer fields %(fields)s; allowed are external_id, name, email, segment")
-                % {"fields": ", ".join(sorted(unknown))},
+                % {"fields": ", ".join(sorted(printable(str(name)) for name in unknown))},
             )
-        upsert = {k: str(value[k]).strip() for k in ("name", "email", "segment") if value.get(k)}
-        if len(upsert.get("name", "")) > NAME_MAX_LENGTH or len(external_id) > EXTERNAL_ID_MAX_LENGTH:
-            fail(
-                "customer",
-                _("name must be at most %(name)d and external_id at most %(external_id)d characters")
-                % {"name": NAME_MAX_LENGTH, "external_id": EXTERNAL_ID_MAX_LENGTH},
-            )
-        if "email" in upsert and ("@" not in upsert["email"] or len(upsert["email"]) > EMAIL_MAX_LENGTH):
-            fail("customer", _("email must be an e-mail address, got %(value)r") % {"value": upsert["email"]})
+        external_id = _customer_ref(value.get("external_id"), fail, "external_id")
+        upsert: dict[str, str] = {}
+        for name in ("name", "email", "segment"):
+            text, problem = _text(value.get(name))
+            text = text.strip()
+            limit = customer_field_max_length(name)
+            if problem:
+                fail("customer", f"{name}: {problem}")
+            elif len(text) > limit:
+                fail("customer", _("%(name)s must be at most %(max)d characters") % {"name": name, "max": limit})
+            elif text:
+                upsert[name] = text
+        if "email" in upsert:
+            try:
+                validate_email(upsert["email"])
+            except ValidationError:
+                fail(
+                    "customer", _("email must be an e-mail address, got %(value)s") % {"value": shown(upsert["email"])}
+                )
         return external_id, upsert
-    fail("customer", _("this field is required: an external id, or an object with external_id and name"))
-    return None, None
+    if value is None or value == "":
+        fail("customer", _("this field is required: an external id, or an object with external_id and name"))
+        return None, None
+    return _customer_ref(value, fail), None
+
+
+def _customer_ref(value: Any, fail, name: str = "") -> str | None:
+    """An external id: text (or a whole number) of 1 to 100 characters, trimmed."""
+    prefix = f"{name}: " if name else ""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**MAX_CUSTOMER_REF_LENGTH:
+        value = str(value)
+    if not isinstance(value, str):
+        fail("customer", prefix + _("must be an external id (text), got %(value)s") % {"value": shown(value)})
+        return None
+    ref = value.strip()
+    problem = text_problem(ref) or (None if ref else _("is required: the customer's id in the CRM"))
+    if problem is None and len(ref) > MAX_CUSTOMER_REF_LENGTH:
+        problem = _("must be at most %(max)d characters") % {"max": MAX_CUSTOMER_REF_LENGTH}
+    if problem:
+        fail("customer", prefix + problem)
+        return None
+    return ref
 
 
 def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
     """ISO 8601; without an offset it is read in the company's time zone; at most a few minutes ahead."""
-    if value in (None, ""):
+    if value is None or value == "":
         return now
     moment = value if isinstance(value, datetime) else None
     if isinstance(value, str):
@@ -368,7 +583,8 @@ def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
     if moment is None:
         fail(
             "occurred_at",
-            _("must be an ISO 8601 date and time such as 2026-03-01T14:30:00Z, got %(value)r") % {"value": value},
+            _("must be an ISO 8601 date and time such as 2026-03-01T14:30:00Z, got %(value)s")
+            % {"value": shown(value)},
         )
         return None
     try:
@@ -376,7 +592,7 @@ def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
         moment = (timezone.make_aware(moment) if timezone.is_naive(moment) else moment).astimezone(UTC)
         timezone.localtime(moment)
     except (OverflowError, ValueError):
-        fail("occurred_at", _("is out of range, got %(value)r") % {"value": value})
+        fail("occurred_at", _("is out of range, got %(value)s") % {"value": shown(value)})
         return None
     limit = now + timedelta(minutes=settings.CXM_MAX_FUTURE_MINUTES)
     if moment > limit:
@@ -389,46 +605,70 @@ def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
     return moment
 
 
-def _resolve_customers(refs: set[str], upserts: dict[str, dict[str, str]]) -> dict[str, int]:
-    """Map external ids to customer ids, creating or updating the customers sent as objects.
+def _resolve_customers(rows: list[_Row], *, may_change_customers: bool) -> dict[int, str]:
+    """Give each row its customer id, creating the customers sent as new objects.
 
     Customers are inserted and updated in one stable order (sorted external ids, then ids), so
     two batches writing the same customers wait for each other instead of deadlocking.
+
+    Returns the positions of the rows to reject, with why: an unknown customer, or a change to
+    an existing customer's name, e-mail or segment when the writer may not change customers.
     """
+    refs = {r.customer_ref for r in rows}
     if not refs:
         return {}
     existing = {c.external_id: c for c in Customer.objects.filter(external_id__in=refs)}
-    to_create = [
-        Customer(
-            external_id=ref, name=data.get("name") or ref, email=data.get("email", ""), segment=data.get("segment", "")
+    first_sent: dict[str, dict[str, str]] = {}
+    for row in rows:
+        if row.customer_upsert is not None and row.customer_ref not in existing:
+            first_sent.setdefault(row.customer_ref, row.customer_upsert)
+    if first_sent:
+        Customer.objects.bulk_create(
+            [
+                Customer(
+                    external_id=ref,
+                    name=data.get("name") or ref,
+                    email=data.get("email", ""),
+                    segment=data.get("segment", ""),
+                )
+                for ref, data in sorted(first_sent.items())
+            ],
+            ignore_conflicts=True,
         )
-        for ref, data in sorted(upserts.items())
-        if ref not in existing
-    ]
-    if to_create:
-        Customer.objects.bulk_create(to_create, ignore_conflicts=True)
-        existing.update(
-            {c.external_id: c for c in Customer.objects.filter(external_id__in=[c.external_id for c in to_create])}
-        )
-    changed = []
-    moved = []  # customers given a new segment: the rollups of their past days must follow
-    for ref, data in upserts.items():
-        customer = existing.get(ref)
+        existing.update({c.external_id: c for c in Customer.objects.filter(external_id__in=first_sent)})
+    refused: dict[int, str] = {}
+    changed: dict[int, Customer] = {}
+    moved = set()  # customers given a new segment: the rollups of their past days must follow
+    for row in rows:
+        customer = existing.get(row.customer_ref)
         if customer is None:
+            refused[row.position] = _(
+                "unknown customer %(ref)s: send an object with external_id and name to create it"
+            ) % {"ref": shown(row.customer_ref)}
             continue
-        if data.get("segment", customer.segment) != customer.segment:
-            moved.append(customer.pk)
-        if any(getattr(customer, k) != v for k, v in data.items()):
-            for k, v in data.items():
-                setattr(customer, k, v)
-            changed.append(customer)
+        row.values["customer_id"] = customer.pk
+        differing = [k for k, v in (row.customer_upsert or {}).items() if getattr(customer, k) != v]
+        if not differing:
+            continue
+        if not may_change_customers:
+            refused[row.position] = _(
+                "would change the existing customer's %(fields)s, which needs the customers:write scope; "
+                "send only the external id (or the customer's current values)"
+            ) % {"fields": ", ".join(differing)}
+            continue
+        if "segment" in differing:
+            moved.add(customer.pk)
+        sent = row.customer_upsert or {}
+        for k in differing:
+            setattr(customer, k, sent[k])
+        changed[customer.pk] = customer
     if changed:
-        changed.sort(key=lambda c: c.pk)
-        locked = Customer.objects.select_for_update(no_key=True).filter(pk__in=[c.pk for c in changed]).order_by("pk")
+        ordered = [changed[pk] for pk in sorted(changed)]
+        locked = Customer.objects.select_for_update(no_key=True).filter(pk__in=sorted(changed)).order_by("pk")
         list(locked.values_list("pk", flat=True))
-        Customer.objects.bulk_update(changed, ["name", "email", "segment"])
+        Customer.objects.bulk_update(ordered, ["name", "email", "segment"])
     segments_changed(customer_ids=moved)
-    return {ref: c.pk for ref, c in existing.items()}
+    return refused
 
 
 def _reporter_departments(recorded_by) -> list[int]:
@@ -445,30 +685,19 @@ def _reported_from(reporter_departments: list[int], charged_to: int) -> int | No
     return reporter_departments[0] if reporter_departments else None
 
 
-def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: BatchResult) -> None:
-    """Insert in chunks with ON CONFLICT DO NOTHING, so that racing duplicates are caught by the database."""
-    first_by_key: dict[str, _Row] = {}
-    unique_rows = []
-    repeats: list[_Row] = []
-    for row in rows:
-        if row.key is not None and row.key in first_by_key:
-            repeats.append(row)
-        else:
-            if row.key is not None:
-                first_by_key[row.key] = row
-            unique_rows.append(row)
-
+def _insert(
+    rows: list[_Row], source: str, scope: str, writer: dict[str, Any], now: datetime, result: BatchResult
+) -> None:
+    """Insert in chunks; ON CONFLICT DO NOTHING stays as the database's own guard against a repeated id."""
     ops = connection.ops
-    recorded_by_id = getattr(recorded_by, "pk", None)
-    reporter_departments = _reporter_departments(recorded_by)
     table = ops.quote_name(Experience._meta.db_table)
     columns = ", ".join(ops.quote_name(c) for c in INSERT_COLUMNS)
     placeholders = "(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ")"
     created_at = ops.adapt_datetimefield_value(now)
     ids_by_key: dict[str, int] = {}
     with connection.cursor() as cursor:
-        for start in range(0, len(unique_rows), INSERT_CHUNK):
-            chunk = unique_rows[start : start + INSERT_CHUNK]
+        for start in range(0, len(rows), INSERT_CHUNK):
+            chunk = rows[start : start + INSERT_CHUNK]
             params: list[Any] = []
             for row in chunk:
                 v = row.values
@@ -481,8 +710,11 @@ def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: B
                     ops.adapt_datefield_value(v["occurred_on"]),
                     source,
                     row.key,
-                    recorded_by_id,
-                    _reported_from(reporter_departments, v["department_id"]),
+                    scope,
+                    ops.adapt_json_value(row.sent, None) if row.key is not None else None,
+                    writer["recorded_by_id"],
+                    _reported_from(writer["reporter_departments"], v["department_id"]),
+                    writer["api_key_id"],
                     v["note"],
                     v["impact"],
                     v["positive_mass_norm"],
@@ -491,7 +723,7 @@ def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: B
                 ]
             cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "
-                f"ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING "
+                f"ON CONFLICT (idempotency_scope, external_id) WHERE external_id IS NOT NULL DO NOTHING "
                 f"RETURNING id, external_id",
                 params,
             )
@@ -505,19 +737,15 @@ def _insert(rows: list[_Row], source: str, recorded_by, now: datetime, result: B
                     result.results[row.position] = ItemResult(status="accepted", id=next(keyless))
                 elif row.key in ids_by_key:
                     result.results[row.position] = ItemResult(status="accepted", id=ids_by_key[row.key], key=row.key)
-    stored_keys = [r.key for r in unique_rows if r.key is not None and r.key not in ids_by_key]
-    existing = (
-        dict(Experience.objects.filter(source=source, external_id__in=stored_keys).values_list("external_id", "id"))
-        if stored_keys
-        else {}
-    )
-    for row in unique_rows:
-        if row.key is not None and row.key not in ids_by_key:
-            result.results[row.position] = ItemResult(status="duplicate", id=existing.get(row.key), key=row.key)
-    for row in repeats:
-        assert row.key is not None  # only keyed rows repeat
-        first = result.results[first_by_key[row.key].position]
-        result.results[row.position] = ItemResult(status="duplicate", id=first.id, key=row.key)
+    lost = [r.key for r in rows if r.key is not None and r.key not in ids_by_key]
+    if lost:  # only without the key locks (another database): decided like any replay
+        stored = Experience.objects.filter(idempotency_scope=scope, external_id__in=lost).values_list(
+            "external_id", "id", "sent"
+        )
+        by_key = {key: (pk, sent) for key, pk, sent in stored}
+        for row in rows:
+            if row.key in by_key:
+                result.results[row.position] = _replay(row, *by_key[row.key])
 
 
 # Corrections and voids ----------------------------------------------------------------------
@@ -565,7 +793,7 @@ def correct_experience(
     item = {**before, **{k: v for k, v in changes.items() if k in (*CORRECTABLE, "department")}}
     item |= {"customer": experience.customer.external_id, "occurred_at": experience.occurred_at.isoformat()}
     item["valence"] = {-1: "negative", 0: "neutral", 1: "positive"}.get(item["valence"], item["valence"])
-    errors, row, _upsert = _validate(item, 0, _Catalogue(), now)
+    errors, row = _validate(item, 0, _Catalogue(), now)
     if errors or row is None:
         return errors
     with transaction.atomic():

@@ -31,9 +31,13 @@ def log_experience(request: AuthenticatedRequest) -> HttpResponse:
         if form.is_valid():
             result = record_experiences(items=[form.item()], source="form", recorded_by=request.user)
             outcome = result.results[0]
-            if outcome.status == "accepted":
+            if outcome.status in ("accepted", "duplicate"):  # a double submit shows the one experience
                 return redirect(f"{reverse('log-experience')}?recorded={outcome.id}")
-            form.add_service_errors(outcome.errors or {})
+            if outcome.status == "conflict":
+                form.renew_submission()
+                form.add_error(None, _("This page was already sent with other values; check them and send again."))
+            else:
+                form.add_service_errors(outcome.errors or {})
         recorded = None
     else:
         recorded = confirmation(

@@ -7,12 +7,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from accounts import access
 from customers.models import Customer
-from integrations.api import ApiMixin
+from integrations.api import ApiMixin, CheckedTextJSONParser
 from integrations.models import Scope
 
 from .models import Invitation, Survey
@@ -57,7 +56,7 @@ class SurveyViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
         detail=True,
         methods=["post"],
         url_path="invitations",
-        parser_classes=[JSONParser],
+        parser_classes=[CheckedTextJSONParser],
         scopes={"GET": Scope.SURVEYS_WRITE, "POST": Scope.SURVEYS_WRITE},
     )
     def invitations(self, request, slug: str, format: str | None = None) -> Response:

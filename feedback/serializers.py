@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from customers.models import Customer
+from integrations.strict_fields import StrictCharField
 
 from .models import Survey
 from .services import ALREADY_INVITED, NO_EMAIL
@@ -35,7 +36,7 @@ class InviteRequestSerializer(serializers.Serializer):
     """Either a list of external ids or one segment; never both, never neither."""
 
     customers = serializers.ListField(
-        child=serializers.CharField(max_length=EXTERNAL_ID_LENGTH),
+        child=StrictCharField(max_length=EXTERNAL_ID_LENGTH),
         min_length=1,
         max_length=MAX_CUSTOMERS,
         required=False,
@@ -45,7 +46,7 @@ class InviteRequestSerializer(serializers.Serializer):
         },
         help_text=_("External ids of the customers to invite, 1 to 1,000."),
     )
-    segment = serializers.CharField(
+    segment = StrictCharField(
         max_length=SEGMENT_LENGTH, required=False, help_text=_("Invite every customer of this segment instead.")
     )
 

@@ -172,3 +172,21 @@ class ImportJob(models.Model):
     @property
     def percent(self) -> int:
         return 100 * self.rows_processed // self.rows_total if self.rows_total else 100
+
+
+class IdempotentRequest(models.Model):
+    """A write sent with an `Idempotency-Key` header, and the answer it got, to give again on a retry."""
+
+    scope = models.CharField(max_length=160, help_text=_("Whose key it is: key:<API key> or user:<id>."))
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text=_("SHA-256 of the method, path and body."))
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotent_request_key")]
+        indexes = [models.Index(fields=["created_at"], name="idempotent_request_age")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}"

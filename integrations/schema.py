@@ -26,13 +26,23 @@ WRITE_ERRORS = {
 }
 
 
+# Request bodies whose unknown fields are refused (not ignored), as the schema then says.
+CLOSED_OBJECTS = ("IngestRequest", "ExperienceItem", "CustomerRef")
+
+
 def add_error_responses(result: dict, generator, request, public) -> dict:
     """drf-spectacular hook: add the shared Error schema and the error responses to every operation."""
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    for name in CLOSED_OBJECTS:
+        if name in schemas:
+            schemas[name]["additionalProperties"] = False
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
             errors = COMMON_ERRORS | (WRITE_ERRORS if method in ("post", "put", "patch") else {})
+            if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", [])):
+                errors = errors | {"422": "The Idempotency-Key was already used for a different request."}
             for code, description in errors.items():
                 operation["responses"].setdefault(code, {"description": description, "content": error})
             if "429" in operation["responses"]:

@@ -6,13 +6,14 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from .models import Event, WebhookSubscription
+from .strict_fields import StrictCharField, StrictTypes
 
 
-class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+class WebhookSubscriptionSerializer(StrictTypes, serializers.ModelSerializer):
     events = serializers.ListField(
         child=serializers.ChoiceField(choices=Event.choices), min_length=1, max_length=len(Event.values)
     )
-    secret = serializers.CharField(
+    secret = StrictCharField(
         write_only=True,
         required=False,
         min_length=16,
@@ -37,4 +38,4 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer):
 class WebhookSubscriptionCreatedSerializer(WebhookSubscriptionSerializer):
     """The creation response: the only time the secret is shown."""
 
-    secret = serializers.CharField(read_only=True)
+    secret = StrictCharField(read_only=True)

@@ -4,7 +4,7 @@ from django.http import JsonResponse
 from django.urls import path, re_path
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from customers.api import CustomerViewSet
@@ -12,7 +12,7 @@ from experiences.api import ExperienceViewSet
 from feedback.api import SurveyViewSet
 from touchpoints.api import DepartmentViewSet, TouchpointViewSet
 
-from .api import WebhookSubscriptionViewSet
+from .api import ApiDocsView, WebhookSubscriptionViewSet
 
 router = DefaultRouter()
 router.register("experiences", ExperienceViewSet, basename="experience")
@@ -31,7 +31,7 @@ def no_such_endpoint(request, rest: str) -> JsonResponse:
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     *router.urls,
     re_path(r"^(?P<rest>.*)$", no_such_endpoint),
 ]

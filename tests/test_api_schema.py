@@ -5,14 +5,10 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.generation import GenerationMode
 
 from cxm.wsgi import application
 from integrations.models import Scope
@@ -20,13 +16,8 @@ from integrations.services import create_api_key
 
 from .factories import CustomerFactory
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    response_headers_conformance,
-]
+load_all_checks()
+ALL_CHECKS = CHECKS.get_all()  # the Python API's `--checks all`
 
 
 def test_schema_describes_every_endpoint(db):
@@ -60,7 +51,11 @@ def api_schema(touchpoint, customer):
     CustomerFactory(external_id="C-2")
     for signal in (request_started, request_finished):
         signal.disconnect(close_old_connections)
-    yield schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
+    loaded = schemathesis.openapi.from_wsgi("/api/v1/schema/?format=json", application)
+    # Schema-valid and schema-invalid data. NUL is refused in every string, which the schema's strings
+    # do not each repeat: tests/test_api_bad_input.py and tests/test_api_any_input.py send it.
+    loaded.config.generation.update(modes=list(GenerationMode), allow_x00=False)
+    yield loaded
     for signal in (request_started, request_finished):
         signal.connect(close_old_connections)
 
@@ -70,10 +65,24 @@ def api_key(db):
     return create_api_key(name="schemathesis", scopes=Scope.values, throttle_rate="100000/minute")[1]
 
 
+# Where the API's documented behaviour is conditional in a way a schema cannot state:
+EXCLUDED_CHECKS = {
+    # The batch answers per item: a schema-violating item is reported `rejected` with its field errors
+    # in a 200/201 (its valid neighbours are stored), by design; whole-body violations (not an object,
+    # 0 or 1,001 items) are still 400/413, as tests/test_api_any_input.py checks.
+    "POST /api/v1/experiences/": ("negative_data_rejection",),
+    # PATCH creates a customer only when `name` is sent; for an unknown id without one it is a 400 naming `name`.
+    "PATCH /api/v1/customers/{external_id}/": ("positive_data_acceptance",),
+}
+
 schema = schemathesis.pytest.from_fixture("api_schema")
+# A cursor is opaque: a client only sends back one the API gave it (a forged one is a 400, tested apart).
+schemathesis.openapi.format("cursor", st.sampled_from(["bz0x", "cj0x"]))  # o=1 and r=1
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_answers_within_its_schema_and_never_with_5xx(case, api_key):
-    case.call_and_validate(headers={"Authorization": f"Api-Key {api_key}"}, checks=CHECKS)
+    excluded = set(EXCLUDED_CHECKS.get(case.operation.label, ()))
+    checks = [check for check in ALL_CHECKS if check.__name__ not in excluded]
+    case.call_and_validate(headers={"Authorization": f"Api-Key {api_key}"}, checks=checks)

@@ -64,9 +64,9 @@ def test_duplicate_idempotency_key_in_one_source_is_rejected_by_the_database(cus
     assert Experience.objects.count() == 1
 
 
-def test_same_key_from_another_source_and_keyless_rows_are_allowed(customer, touchpoint):
-    experience_row(customer, touchpoint, external_id="evt-1").save()
-    experience_row(customer, touchpoint, external_id="evt-1", source="import").save()
+def test_same_key_in_another_namespace_and_keyless_rows_are_allowed(customer, touchpoint):
+    experience_row(customer, touchpoint, external_id="evt-1", idempotency_scope="key:a").save()
+    experience_row(customer, touchpoint, external_id="evt-1", idempotency_scope="key:b").save()
     experience_row(customer, touchpoint, external_id=None).save()
     experience_row(customer, touchpoint, external_id=None).save()
     assert Experience.objects.count() == 4

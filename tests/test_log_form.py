@@ -297,3 +297,38 @@ def test_score_of_another_users_experience_is_not_found(client, staff_client, cu
     response = client.get(reverse("recorded-score", args=[Experience.objects.get().pk]))
 
     assert response.status_code == 404
+
+
+def submission_of(page: str) -> str:
+    return re.search(r'name="submission" value="([0-9a-f]{32})"', page).group(1)
+
+
+def test_double_submit_of_one_page_logs_one_experience(client, staff_user, touchpoint, customer):
+    client.force_login(staff_user)
+    token = submission_of(client.get(LOG_URL).content.decode())
+    first = client.post(LOG_URL, entry(submission=token))
+    second = client.post(LOG_URL, entry(submission=token))
+    assert Experience.objects.count() == 1
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"]
+
+
+def test_each_new_page_logs_a_new_experience(client, staff_user, touchpoint, customer):
+    client.force_login(staff_user)
+    for _ in range(2):
+        client.post(LOG_URL, entry(submission=submission_of(client.get(LOG_URL).content.decode())))
+    assert Experience.objects.count() == 2
+    assert Experience.objects.filter(recorded_by=staff_user).count() == 2
+
+
+def test_a_page_resent_with_other_values_asks_to_check_and_gets_a_fresh_token(client, staff_user, touchpoint, customer):
+    client.force_login(staff_user)
+    token = submission_of(client.get(LOG_URL).content.decode())
+    client.post(LOG_URL, entry(submission=token))
+    page = client.post(LOG_URL, entry(submission=token, note="Something else")).content.decode()
+    assert "already sent with other values" in page
+    assert "Something else" in page
+    fresh = submission_of(page)
+    assert fresh != token
+    client.post(LOG_URL, entry(submission=fresh, note="Something else"))
+    assert Experience.objects.count() == 2

@@ -42,10 +42,20 @@ def test_negative_weighs_into_stored_masses(customer, touchpoint):
 
 def test_duplicate_id_is_reported_not_stored(customer, touchpoint):
     first = record_experiences(items=[item(id="evt-7")], source="api")
-    again = record_experiences(items=[item(id="evt-7", valence="positive")], source="api")
+    again = record_experiences(items=[item(id="evt-7")], source="api")
 
     assert again.results[0].status == "duplicate"
     assert again.results[0].id == first.results[0].id
+    assert Experience.objects.count() == 1
+
+
+def test_same_id_with_another_payload_is_a_conflict_naming_the_fields(customer, touchpoint):
+    first = record_experiences(items=[item(id="evt-7")], source="api")
+    again = record_experiences(items=[item(id="evt-7", valence="positive", note="changed")], source="api")
+
+    assert again.results[0].status == "conflict"
+    assert again.results[0].id == first.results[0].id
+    assert sorted(again.results[0].errors) == ["note", "valence"]
     assert Experience.objects.count() == 1
     assert Experience.objects.get().valence == -1
 

@@ -31,6 +31,7 @@ from feedback.services import create_invitations, invitation_token, record_respo
 from integrations.models import ImportJob, Scope, WebhookDelivery, WebhookSubscription
 from integrations.services import create_api_key
 from journeys.models import Journey, JourneyStep
+from outbox.models import OutboxTask
 from privacy.models import AuditEntry
 from tests.api import key_client
 from tests.dashboard_data import experience, log
@@ -59,6 +60,7 @@ ADMIN_MODELS = {
     "integrations/apikey",
     "integrations/webhooksubscription",
     "integrations/webhookdelivery",
+    "outbox/outboxtask",
     "privacy/auditentry",
     "axes/accessattempt",
     "axes/accesslog",
@@ -73,6 +75,7 @@ ADMIN_EXCEPTIONS = {
     "scoring/customerscore": NO_ADD,
     "feedback/response": NO_ADD,
     "integrations/webhookdelivery": NO_ADD,
+    "outbox/outboxtask": NO_ADD,
     "axes/accessattempt": NO_ADD,
     "axes/accesslog": NO_ADD,
     "axes/accessfailurelog": NO_ADD,
@@ -280,6 +283,7 @@ def world(db, django_capture_on_commit_callbacks) -> dict:
     )
     webhook = WebhookSubscription.objects.create(url="http://127.0.0.1:9/", events=["case.opened"], secret="s3cret")
     WebhookDelivery.objects.create(subscription=webhook, event="case.opened", payload={})
+    OutboxTask.objects.create(handler="feedback.services.open_cases", kwargs={"experience_ids": []})
     Group.objects.create(name="Auditors")
     lockout = {"username": "sam", "ip_address": "203.0.113.7", "user_agent": "test", "path_info": "/login/"}
     AccessAttempt.objects.create(**lockout, failures_since_start=1, get_data="", post_data="", http_accept="")

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from experiences.models import Experience
+from experiences.models import Experience, ExperienceChange
 from feedback.models import Case, CaseComment, Response
 from integrations.models import WebhookDelivery
 
@@ -41,6 +41,18 @@ def export_customer(*, customer: Customer, actor_label: str, via: str, actor=Non
     return json.dumps(data, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
 
 
+def _scrub_correction_notes(customer: Customer) -> int:
+    """Notes kept in the history of corrected or voided experiences (a customer has few)."""
+    scrubbed = 0
+    for change in ExperienceChange.objects.filter(customer=customer):
+        if "note" in change.before or "note" in change.after:
+            change.before.pop("note", None)
+            change.after.pop("note", None)
+            change.save(update_fields=["before", "after"])
+            scrubbed += 1
+    return scrubbed
+
+
 def erase_customer(*, customer: Customer, actor_label: str, via: str, actor=None) -> AuditEntry:
     """Anonymise the person and every free text about them; keep their experiences, so scores stay true.
 
@@ -60,6 +72,9 @@ def erase_customer(*, customer: Customer, actor_label: str, via: str, actor=None
         customer.save(update_fields=["name", "email", "external_id"])
         counts = {
             "experience_notes": Experience.objects.filter(customer=customer).exclude(note="").update(note=""),
+            # The items as sent (kept to tell an API replay from a conflict) carry notes and names.
+            "experience_payloads": Experience.objects.filter(customer=customer, sent__isnull=False).update(sent=None),
+            "correction_notes": _scrub_correction_notes(customer),
             "survey_comments": Response.objects.filter(customer=customer).exclude(comment="").update(comment=""),
             "case_comments": CaseComment.objects.filter(case__customer=customer).update(body=erased),
             "case_resolutions": Case.objects.filter(customer=customer).exclude(resolution="").update(resolution=erased),

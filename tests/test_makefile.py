@@ -110,4 +110,4 @@ def test_ci_lints_before_it_tests():
         for line in (settings.BASE_DIR / ".ci" / "run").read_text().splitlines()
         if line.startswith("make ")
     ]
-    assert steps == ["make lint", "make test"]
+    assert steps[:2] == ["make lint", "make test"]

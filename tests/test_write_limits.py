@@ -26,9 +26,7 @@ def test_a_customer_name_as_long_as_the_column_is_accepted_one_more_is_refused(t
     assert ingest(writer, "n" * NAME_MAX)["results"][0]["status"] == "accepted"
     refused = ingest(writer, "n" * (NAME_MAX + 1), external_id="NEW-2")["results"][0]
     assert refused["status"] == "rejected"
-    assert (
-        f"name must be at most {NAME_MAX} and external_id at most {EXTERNAL_ID_MAX}" in refused["errors"]["customer"][0]
-    )
+    assert f"name must be at most {NAME_MAX} characters" in refused["errors"]["customer"][0]
 
 
 def test_a_customer_id_longer_than_the_column_is_refused_with_its_limit(db):

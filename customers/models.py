@@ -1,5 +1,6 @@
 """Customers as the CRM knows them, plus where they stand on the relationship ladder."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +37,15 @@ class Customer(models.Model):
         null=True,
         blank=True,
         help_text=_("Our yearly revenue from the customer, for share of wallet."),
+    )
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="en",
+        help_text=_("The language surveys and their e-mails are written in for this customer."),
+    )
+    surveys_opt_out = models.BooleanField(
+        default=False, help_text=_("The customer asked not to receive surveys: no invitation or reminder is sent.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

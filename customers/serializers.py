@@ -67,6 +67,8 @@ class CustomerSerializer(serializers.ModelSerializer):
             "email",
             "segment",
             "relationship_level",
+            "language",
+            "surveys_opt_out",
             "category_spend",
             "our_revenue",
             "share_of_wallet",

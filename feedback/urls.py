@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("s/<str:token>/", views.survey_answer, name="survey-answer"),
+    path("s/<str:token>/opt-out/", views.survey_opt_out, name="survey-opt-out"),
     path("cases/", views.case_list, name="case-list"),
     path("cases/<int:pk>/", views.case_detail, name="case-detail"),
     path("cases/<int:pk>/assign/", views.case_assign, name="case-assign"),

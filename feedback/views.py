@@ -16,7 +16,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -32,36 +32,60 @@ TOKEN_PAGES = {
 
 
 def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
-    """The customer's personal link: no login, one answer, then the thank-you page for good."""
+    """The customer's personal link: no login, one answer, then the thank-you page for good.
+
+    The page speaks the customer's language (their `language` field), whatever the browser says.
+    """
     check = queries.check_token(token)
-    if check.status != "open":
-        template, status = TOKEN_PAGES[check.status]
-        return render(request, template, {"invitation": check.invitation}, status=status)
+    language = check.invitation.customer.language if check.invitation else None
+    with translation.override(language or translation.get_language()):
+        if check.status != "open":
+            template, status = TOKEN_PAGES[check.status]
+            return render(request, template, {"invitation": check.invitation}, status=status)
+        invitation = check.invitation
+        survey = invitation.survey
+        form = SurveyAnswerForm(request.POST or None, survey=survey)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.record_response(
+                    invitation=invitation,
+                    score=form.cleaned_data["score"],
+                    comment=form.cleaned_data["comment"],
+                    follow_up_answer=form.cleaned_data.get("follow_up", ""),
+                )
+            except services.FeedbackError as error:
+                form.add_error(None, str(error))
+            else:
+                return redirect("survey-answer", token=token)
+        low, high = SCALE_ENDS[survey.kind]
+        return render(
+            request,
+            "feedback/survey.html",
+            {
+                "invitation": invitation,
+                "survey": survey,
+                "moment": invitation.experience,
+                "scale": scales.SCALES[survey.kind],
+                "form": form,
+                "low_label": low,
+                "high_label": high,
+                "opt_out_url": reverse("survey-opt-out", args=[token]),
+            },
+            status=400 if form.errors else 200,
+        )
+
+
+def survey_opt_out(request: HttpRequest, token: str) -> HttpResponse:
+    """ "No more surveys": a confirmation page, then a POST that records it for every survey."""
+    check = queries.check_token(token)
+    if check.invitation is None:
+        return render(request, "feedback/survey_invalid.html", status=404)
     invitation = check.invitation
-    form = SurveyAnswerForm(request.POST or None, kind=invitation.survey.kind)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.record_response(
-                invitation=invitation, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"]
-            )
-        except services.FeedbackError as error:
-            form.add_error(None, str(error))
-        else:
-            return redirect("survey-answer", token=token)
-    low, high = SCALE_ENDS[invitation.survey.kind]
-    return render(
-        request,
-        "feedback/survey.html",
-        {
-            "invitation": invitation,
-            "survey": invitation.survey,
-            "scale": scales.SCALES[invitation.survey.kind],
-            "form": form,
-            "low_label": low,
-            "high_label": high,
-        },
-        status=400 if form.errors else 200,
-    )
+    with translation.override(invitation.customer.language or translation.get_language()):
+        done = request.method == "POST"
+        if done:
+            services.opt_out(invitation=invitation)
+        return render(request, "feedback/survey_opt_out.html", {"invitation": invitation, "done": done})
 
 
 def manager_required(view):

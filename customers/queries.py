@@ -30,6 +30,16 @@ TIMELINE_FIELDS = (
     "touchpoint__name",
     "department__name",
     "recorded_by__username",
+    # what happened → how it is remembered: the survey this moment triggered, and its answer
+    "survey_trigger__invitation__sent_at",
+    "survey_trigger__invitation__survey__kind",
+    "survey_trigger__invitation__response__score",
+    "survey_trigger__invitation__response__comment",
+    # ...and, on an answer, the moment it recalls
+    "survey_response__score",
+    "survey_response__survey__kind",
+    "survey_response__invitation__experience__touchpoint__name",
+    "survey_response__invitation__experience__occurred_at",
 )
 
 

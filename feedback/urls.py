@@ -12,6 +12,7 @@ urlpatterns = [
     path("cases/<int:pk>/resolve/", views.case_resolve, name="case-resolve"),
     path("cases/answers/", views.response_list, name="responses"),
     path("cases/answers/<int:pk>/reviewed/", views.response_reviewed, name="response-reviewed"),
+    path("cases/themes/<int:pk>/", views.theme_detail, name="theme-detail"),
     path("ladder/", views.ladder, name="ladder"),
     path("ladder/<int:pk>/decide/", views.ladder_decide, name="ladder-decide"),
     path("ladder/share-of-wallet/", views.share_of_wallet, name="share-of-wallet"),

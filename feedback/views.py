@@ -20,9 +20,11 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import queries, scales, services
+from dashboards.filters import read_filters
+
+from . import queries, scales, services, survey_scores
 from .forms import AssignForm, CaseFilterForm, CommentForm, ResolveForm, SurveyAnswerForm
-from .models import SCALE_ENDS, Case, LadderSuggestion, Response
+from .models import SCALE_ENDS, Case, LadderSuggestion, Response, Theme
 
 TOKEN_PAGES = {
     "invalid": ("feedback/survey_invalid.html", 404),
@@ -301,3 +303,28 @@ def _wallet_csv(rows) -> HttpResponse:
             ]
         )
     return response
+
+
+@manager_required
+def theme_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The comments and notes behind a theme, in the departments the user manages, for the chosen period."""
+    theme = Theme.objects.filter(pk=pk).first()
+    if theme is None:
+        raise Http404(_("No theme %(pk)s.") % {"pk": pk})
+    form, filters = read_filters(request.GET)
+    if filters is None:
+        return render(request, "feedback/theme_detail.html", {"theme": theme, "form": form}, status=400)
+    department_ids = (
+        None
+        if request.user.is_cx_admin
+        else list(queries.managed_departments(request.user).values_list("pk", flat=True))
+    )
+    mentions = survey_scores.theme_mentions(
+        theme_id=theme.pk, start=filters.period.start, end=filters.period.end, department_ids=department_ids
+    )
+    page = Paginator(mentions, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "feedback/theme_detail.html",
+        {"theme": theme, "form": form, "filters": filters, "page": page, "query": _without_page(request)},
+    )

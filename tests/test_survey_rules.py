@@ -11,7 +11,7 @@ from feedback import services
 from feedback.models import Invitation, Response, Survey, SurveyRule, SurveyTrigger
 from feedback.sampling import in_sample
 
-from .factories import CustomerFactory, TouchpointFactory
+from .factories import CustomerFactory, TouchpointFactory, UserFactory
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -223,3 +223,19 @@ def test_the_answer_is_linked_to_the_moment_it_recalls(rule, customer, django_ca
     assert answer.invitation.experience_id == experience_id
     assert answer.experience.touchpoint.code == "on-time-delivery"
     assert answer.experience.stage == "remembrance"
+
+
+def test_the_customer_timeline_shows_what_happened_beside_how_it_is_remembered(
+    rule, customer, client, django_capture_on_commit_callbacks
+):
+    now = datetime.now(UTC)
+    delivered(customer, at=now - timedelta(hours=5))
+    trigger_at(now - timedelta(hours=3), django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.record_response(invitation=Invitation.objects.get(), score=2, comment="The box was crushed")
+    client.force_login(UserFactory(role="admin"))
+
+    page = client.get(reverse("customers:timeline", args=[customer.external_id])).content.decode()
+
+    assert "remembered: CSAT 2" in page
+    assert "CSAT 2 about On-time delivery" in page

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0002_customer_language_customer_surveys_opt_out'),
+        ('customers', '0001_initial'),
         ('experiences', '0001_initial'),
         ('feedback', '0001_initial'),
         ('touchpoints', '0002_department_case_sla_hours'),

@@ -42,11 +42,12 @@ messages: $(VENV)/.installed
 	$(PY) manage.py makemessages --locale es --add-location file $(MESSAGES_IGNORE)
 	$(PY) manage.py compilemessages --locale es $(MESSAGES_IGNORE)
 
-## make run: the app with embedded defaults (SQLite, tasks in-process) and demo data on http://127.0.0.1:8000
+## make run: the app with embedded defaults (SQLite, tasks in-process) and demo data on http://127.0.0.1:8000;
+## the periodic jobs (survey triggers, reminders, sweeps, nightly themes and ladder) run beside it (run_periodic)
 run: install assets
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py run_periodic & trap 'kill $$!' EXIT INT TERM; $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite against PostgreSQL and Redis on localhost
 test: install assets

@@ -191,3 +191,17 @@ def test_experiences_stay_within_the_last_twelve_months():
 def test_no_customers_is_refused_with_a_message_saying_what_to_fix():
     with pytest.raises(CommandError, match="--customers must be at least 1"):
         seed("--customers", "0")
+
+
+@pytest.mark.django_db
+def test_the_demo_has_surveys_rules_and_answers_in_both_languages_and_ladder_suggestions():
+    from feedback.models import Invitation, LadderSuggestion, Response, Survey, SurveyRule, Theme
+
+    seed("--customers", "150", "--experiences", "4000")
+
+    assert Survey.objects.count() == SurveyRule.objects.count() == 3
+    assert Invitation.objects.filter(experience__isnull=False).count() > Response.objects.count() > 20
+    languages = set(Response.objects.exclude(comment="").values_list("language", flat=True))
+    assert languages == {"en", "es"}
+    assert Theme.objects.filter(language="es").exists() and Theme.objects.filter(language="en").exists()
+    assert LadderSuggestion.objects.exists()

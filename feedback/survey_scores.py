@@ -177,10 +177,24 @@ def figures(current: Scores, previous: Scores) -> list[ScoreFigure]:
 class ResponseRate:
     sent: int
     answered: int
+    name: str = ""
 
     @property
     def rate(self) -> float | None:
         return self.answered / self.sent if self.sent else None
+
+
+RATE_GROUPS = {
+    "survey": (F("survey_id"), F("survey__name")),
+    "touchpoint": (
+        Coalesce("experience__touchpoint_id", "survey__touchpoint_id"),
+        Coalesce("experience__touchpoint__name", "survey__touchpoint__name"),
+    ),
+    "department": (
+        Coalesce("experience__department_id", "survey__touchpoint__owners__department_id"),
+        Coalesce("experience__department__name", "survey__touchpoint__owners__department__name"),
+    ),
+}
 
 
 def response_rates(
@@ -189,19 +203,21 @@ def response_rates(
     """Invitations sent in the period and how many were answered, per "survey", "touchpoint" or "department".
 
     A triggered invitation belongs to the touchpoint (and its department) of the moment it asks
-    about; any other to its survey's touchpoint. One query.
+    about; any other to its survey's touchpoint and that touchpoint's primary department. One query.
     """
-    touchpoint = Coalesce("experience__touchpoint_id", "survey__touchpoint_id")
-    department = Coalesce("experience__department_id", "survey__touchpoint__owners__department_id")
+    group, name = RATE_GROUPS[by]
     # one row per invitation: only the primary owner of the survey's touchpoint is joined
     rows = Invitation.objects.filter(
         sent_at__date__gte=start, sent_at__date__lte=end, survey__touchpoint__owners__primary=True
-    )
-    rows = rows.annotate(group={"survey": F("survey_id"), "touchpoint": touchpoint, "department": department}[by])
+    ).annotate(group=group, group_name=name)
     if department_ids is not None:
-        rows = rows.annotate(owner=department).filter(owner__in=list(department_ids))
-    result = rows.values("group").annotate(sent=Count("pk"), answered=Count("answered_at")).order_by()
-    return {r["group"]: ResponseRate(r["sent"], r["answered"]) for r in result}
+        rows = rows.annotate(owner=RATE_GROUPS["department"][0]).filter(owner__in=list(department_ids))
+    result = (
+        rows.values("group", "group_name")
+        .annotate(sent=Count("pk"), answered=Count("answered_at"))
+        .order_by("group_name")
+    )
+    return {r["group"]: ResponseRate(r["sent"], r["answered"], r["group_name"]) for r in result}
 
 
 # Themes --------------------------------------------------------------------------------------

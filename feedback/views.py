@@ -7,6 +7,7 @@ link needs a manager (of the case's department) or a CX admin.
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 from functools import wraps
 
 from django.contrib import messages
@@ -25,6 +26,8 @@ from dashboards.filters import read_filters
 from . import queries, scales, services, survey_scores
 from .forms import AssignForm, CaseFilterForm, CommentForm, ResolveForm, SurveyAnswerForm
 from .models import SCALE_ENDS, Case, LadderSuggestion, Response, Theme
+
+RESPONSE_RATE_DAYS = 90
 
 TOKEN_PAGES = {
     "invalid": ("feedback/survey_invalid.html", 404),
@@ -101,6 +104,13 @@ def manager_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def _department_ids(request: HttpRequest) -> list[int] | None:
+    """None for CX admins (every department), else the departments the manager answers for."""
+    if request.user.is_cx_admin:
+        return None
+    return list(queries.managed_departments(request.user).values_list("pk", flat=True))
 
 
 def _case_or_404(request: HttpRequest, pk: int) -> Case:
@@ -210,7 +220,18 @@ def response_list(request: HttpRequest) -> HttpResponse:
     flagged = request.GET.get("flagged") == "1"
     responses = queries.responses_for(user=request.user, flagged_only=flagged)
     page = Paginator(responses, 50).get_page(request.GET.get("page"))
-    return render(request, "feedback/response_list.html", {"page": page, "flagged": flagged})
+    today = timezone.localdate()
+    since = today - timedelta(days=RESPONSE_RATE_DAYS - 1)
+    department_ids = _department_ids(request)
+    rates = {
+        by: survey_scores.response_rates(by=by, start=since, end=today, department_ids=department_ids).values()
+        for by in ("survey", "department")
+    }
+    return render(
+        request,
+        "feedback/response_list.html",
+        {"page": page, "flagged": flagged, "rates": rates, "rate_days": RESPONSE_RATE_DAYS},
+    )
 
 
 @require_POST
@@ -314,11 +335,7 @@ def theme_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form, filters = read_filters(request.GET)
     if filters is None:
         return render(request, "feedback/theme_detail.html", {"theme": theme, "form": form}, status=400)
-    department_ids = (
-        None
-        if request.user.is_cx_admin
-        else list(queries.managed_departments(request.user).values_list("pk", flat=True))
-    )
+    department_ids = _department_ids(request)
     mentions = survey_scores.theme_mentions(
         theme_id=theme.pk, start=filters.period.start, end=filters.period.end, department_ids=department_ids
     )

@@ -115,3 +115,12 @@ def test_the_company_page_keeps_its_query_count_with_survey_figures(client, answ
     client.force_login(answered["admin"])
     with django_assert_num_queries(10):
         assert client.get("/dashboards/?period=365").status_code == 200
+
+
+def test_the_answers_page_shows_response_rates_per_survey_and_department(client, answered, django_assert_num_queries):
+    client.force_login(answered["manager"])
+    with django_assert_num_queries(7):
+        response = client.get("/cases/answers/")
+    rates = {by: {r.name: (r.sent, r.answered) for r in rows} for by, rows in response.context["rates"].items()}
+    assert rates == {"survey": {"Delivery": (4, 3)}, "department": {"Logistics": (4, 3)}}  # not billing's invoice
+    assert "75 %" in response.content.decode()

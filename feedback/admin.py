@@ -58,6 +58,7 @@ class SurveyRuleAdmin(admin.ModelAdmin):
     list_display = ["touchpoint", "survey", "delay_minutes", "sample_percent", "active"]
     list_filter = ["active"]
     autocomplete_fields = ["touchpoint"]
+    readonly_fields = ["created_at"]  # only experiences stored after it trigger the survey
 
 
 @admin.register(SurveyTrigger)

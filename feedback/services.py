@@ -22,6 +22,7 @@ from customers import ladder
 from customers.models import Customer
 from experiences.models import Experience, Source, Valence
 from experiences.services import record_experiences
+from integrations.services import publish_event
 from touchpoints.models import Stage
 
 from . import sampling, scales, sentiment, themes
@@ -369,7 +370,26 @@ def record_response(
                 themes.match_notes([(outcome.id, comment, language)])
         else:  # e.g. the touchpoint was retired since the survey was made: keep the answer all the same
             log.warning("response %s was not recorded as an experience: %s", response.pk, outcome.errors)
+        publish_event(event="survey.answered", payloads=[response_payload(response, locked)])
     return response
+
+
+def response_payload(response: Response, invitation: Invitation) -> dict[str, Any]:
+    """`survey.answered`: the answer, the survey, the customer, and the moment it recalls if triggered."""
+    return {
+        "id": response.pk,
+        "survey": response.survey.slug,
+        "kind": response.survey.kind,
+        "score": response.score,
+        "comment": response.comment,
+        "follow_up_answer": response.follow_up_answer,
+        "language": response.language,
+        "sentiment": response.sentiment,
+        "customer": invitation.customer.external_id,
+        "experience": response.experience_id,
+        "recalls_experience": invitation.experience_id,
+        "answered_at": response.created_at.isoformat(),
+    }
 
 
 def _follow_up_answer(survey: Survey, answer: Any) -> str:
@@ -451,8 +471,6 @@ def sweep_missing_cases(*, now: datetime | None = None) -> list[int]:
 
 def _publish(event: str, case_ids: Sequence[int]) -> None:
     """Tell webhook subscribers (case.opened, case.overdue)."""
-    from integrations.services import publish_event
-
     if not case_ids:
         return
     cases = Case.objects.filter(pk__in=case_ids).select_related("customer", "department", "assignee")

@@ -8,7 +8,7 @@ from feedback import services
 from feedback.models import Invitation, Survey, Theme
 from feedback.survey_scores import SurveyScore
 from journeys.models import Journey, JourneyStep
-from tests.dashboard_data import two_departments
+from tests.dashboard_data import experience, log, two_departments
 from tests.factories import CustomerFactory, UserFactory
 from touchpoints.models import Department, Touchpoint
 
@@ -124,3 +124,15 @@ def test_the_answers_page_shows_response_rates_per_survey_and_department(client,
     rates = {by: {r.name: (r.sent, r.answered) for r in rows} for by, rows in response.context["rates"].items()}
     assert rates == {"survey": {"Delivery": (4, 3)}, "department": {"Logistics": (4, 3)}}  # not billing's invoice
     assert "75 %" in response.content.decode()
+
+
+def test_a_touchpoint_without_remembrance_in_the_stage_filter_still_shows_its_response_rate(
+    client, answered, django_capture_on_commit_callbacks
+):
+    delivery = Touchpoint.objects.get(code="on-time-delivery")
+    log(django_capture_on_commit_callbacks, experience(CustomerFactory(), delivery, "positive", stage="interaction"))
+    client.force_login(answered["manager"])
+    response = client.get("/dashboards/logistics/?period=7&stage=interaction")
+    assert response.status_code == 200
+    [row] = response.context["remembrance"]
+    assert row.remembrance is None and row.response_rate.sent == 4

@@ -242,6 +242,7 @@ class RemembranceRow:
     remembrance: PeriodReport | None
     scores: survey_scores.Scores
     response_rate: survey_scores.ResponseRate | None
+    themes: list[survey_scores.ThemeRow]
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,7 @@ class DepartmentSurveys:
 def remembrance_by_touchpoint(
     *, filters: Filters, department_ids: Iterable[int] | None, rows: list[TouchpointRow]
 ) -> DepartmentSurveys:
-    """Survey scores per touchpoint with the trend, response rates and the top themes; five queries."""
+    """Survey scores per touchpoint with the trend, response rates and the top themes; six queries."""
     current = survey_scores.survey_scores(by="touchpoint", **_survey_narrowing(filters, department_ids))
     before = survey_scores.survey_scores(by="touchpoint", **_survey_narrowing(filters, department_ids, previous=True))
     period, previous = filters.period, filters.period.previous
@@ -269,6 +270,9 @@ def remembrance_by_touchpoint(
         department_ids=department_ids,
         segments=filters.segments or None,
     )
+    themes_of = survey_scores.themes_by_touchpoint(
+        start=period.start, end=period.end, department_ids=department_ids, segments=filters.segments or None
+    )
     return DepartmentSurveys(
         figures=survey_scores.figures(survey_scores.summed(current.values()), survey_scores.summed(before.values())),
         rows=[
@@ -277,6 +281,7 @@ def remembrance_by_touchpoint(
                 row.by_stage.get(Stage.REMEMBRANCE),
                 current.get(row.touchpoint_id, {}),
                 rates.get(row.touchpoint_id),
+                themes_of.get(row.touchpoint_id, []),
             )
             for row in rows
             if row.touchpoint_id in current or row.touchpoint_id in rates or Stage.REMEMBRANCE in row.by_stage

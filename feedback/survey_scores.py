@@ -284,12 +284,35 @@ def top_themes(*, previous_start: date, previous_end: date, limit: int = 10, **n
     ]
 
 
+def themes_by_touchpoint(*, per_touchpoint: int = 3, **narrowing) -> dict[int, list[ThemeRow]]:
+    """Each touchpoint's most mentioned themes in the period, with their share of negatives; one query."""
+    rows = (
+        _mentions(**narrowing)
+        .values("experience__touchpoint_id", "theme_id", "theme__phrase", "theme__language")
+        .annotate(mentions=Count("pk"), negatives=Count("pk", filter=Q(experience__valence=Valence.NEGATIVE)))
+        .order_by("experience__touchpoint_id", "-mentions", "theme__phrase")
+    )
+    found: dict[int, list[ThemeRow]] = {}
+    for r in rows:
+        top = found.setdefault(r["experience__touchpoint_id"], [])
+        if len(top) < per_touchpoint:
+            top.append(
+                ThemeRow(r["theme_id"], r["theme__phrase"], r["theme__language"], r["mentions"], r["negatives"], 0)
+            )
+    return found
+
+
 def theme_mentions(
-    *, theme_id: int, start: date, end: date, department_ids: Iterable[int] | None
+    *,
+    theme_id: int,
+    start: date,
+    end: date,
+    department_ids: Iterable[int] | None,
+    touchpoint_ids: Iterable[int] | None = None,
 ) -> QuerySet[ExperienceTheme]:
     """The experiences behind a theme in the period, newest first, with what a reader needs beside each."""
     return (
-        _mentions(start=start, end=end, department_ids=department_ids)
+        _mentions(start=start, end=end, department_ids=department_ids, touchpoint_ids=touchpoint_ids)
         .filter(theme_id=theme_id)
         .select_related(
             "experience__customer",

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dashboards.filters import read_filters
+from touchpoints.models import Touchpoint
 
 from . import queries, scales, services, survey_scores
 from .forms import AssignForm, CaseFilterForm, CommentForm, ResolveForm, SurveyAnswerForm
@@ -336,12 +337,24 @@ def theme_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if filters is None:
         return render(request, "feedback/theme_detail.html", {"theme": theme, "form": form}, status=400)
     department_ids = _department_ids(request)
+    touchpoint = Touchpoint.objects.filter(code=request.GET.get("touchpoint") or "").first()
     mentions = survey_scores.theme_mentions(
-        theme_id=theme.pk, start=filters.period.start, end=filters.period.end, department_ids=department_ids
+        theme_id=theme.pk,
+        start=filters.period.start,
+        end=filters.period.end,
+        department_ids=department_ids,
+        touchpoint_ids=[touchpoint.pk] if touchpoint else None,
     )
     page = Paginator(mentions, 50).get_page(request.GET.get("page"))
     return render(
         request,
         "feedback/theme_detail.html",
-        {"theme": theme, "form": form, "filters": filters, "page": page, "query": _without_page(request)},
+        {
+            "theme": theme,
+            "touchpoint": touchpoint,
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "query": _without_page(request),
+        },
     )

@@ -82,6 +82,16 @@ def test_a_theme_shows_its_mentions_negatives_and_the_comments_behind_it(client,
     assert "Another late delivery, nobody called" in page
 
 
+def test_each_touchpoint_shows_its_top_themes_and_links_to_their_comments_there(client, answered):
+    client.force_login(answered["manager"])
+    [row] = client.get("/dashboards/logistics/?period=7").context["remembrance"]
+    assert [(t.phrase, t.mentions) for t in row.themes] == [("late delivery", 1)]
+
+    theme = row.themes[0].theme_id
+    assert "nobody called" in client.get(f"/cases/themes/{theme}/?period=7&touchpoint=on-time-delivery").content.decode()
+    assert "nobody called" not in client.get(f"/cases/themes/{theme}/?period=7&touchpoint=clear-invoice").content.decode()
+
+
 def test_another_departments_manager_sees_no_comment_behind_the_theme(client, answered):
     other = UserFactory(username="bo", role="manager", departments=[Department.objects.get(code="billing")])
     client.force_login(other)
@@ -107,7 +117,7 @@ def test_the_department_page_keeps_its_query_count_with_survey_figures(
     client, answered, django_assert_num_queries, period
 ):
     client.force_login(answered["manager"])
-    with django_assert_num_queries(15):
+    with django_assert_num_queries(16):
         assert client.get(f"/dashboards/logistics/?period={period}").status_code == 200
 
 

@@ -42,10 +42,13 @@ class Customer(models.Model):
         max_length=8,
         choices=settings.LANGUAGES,
         default="en",
+        db_default="en",  # rows written by set-based SQL (imports, benchmarks) get it too
         help_text=_("The language surveys and their e-mails are written in for this customer."),
     )
     surveys_opt_out = models.BooleanField(
-        default=False, help_text=_("The customer asked not to receive surveys: no invitation or reminder is sent.")
+        default=False,
+        db_default=False,
+        help_text=_("The customer asked not to receive surveys: no invitation or reminder is sent."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -77,11 +77,12 @@ def load_answers(answers: int) -> None:
         )
         cursor.execute(
             f"""
-            INSERT INTO {tables[Invitation]} (survey_id, customer_id, experience_id, channel, created_at,
-                                              expires_at, sent_at, answered_at)
-            SELECT survey_id, customer_id, experience_id, 'email', occurred_at - interval '1 day',
-                   occurred_at + interval '13 days', occurred_at - interval '1 day', occurred_at
-            FROM bench_answer
+            INSERT INTO {tables[Invitation]} (survey_id, customer_id, experience_id, touchpoint_id, department_id,
+                                              channel, created_at, expires_at, sent_at, answered_at)
+            SELECT a.survey_id, a.customer_id, a.experience_id, x.touchpoint_id, x.department_id, 'email',
+                   a.occurred_at - interval '1 day', a.occurred_at + interval '13 days',
+                   a.occurred_at - interval '1 day', a.occurred_at
+            FROM bench_answer a JOIN experiences_experience x ON x.id = a.experience_id
             """
         )
         cursor.execute(

@@ -201,6 +201,8 @@ def _invite_and_answer(rng: random.Random, survey: Survey, rule: SurveyRule, now
             customer=customer,
             experience=moment,
             rule=rule,
+            touchpoint_id=moment.touchpoint_id,
+            department_id=moment.department_id,
             created_at=sent,
             sent_at=sent,
             expires_at=sent + timedelta(days=14),

@@ -149,6 +149,14 @@ class Invitation(models.Model):
         help_text=_("The moment of truth this invitation asks about."),
     )
     rule = models.ForeignKey(SurveyRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations")
+    # Whose moment it asks about, for response rates: the triggering experience's touchpoint and
+    # department, else the survey's touchpoint and its primary department.
+    touchpoint = models.ForeignKey(
+        "touchpoints.Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    department = models.ForeignKey(
+        "touchpoints.Department", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
@@ -161,6 +169,7 @@ class Invitation(models.Model):
         indexes = [
             models.Index(fields=["survey", "customer"], name="invitation_survey_customer"),
             models.Index(fields=["customer", "created_at"], name="invitation_customer_time"),
+            models.Index(fields=["department", "sent_at"], name="invitation_department_sent"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -23,7 +23,7 @@ from customers.models import Customer
 from experiences.models import Experience, Source, Valence
 from experiences.services import record_experiences
 from integrations.services import publish_event
-from touchpoints.models import Stage
+from touchpoints.models import Stage, TouchpointOwner
 
 from . import sampling, scales, sentiment, themes
 from .models import (
@@ -106,6 +106,11 @@ def create_invitations(
                 survey=survey, customer__in=customers, answered_at__isnull=True, expires_at__gt=now
             ).values_list("customer_id", flat=True)
         )
+        owner = (
+            TouchpointOwner.objects.filter(touchpoint_id=survey.touchpoint_id, primary=True)
+            .values_list("department_id", flat=True)
+            .first()
+        )
         new = []
         for customer in customers:
             if customer.pk in open_for:
@@ -114,7 +119,16 @@ def create_invitations(
                 batch.skipped[customer.pk] = NO_EMAIL
             else:
                 open_for.add(customer.pk)
-                new.append(_new_invitation(survey=survey, customer_id=customer.pk, channel=channel, now=now))
+                new.append(
+                    _new_invitation(
+                        survey=survey,
+                        customer_id=customer.pk,
+                        channel=channel,
+                        now=now,
+                        touchpoint_id=survey.touchpoint_id,
+                        department_id=owner,
+                    )
+                )
         batch.created = [i.pk for i in Invitation.objects.bulk_create(new)]
         if batch.created and channel == Channel.EMAIL:
             _send_after_commit(batch.created)
@@ -268,7 +282,13 @@ def trigger_surveys(*, now: datetime | None = None) -> dict[str, int]:
             if outcome == TriggerOutcome.INVITED:
                 recently_invited.add(experience.customer_id)
                 trigger.invitation = _new_invitation(
-                    survey=rule.survey, customer_id=experience.customer_id, now=now, experience=experience, rule=rule
+                    survey=rule.survey,
+                    customer_id=experience.customer_id,
+                    now=now,
+                    experience=experience,
+                    rule=rule,
+                    touchpoint_id=experience.touchpoint_id,
+                    department_id=experience.department_id,
                 )
             triggers.append(trigger)
             counts[outcome] = counts.get(outcome, 0) + 1

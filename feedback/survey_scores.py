@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from functools import reduce
 from operator import or_
 
 from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from experiences.models import Valence
 
@@ -185,15 +185,9 @@ class ResponseRate:
 
 
 RATE_GROUPS = {
-    "survey": (F("survey_id"), F("survey__name")),
-    "touchpoint": (
-        Coalesce("experience__touchpoint_id", "survey__touchpoint_id"),
-        Coalesce("experience__touchpoint__name", "survey__touchpoint__name"),
-    ),
-    "department": (
-        Coalesce("experience__department_id", "survey__touchpoint__owners__department_id"),
-        Coalesce("experience__department__name", "survey__touchpoint__owners__department__name"),
-    ),
+    "survey": ("survey_id", "survey__name"),
+    "touchpoint": ("touchpoint_id", "touchpoint__name"),
+    "department": ("department_id", "department__name"),
 }
 
 
@@ -202,22 +196,16 @@ def response_rates(
 ) -> dict[object, ResponseRate]:
     """Invitations sent in the period and how many were answered, per "survey", "touchpoint" or "department".
 
-    A triggered invitation belongs to the touchpoint (and its department) of the moment it asks
-    about; any other to its survey's touchpoint and that touchpoint's primary department. One query.
+    An invitation belongs to the touchpoint and department of the moment it asks about (stored on
+    it when it is made), so this is one grouped scan of the invitations sent in the period.
     """
     group, name = RATE_GROUPS[by]
-    # one row per invitation: only the primary owner of the survey's touchpoint is joined
-    rows = Invitation.objects.filter(
-        sent_at__date__gte=start, sent_at__date__lte=end, survey__touchpoint__owners__primary=True
-    ).annotate(group=group, group_name=name)
+    first, after = (timezone.make_aware(datetime.combine(day, time.min)) for day in (start, end + timedelta(days=1)))
+    rows = Invitation.objects.filter(sent_at__gte=first, sent_at__lt=after)
     if department_ids is not None:
-        rows = rows.annotate(owner=RATE_GROUPS["department"][0]).filter(owner__in=list(department_ids))
-    result = (
-        rows.values("group", "group_name")
-        .annotate(sent=Count("pk"), answered=Count("answered_at"))
-        .order_by("group_name")
-    )
-    return {r["group"]: ResponseRate(r["sent"], r["answered"], r["group_name"]) for r in result}
+        rows = rows.filter(department_id__in=list(department_ids))
+    result = rows.values(group, name).annotate(sent=Count("pk"), answered=Count("answered_at")).order_by(name)
+    return {r[group]: ResponseRate(r["sent"], r["answered"], r[name] or "") for r in result}
 
 
 # Themes --------------------------------------------------------------------------------------

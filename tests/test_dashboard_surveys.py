@@ -88,8 +88,12 @@ def test_each_touchpoint_shows_its_top_themes_and_links_to_their_comments_there(
     assert [(t.phrase, t.mentions) for t in row.themes] == [("late delivery", 1)]
 
     theme = row.themes[0].theme_id
-    assert "nobody called" in client.get(f"/cases/themes/{theme}/?period=7&touchpoint=on-time-delivery").content.decode()
-    assert "nobody called" not in client.get(f"/cases/themes/{theme}/?period=7&touchpoint=clear-invoice").content.decode()
+    assert (
+        "nobody called" in client.get(f"/cases/themes/{theme}/?period=7&touchpoint=on-time-delivery").content.decode()
+    )
+    assert (
+        "nobody called" not in client.get(f"/cases/themes/{theme}/?period=7&touchpoint=clear-invoice").content.decode()
+    )
 
 
 def test_another_departments_manager_sees_no_comment_behind_the_theme(client, answered):

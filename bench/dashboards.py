@@ -1,10 +1,11 @@
 """Benchmark of the dashboard pages (not a test): 1,000,000 experiences for 100,000 customers in PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cxm_bench_dash .venv/bin/python bench/dashboards.py \\
-        [--experiences N] [--customers N] [--requests N] [--reuse]
+        [--experiences N] [--customers N] [--answers N] [--requests N] [--reuse]
 
 Creates the database if needed (its name must contain "bench": the script empties it), loads a
 year of experiences with set-based SQL (emotions, expectations, outcomes, staff who logged them),
+100,000 survey answers (NPS, CSAT, CES, one in ten with a theme),
 computes the scores and rollups with the real `rescore_all`, then requests every dashboard page
 in-process through Django's test client and prints, per page, the server time p50 / p95 and the
 number of SQL queries. Drop the database afterwards: `dropdb -h 127.0.0.1 -U postgres cxm_bench_dash`.
@@ -44,6 +45,67 @@ def load(experiences: int, customers: int) -> None:
     rescore_all()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+
+
+def load_answers(answers: int) -> None:
+    """Survey answers on as many experiences, spread over the year: an invitation and a response each.
+
+    One survey of each kind per touchpoint group (touchpoint id mod 3); scores drawn per kind;
+    30 themes, each mentioned by about 1 answer in 30.
+    """
+    from django.db import connection
+
+    from feedback.models import ExperienceTheme, Invitation, Response, Survey, Theme
+    from touchpoints.models import Touchpoint
+
+    touchpoints = list(Touchpoint.objects.order_by("pk")[:3])
+    surveys = [
+        Survey.objects.create(slug=f"bench-{kind}", name=f"Bench {kind}", kind=kind, touchpoint=t)
+        for kind, t in zip(("nps", "csat", "ces"), touchpoints, strict=True)
+    ]
+    Theme.objects.bulk_create([Theme(phrase=f"theme {n}", language="en") for n in range(30)])
+    tables = {m: connection.ops.quote_name(m._meta.db_table) for m in (Invitation, Response, ExperienceTheme)}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            CREATE TEMP TABLE bench_answer AS
+            SELECT x.id AS experience_id, x.customer_id, x.occurred_at,
+                   (ARRAY[%s, %s, %s])[1 + x.touchpoint_id %% 3] AS survey_id, x.touchpoint_id %% 3 AS kind
+            FROM experiences_experience x ORDER BY random() LIMIT %s
+            """,
+            [s.pk for s in surveys] + [answers],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {tables[Invitation]} (survey_id, customer_id, experience_id, touchpoint_id, department_id,
+                                              channel, created_at, expires_at, sent_at, answered_at)
+            SELECT a.survey_id, a.customer_id, a.experience_id, x.touchpoint_id, x.department_id, 'email',
+                   a.occurred_at - interval '1 day', a.occurred_at + interval '13 days',
+                   a.occurred_at - interval '1 day', a.occurred_at
+            FROM bench_answer a JOIN experiences_experience x ON x.id = a.experience_id
+            """
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {tables[Response]} (invitation_id, survey_id, customer_id, score, comment,
+                                            follow_up_answer, language, flagged, experience_id, created_at)
+            SELECT i.id, i.survey_id, i.customer_id,
+                   CASE a.kind WHEN 0 THEN floor(random() * 11) WHEN 1 THEN 1 + floor(random() * 5)
+                               ELSE 1 + floor(random() * 7) END,
+                   '', '', 'en', false, i.experience_id, i.answered_at
+            FROM {tables[Invitation]} i JOIN bench_answer a ON a.experience_id = i.experience_id
+            """
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {tables[ExperienceTheme]} (experience_id, theme_id)
+            SELECT a.experience_id, (SELECT min(id) FROM feedback_theme) + a.experience_id %% 30
+            FROM bench_answer a WHERE random() < 0.1
+            """,
+            [],  # with parameters, so that %% is read as %
+        )
+        cursor.execute("DROP TABLE bench_answer")
+        cursor.execute("ANALYZE")
 
 
 def pages() -> list[tuple[str, str, str]]:
@@ -111,6 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiences", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--answers", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run")
     args = parser.parse_args()
@@ -128,8 +191,12 @@ def main() -> None:
     if not args.reuse:
         start = time.perf_counter()
         load(args.experiences, args.customers)
+        load_answers(args.answers)
         seconds = time.perf_counter() - start
-        print(f"loaded {args.experiences:,} experiences for {args.customers:,} customers in {seconds:.0f} s")
+        print(
+            f"loaded {args.experiences:,} experiences and {args.answers:,} survey answers "
+            f"for {args.customers:,} customers in {seconds:.0f} s"
+        )
     targets = f"p95 < {TARGET_P95_MS} ms, ≤ {TARGET_QUERIES} queries"
     print(f"server time over {args.requests} requests per page (targets: {targets})")
     measure(args.requests)

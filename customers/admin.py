@@ -9,7 +9,7 @@ from .services import save_customer
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ["name", "external_id", "email", "segment", "relationship_level", "created_at"]
-    list_filter = ["relationship_level", "segment"]
+    list_filter = ["relationship_level", "segment", "language", "surveys_opt_out"]
     search_fields = ["name", "external_id", "email"]
     readonly_fields = ["created_at"]
     actions = [export_customer_data]

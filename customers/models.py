@@ -1,5 +1,6 @@
 """Customers as the CRM knows them, plus where they stand on the relationship ladder."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Case as CaseWhen
 from django.db.models import F, Q, Value, When
@@ -61,6 +62,18 @@ class Customer(models.Model):
         output_field=models.DecimalField(max_digits=5, decimal_places=2, null=True),
         db_persist=True,
         help_text=_("Our revenue as a % of the customer's category spend, at most 100; computed by the database."),
+    )
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default="en",
+        db_default="en",  # rows written by set-based SQL (imports, benchmarks) get it too
+        help_text=_("The language surveys and their e-mails are written in for this customer."),
+    )
+    surveys_opt_out = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text=_("The customer asked not to receive surveys: no invitation or reminder is sent."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

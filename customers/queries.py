@@ -26,6 +26,16 @@ TIMELINE_FIELDS = (
     "department__name",
     "recorded_by__username",
     "api_key__name",
+    # what happened → how it is remembered: the survey this moment triggered, and its answer
+    "survey_trigger__invitation__sent_at",
+    "survey_trigger__invitation__survey__kind",
+    "survey_trigger__invitation__response__score",
+    "survey_trigger__invitation__response__comment",
+    # ...and, on an answer, the moment it recalls
+    "survey_response__score",
+    "survey_response__survey__kind",
+    "survey_response__invitation__experience__touchpoint__name",
+    "survey_response__invitation__experience__occurred_at",
 )
 
 

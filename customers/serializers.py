@@ -73,6 +73,8 @@ class CustomerSerializer(StrictTypes, serializers.ModelSerializer):
             "email",
             "segment",
             "relationship_level",
+            "language",
+            "surveys_opt_out",
             "category_spend",
             "our_revenue",
             "share_of_wallet",

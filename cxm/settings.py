@@ -95,7 +95,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Languages (docs/languages.md): each user picks one on their profile page or with the switch in
+# the menu; otherwise the browser's choice. Catalogues in locale/, compiled by `make messages`.
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", default="Europe/Madrid")
 USE_I18N = True
 USE_TZ = True
@@ -157,6 +161,11 @@ CELERY_BEAT_SCHEDULE = {
     "escalate-overdue-cases": {"task": "feedback.tasks.escalate_overdue_cases", "schedule": 15 * 60},
     "sweep-missing-cases": {"task": "feedback.tasks.sweep_missing_cases", "schedule": 60 * 60},
     "sweep-unsent-invitations": {"task": "feedback.tasks.sweep_unsent_invitations", "schedule": 5 * 60},
+    # Surveys (docs/feedback.md): invite after moments of truth, remind once, find themes in what customers say.
+    "trigger-surveys": {"task": "feedback.tasks.trigger_surveys", "schedule": 60.0, "options": {"expires": 60.0}},
+    "send-survey-reminders": {"task": "feedback.tasks.send_reminders", "schedule": 15 * 60},
+    "match-new-notes": {"task": "feedback.tasks.match_new_notes", "schedule": 5 * 60},
+    "refresh-themes": {"task": "feedback.tasks.refresh_themes", "schedule": crontab(hour=3, minute=45)},
     "suggest-ladder-moves": {"task": "feedback.tasks.suggest_ladder_moves", "schedule": crontab(hour=4, minute=0)},
     # CSV import jobs (docs/api.md): start uploads whose message was lost or whose worker died.
     "import-jobs-resume": {"task": "integrations.tasks.resume_import_jobs", "schedule": 60.0},
@@ -243,6 +252,10 @@ CXM_BASE_URL = env("CXM_BASE_URL", default="http://127.0.0.1:8000")
 # happened in the last CXM_CASE_LOOKBACK_DAYS; a comment whose sentiment is at least
 # CXM_SENTIMENT_CONTRADICTION (VADER compound, 0..1) against its score is flagged for review.
 CXM_SURVEY_TTL_DAYS = env.int("CXM_SURVEY_TTL_DAYS", default=14)
+# Triggered surveys: no customer gets more than one invitation (any survey) per CXM_SURVEY_QUIET_DAYS;
+# an experience is considered only if its rule's delay ran out less than CXM_SURVEY_TRIGGER_WINDOW_HOURS ago.
+CXM_SURVEY_QUIET_DAYS = env.int("CXM_SURVEY_QUIET_DAYS", default=30)
+CXM_SURVEY_TRIGGER_WINDOW_HOURS = env.int("CXM_SURVEY_TRIGGER_WINDOW_HOURS", default=48)
 CXM_CASE_LOOKBACK_DAYS = env.int("CXM_CASE_LOOKBACK_DAYS", default=7)
 # Staff correct or void what they logged for this many hours after logging it (docs/staff-form.md).
 CXM_CORRECTION_WINDOW_HOURS = env.int("CXM_CORRECTION_WINDOW_HOURS", default=24)

@@ -17,6 +17,7 @@ from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import TruncWeek
 
 from experiences.models import EXPERIENCE_FIELDS, Experience, Valence
+from feedback import survey_scores
 from scoring.queries import SUMS, PeriodReport, rollups
 from touchpoints.models import Department, Stage, Touchpoint, TouchpointOwner
 
@@ -279,3 +280,88 @@ def experiences_for_export(
     if touchpoint_ids is not None:
         rows = rows.filter(touchpoint_id__in=list(touchpoint_ids))
     return rows.order_by("occurred_on", "occurred_at", "id").values_list(*EXPORT_FIELDS).iterator(chunk_size=2000)
+
+
+# Survey answers (feedback/survey_scores.py) -----------------------------------------------------
+
+
+def _survey_narrowing(filters: Filters, department_ids: Iterable[int] | None, *, previous: bool = False) -> dict:
+    period = filters.period.previous if previous else filters.period
+    return {
+        "start": period.start,
+        "end": period.end,
+        "department_ids": department_ids,
+        "segments": filters.segments or None,
+        "stages": filters.stages or None,
+    }
+
+
+@dataclass(frozen=True)
+class CompanySurveys:
+    by_department: dict[int, survey_scores.Scores]
+    figures: list[survey_scores.ScoreFigure]
+
+
+def survey_scores_by_department(*, filters: Filters, department_ids: Iterable[int] | None) -> CompanySurveys:
+    """NPS, CSAT and CES per department and in total, with the trend; two queries."""
+    current = survey_scores.survey_scores(by="department", **_survey_narrowing(filters, department_ids))
+    before = survey_scores.survey_scores(by="department", **_survey_narrowing(filters, department_ids, previous=True))
+    figures = survey_scores.figures(survey_scores.summed(current.values()), survey_scores.summed(before.values()))
+    by_department = {pk: scores for pk, scores in current.items() if isinstance(pk, int)}
+    return CompanySurveys(by_department=by_department, figures=figures)
+
+
+@dataclass(frozen=True)
+class RemembranceRow:
+    """How a touchpoint's interactions are remembered: the remembrance-stage index and the survey scores."""
+
+    touchpoint: TouchpointRow
+    remembrance: PeriodReport | None
+    scores: survey_scores.Scores
+    response_rate: survey_scores.ResponseRate | None
+    themes: list[survey_scores.ThemeRow]
+
+
+@dataclass(frozen=True)
+class DepartmentSurveys:
+    figures: list[survey_scores.ScoreFigure]
+    rows: list[RemembranceRow]
+    themes: list[survey_scores.ThemeRow]
+
+
+def remembrance_by_touchpoint(
+    *, filters: Filters, department_ids: Iterable[int] | None, rows: list[TouchpointRow]
+) -> DepartmentSurveys:
+    """Survey scores per touchpoint with the trend, response rates and the top themes; six queries."""
+    current = survey_scores.survey_scores(by="touchpoint", **_survey_narrowing(filters, department_ids))
+    before = survey_scores.survey_scores(by="touchpoint", **_survey_narrowing(filters, department_ids, previous=True))
+    period, previous = filters.period, filters.period.previous
+    rates = survey_scores.response_rates(
+        by="touchpoint", start=period.start, end=period.end, department_ids=department_ids
+    )
+    themes = survey_scores.top_themes(
+        start=period.start,
+        end=period.end,
+        previous_start=previous.start,
+        previous_end=previous.end,
+        department_ids=department_ids,
+        segments=filters.segments or None,
+    )
+    themes_of = survey_scores.themes_by_touchpoint(
+        start=period.start, end=period.end, department_ids=department_ids, segments=filters.segments or None
+    )
+    return DepartmentSurveys(
+        figures=survey_scores.figures(survey_scores.summed(current.values()), survey_scores.summed(before.values())),
+        rows=[
+            RemembranceRow(
+                row,
+                row.by_stage.get(Stage.REMEMBRANCE),
+                current.get(row.touchpoint_id, {}),
+                rates.get(row.touchpoint_id),
+                themes_of.get(row.touchpoint_id, []),
+            )
+            for row in rows
+            if row.touchpoint_id in current or row.touchpoint_id in rates or Stage.REMEMBRANCE in row.by_stage
+        ],
+        themes=themes,
+    )

@@ -77,6 +77,7 @@ def company(request: AuthenticatedRequest) -> HttpResponseBase:
         return export_experiences("company", filters, department_ids=ids)
     ranking = queries.department_ranking(filters=filters, department_ids=ids)
     trend = queries.index_trend(filters=filters, department_ids=ids)
+    surveys = queries.survey_scores_by_department(filters=filters, department_ids=ids)
     exports = {"departments": tables.departments_table(ranking), "trend": tables.trend_table(trend)}
     export = request.GET.get("export")
     if export in exports:
@@ -85,6 +86,8 @@ def company(request: AuthenticatedRequest) -> HttpResponseBase:
         return unknown_export(export, [*exports, "experiences"])
     context |= {
         "ranking": [(row, row.report.recovery_debt) for row in ranking],
+        "survey_figures": surveys.figures,
+        "survey_by_department": surveys.by_department,
         # The trend's buckets partition the period: their sum is the period's total, with no extra scan.
         "total": sum((point.report for point in trend), PeriodReport()),
         "trend": trend,
@@ -145,6 +148,7 @@ def department(request: AuthenticatedRequest, code: str) -> HttpResponseBase:
     reported = queries.reported_by_others(filters=filters, department=dept)
     worst = queries.worst_moments(rows)
     failed = queries.failed_outcomes(rows)
+    remembrance = queries.remembrance_by_touchpoint(filters=filters, department_ids=ids, rows=rows)
     exports = {
         "trend": tables.trend_table(trend),
         "heat-map": tables.heat_map_table(rows, stages),
@@ -174,5 +178,8 @@ def department(request: AuthenticatedRequest, code: str) -> HttpResponseBase:
         "failed": failed,
         "at_risk": at_risk,
         "activity": activity,
+        "survey_figures": remembrance.figures,
+        "remembrance": remembrance.rows,
+        "themes": remembrance.themes,
     }
     return render_dashboard(request, "dashboards/department.html", context)

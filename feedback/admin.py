@@ -1,13 +1,16 @@
 """Admin for surveys (with a bulk-invite action), invitations, answers, cases and ladder suggestions."""
 
+import segno
 from django.contrib import admin, messages
 from django.shortcuts import render
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
 from .forms import InviteForm
-from .models import Case, CaseComment, Invitation, LadderSuggestion, Response, Survey
+from .models import Case, CaseComment, Invitation, LadderSuggestion, Response, Survey, SurveyRule, SurveyTrigger
 
 
 @admin.register(Survey)
@@ -48,18 +51,71 @@ class SurveyAdmin(admin.ModelAdmin):
         return render(request, "admin/feedback/invite.html", context)
 
 
+@admin.register(SurveyRule)
+class SurveyRuleAdmin(admin.ModelAdmin):
+    """After an experience at the touchpoint, invite the customer (docs/feedback.md, "Triggered surveys")."""
+
+    list_display = ["touchpoint", "survey", "delay_minutes", "sample_percent", "active"]
+    list_filter = ["active"]
+    autocomplete_fields = ["touchpoint"]
+    readonly_fields = ["created_at"]  # only experiences stored after it trigger the survey
+
+
+@admin.register(SurveyTrigger)
+class SurveyTriggerAdmin(admin.ModelAdmin):
+    """Why a customer was or was not asked after a moment of truth; written by the rules only."""
+
+    list_display = ["experience", "rule", "outcome", "decided_at"]
+    list_filter = ["outcome", "rule"]
+    readonly_fields = ["experience", "rule", "outcome", "invitation", "decided_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["survey", "customer", "created_at", "sent_at", "expires_at", "answered_at"]
-    list_filter = ["survey"]
+    list_display = [
+        "survey",
+        "customer",
+        "channel",
+        "created_at",
+        "sent_at",
+        "reminded_at",
+        "expires_at",
+        "answered_at",
+    ]
+    list_filter = ["survey", "channel"]
     search_fields = ["customer__external_id", "customer__name"]
-    raw_id_fields = ["customer"]
-    readonly_fields = ["created_at", "sent_at", "answered_at"]
+    raw_id_fields = ["customer", "experience"]
+    readonly_fields = ["personal_link", "qr_code", "rule", "created_at", "sent_at", "reminded_at", "answered_at"]
+
+    class Media:
+        js = ["feedback/copy-link.js"]
+
+    @admin.display(description=_("Personal link"))
+    def personal_link(self, invitation: Invitation) -> str:
+        """The customer's link, to send through the company's own channel (SMS, helpdesk, receipt)."""
+        if not invitation.pk:
+            return "—"
+        return format_html(
+            '<input type="text" readonly size="60" value="{}" id="personal-link"> '
+            '<button type="button" data-copy="personal-link">{}</button>',
+            services.invitation_url(invitation),
+            _("Copy link"),
+        )
+
+    @admin.display(description=_("QR code"))
+    def qr_code(self, invitation: Invitation) -> str:
+        """The same link as a QR code (SVG made on the server), to print on a receipt or show on a screen."""
+        if not invitation.pk:
+            return "—"
+        return mark_safe(segno.make(services.invitation_url(invitation), error="m").svg_inline(scale=4))  # noqa: S308
 
 
 @admin.register(Response)
 class ResponseAdmin(admin.ModelAdmin):
-    list_display = ["survey", "customer", "score", "sentiment", "flagged", "created_at"]
+    list_display = ["survey", "customer", "score", "follow_up_answer", "language", "sentiment", "flagged", "created_at"]
     list_filter = ["survey", "flagged"]
     readonly_fields = [f.name for f in Response._meta.fields]
 

@@ -14,9 +14,16 @@ from customers.models import Customer
 from integrations.api import ApiMixin, CheckedTextJSONParser
 from integrations.models import Scope
 
-from .models import Invitation, Survey
-from .serializers import SKIP_REASONS, UNKNOWN, InviteRequestSerializer, InviteResultSerializer, SurveySerializer
-from .services import FeedbackError, InvitationBatch, create_invitations
+from .models import Channel, Invitation, Survey, SurveyRule
+from .serializers import (
+    SKIP_REASONS,
+    UNKNOWN,
+    InviteRequestSerializer,
+    InviteResultSerializer,
+    SurveyRuleSerializer,
+    SurveySerializer,
+)
+from .services import FeedbackError, InvitationBatch, create_invitations, invitation_url
 
 SLUG_REGEX = "[-a-zA-Z0-9_]+"
 SLUG = OpenApiParameter(
@@ -42,11 +49,12 @@ class SurveyViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(
         summary="Invite customers to a survey (1 to 1,000 external ids, or a segment)",
         description=(
-            'Body `{"customers": ["EXT-1", ...]}` or `{"segment": "smb"}`. Each customer is invited once: '
-            "one without an e-mail address, or with an unanswered invitation that has not expired, is "
-            "skipped and listed with the reason. The e-mails go out after the invitations are stored; the "
-            "answer never carries the survey link, which only the customer's e-mail does. 201 when at "
-            "least one invitation was created, 200 otherwise."
+            'Body `{"customers": ["EXT-1", ...]}` or `{"segment": "smb"}`, and `"channel"`: `email` '
+            "(default) or `link`. Each customer is invited once: one with an unanswered invitation that has "
+            "not expired (or, by e-mail, without an address) is skipped and listed with the reason. E-mails "
+            "go out after the invitations are stored, and an e-mailed link never comes back here; with "
+            "`link`, nothing is e-mailed and each invitation carries its personal `url` for the company to "
+            "send itself. 201 when at least one invitation was created, 200 otherwise."
         ),
         parameters=[SLUG],
         request=InviteRequestSerializer,
@@ -83,7 +91,7 @@ class SurveyViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
             chosen = [found[i] for i in ids if i in found]
             unknown = [i for i in ids if i not in found]
         try:
-            batch = create_invitations(survey=survey, customers=chosen)
+            batch = create_invitations(survey=survey, customers=chosen, channel=wanted.validated_data["channel"])
         except FeedbackError as error:
             raise ValidationError({"survey": [str(error)]}) from None
         return Response(
@@ -94,13 +102,64 @@ class SurveyViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
 
 def result_of(survey: Survey, chosen: list[Customer], unknown: list[str], batch: InvitationBatch) -> dict:
     """The answer: the invitations in the order asked, then the unknown ids, then the others skipped."""
-    created = {
-        row["customer_id"]: row
-        for row in Invitation.objects.filter(pk__in=batch.created).values("id", "customer_id", "expires_at")
-    }
-    invitations = [{**created[c.pk], "customer": c.external_id} for c in chosen if c.pk in created]
+    created = {i.customer_id: i for i in Invitation.objects.filter(pk__in=batch.created)}
+    invitations = [
+        {
+            "id": created[c.pk].pk,
+            "customer": c.external_id,
+            "expires_at": created[c.pk].expires_at,
+            "url": invitation_url(created[c.pk]) if created[c.pk].channel == Channel.LINK else None,
+        }
+        for c in chosen
+        if c.pk in created
+    ]
     skipped = [{"customer": i, "reason": UNKNOWN} for i in unknown] + [
         {"customer": c.external_id, "reason": batch.skipped[c.pk]} for c in chosen if c.pk in batch.skipped
     ]
     counts = {"invited": len(invitations)} | {r: sum(s["reason"] == r for s in skipped) for r in SKIP_REASONS}
     return {"survey": survey.slug, "counts": counts, "invitations": invitations, "skipped": skipped}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List survey rules (which touchpoint's experiences trigger which survey)"),
+    retrieve=extend_schema(summary="Read the survey rule of a touchpoint"),
+    create=extend_schema(summary="Make a survey rule for a touchpoint (one per touchpoint)"),
+    update=extend_schema(summary="Replace a touchpoint's survey rule"),
+    partial_update=extend_schema(summary="Change a touchpoint's survey rule"),
+    destroy=extend_schema(summary="Remove a touchpoint's survey rule"),
+)
+class SurveyRuleViewSet(ApiMixin, viewsets.ModelViewSet):
+    """Triggered surveys (docs/feedback.md): after an experience at the touchpoint, invite after a delay."""
+
+    serializer_class = SurveyRuleSerializer
+    pagination_class = None
+    lookup_field = "touchpoint__code"
+    lookup_url_kwarg = "touchpoint"
+    lookup_value_regex = SLUG_REGEX
+    parser_classes = [CheckedTextJSONParser]
+    scopes = {method: Scope.SURVEYS_WRITE for method in ("GET", "POST", "PUT", "PATCH", "DELETE")}
+
+    def get_queryset(self):
+        rules = SurveyRule.objects.select_related("touchpoint", "survey").order_by("touchpoint__code")
+        department_ids = self.reader.department_ids
+        if department_ids is not None:  # managers: the rules of their departments' touchpoints
+            rules = rules.filter(touchpoint__owners__department__in=department_ids).distinct()
+        return rules
+
+    def perform_create(self, serializer) -> None:
+        touchpoint = serializer.validated_data["touchpoint"]
+        if SurveyRule.objects.filter(touchpoint=touchpoint).exists():
+            raise ValidationError(
+                {"touchpoint": [_("%(code)s already has a rule; change it with PATCH") % {"code": touchpoint.code}]}
+            )
+        self._check_department(touchpoint)
+        serializer.save()
+
+    def perform_update(self, serializer) -> None:
+        self._check_department(serializer.validated_data.get("touchpoint", serializer.instance.touchpoint))
+        serializer.save()
+
+    def _check_department(self, touchpoint) -> None:
+        department_ids = self.reader.department_ids
+        if department_ids is not None and not touchpoint.owners.filter(department__in=department_ids).exists():
+            raise PermissionDenied(_("You may only make rules for your departments' touchpoints."))

@@ -9,23 +9,39 @@ from customers.models import Customer
 from touchpoints.models import Department
 
 from . import queries, scales
+from .models import FOLLOW_UP_SCALE, FollowUpKind, Survey
 from .services import MAX_COMMENT_LENGTH
 
 
 class SurveyAnswerForm(forms.Form):
+    """The standard question, an optional "why", and the survey's optional second question."""
+
     score = forms.TypedChoiceField(
         coerce=int, widget=forms.RadioSelect, error_messages={"required": _("Choose a score to answer.")}
     )
     comment = forms.CharField(
-        label=_("Anything you would like to tell us? (optional)"),
+        label=_("What is the main reason for your score? (optional)"),
         required=False,
         max_length=MAX_COMMENT_LENGTH,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
-    def __init__(self, *args, kind: str, **kwargs):
+    def __init__(self, *args, survey: Survey, **kwargs):
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["score"]).choices = [(s, str(s)) for s in scales.SCALES[kind].scores]
+        cast(forms.ChoiceField, self.fields["score"]).choices = [(s, str(s)) for s in scales.SCALES[survey.kind].scores]
+        if survey.follow_up_kind:
+            choices = (
+                [(str(n), str(n)) for n in FOLLOW_UP_SCALE]
+                if survey.follow_up_kind == FollowUpKind.SCALE
+                else [(c, c) for c in survey.choices]
+            )
+            self.fields["follow_up"] = forms.ChoiceField(
+                label=survey.follow_up_question,
+                choices=choices,
+                required=False,
+                widget=forms.RadioSelect,
+                error_messages={"invalid_choice": _("Choose one of the answers offered, or leave it empty.")},
+            )
 
 
 class CaseFilterForm(forms.Form):

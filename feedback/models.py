@@ -15,6 +15,14 @@ class SurveyKind(models.TextChoices):
     CES = "ces", _("Customer effort (1–7)")
 
 
+class FollowUpKind(models.TextChoices):
+    SCALE = "scale", _("Scale 1–5")
+    CHOICE = "choice", _("Single choice")
+
+
+FOLLOW_UP_SCALE = range(1, 6)
+
+
 class Survey(models.Model):
     """One standard question about one touchpoint; its answers are remembrance-stage experiences."""
 
@@ -25,20 +33,49 @@ class Survey(models.Model):
     question = models.CharField(
         max_length=300, blank=True, help_text=_("Leave empty to ask the standard question of the survey's kind.")
     )
+    follow_up_kind = models.CharField(
+        max_length=10,
+        choices=FollowUpKind.choices,
+        blank=True,
+        help_text=_("An optional second question, asked after the standard one and the free-text 'why'."),
+    )
+    follow_up_question = models.CharField(max_length=300, blank=True)
+    follow_up_choices = models.TextField(
+        blank=True, help_text=_("For a single-choice second question: one choice per line (2 to 8).")
+    )
+    reminder_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        default=3,
+        help_text=_("Send one reminder this many days after the invitation if unanswered; empty: no reminder."),
+    )
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.CheckConstraint(condition=Q(kind__in=SurveyKind.values), name="survey_kind_valid")]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=SurveyKind.values), name="survey_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(follow_up_kind="") | ~Q(follow_up_question=""), name="survey_follow_up_has_question"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
     @property
     def asked(self) -> str:
-        """The question shown to the customer: the survey's own, or the standard one of its kind."""
+        """The question shown to the customer: the survey's own, or the standard one of its kind.
+
+        The standard questions are translated into the active language; a survey's own text is
+        shown as written (docs/feedback.md, "Languages").
+        """
         return self.question or str(STANDARD_QUESTIONS[SurveyKind(self.kind)])
+
+    @property
+    def choices(self) -> list[str]:
+        return [line.strip() for line in self.follow_up_choices.splitlines() if line.strip()]
 
 
 STANDARD_QUESTIONS = {
@@ -54,25 +91,123 @@ SCALE_ENDS = {
 }
 
 
+class SurveyRule(models.Model):
+    """Ask about a moment of truth after it happened: one rule per touchpoint.
+
+    After an experience at the touchpoint, the customer is invited `delay_minutes` later, if
+    they fall in the sample (a seeded draw per customer, so the same customers are asked every
+    time), have not opted out, and have had no invitation from any survey within the quiet
+    period (`CXM_SURVEY_QUIET_DAYS`).
+    """
+
+    touchpoint = models.OneToOneField("touchpoints.Touchpoint", on_delete=models.CASCADE, related_name="survey_rule")
+    survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="rules")
+    delay_minutes = models.PositiveIntegerField(
+        default=120, help_text=_("How long after the experience the invitation goes out (e.g. 120: two hours).")
+    )
+    sample_percent = models.PositiveSmallIntegerField(
+        default=100, help_text=_("Share of customers asked, 1 to 100 %; the same customers are drawn every time.")
+    )
+    seed = models.CharField(
+        max_length=40, default="cxm", help_text=_("Change it to draw a different sample of customers.")
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["touchpoint__name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sample_percent__gte=1, sample_percent__lte=100), name="rule_sample_1_100"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.survey} after {self.touchpoint}"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    LINK = "link", _("Link sent by the company's own channel")
+
+
 class Invitation(models.Model):
-    """A customer's personal link to a survey; answered at most once, until `expires_at`."""
+    """A customer's personal link to a survey; answered at most once, until `expires_at`.
+
+    A triggered invitation keeps the experience that triggered it, so its answer can be shown
+    beside what happened.
+    """
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations")
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="invitations")
+    experience = models.ForeignKey(
+        "experiences.Experience",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="survey_invitations",
+        help_text=_("The moment of truth this invitation asks about."),
+    )
+    rule = models.ForeignKey(SurveyRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations")
+    # Whose moment it asks about, for response rates: the triggering experience's touchpoint and
+    # department, else the survey's touchpoint and its primary department.
+    touchpoint = models.ForeignKey(
+        "touchpoints.Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    department = models.ForeignKey(
+        "touchpoints.Department", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["survey", "customer"], name="invitation_survey_customer")]
+        indexes = [
+            models.Index(fields=["survey", "customer"], name="invitation_survey_customer"),
+            models.Index(fields=["customer", "created_at"], name="invitation_customer_time"),
+            models.Index(fields=["department", "sent_at"], name="invitation_department_sent"),
+        ]
         constraints = [
-            models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="invitation_expires_after_created")
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")), name="invitation_expires_after_created"
+            ),
+            models.CheckConstraint(condition=Q(channel__in=Channel.values), name="invitation_channel_valid"),
         ]
 
     def __str__(self) -> str:
         return f"{self.survey} for {self.customer_id}"
+
+
+class TriggerOutcome(models.TextChoices):
+    INVITED = "invited", _("Invited")
+    SAMPLED_OUT = "sampled_out", _("Not in the sample")
+    QUIET = "quiet", _("Invited recently (quiet period)")
+    OPTED_OUT = "opted_out", _("Opted out of surveys")
+    NO_EMAIL = "no_email", _("No e-mail address")
+
+
+class SurveyTrigger(models.Model):
+    """What a rule decided about one experience, once: so a decision is never taken twice."""
+
+    experience = models.OneToOneField("experiences.Experience", on_delete=models.CASCADE, related_name="survey_trigger")
+    rule = models.ForeignKey(SurveyRule, on_delete=models.CASCADE, related_name="triggers")
+    outcome = models.CharField(max_length=12, choices=TriggerOutcome.choices)
+    invitation = models.OneToOneField(
+        Invitation, on_delete=models.SET_NULL, null=True, blank=True, related_name="trigger"
+    )
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(outcome__in=TriggerOutcome.values), name="trigger_outcome_valid")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.outcome} for experience {self.experience_id}"
 
 
 class Response(models.Model):
@@ -83,7 +218,11 @@ class Response(models.Model):
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="survey_responses")
     score = models.SmallIntegerField()
     comment = models.TextField(blank=True)
-    sentiment = models.FloatField(null=True, blank=True, help_text=_("VADER compound score of the comment, -1 to 1."))
+    follow_up_answer = models.CharField(max_length=300, blank=True, help_text=_("The answer to the second question."))
+    language = models.CharField(max_length=8, blank=True, help_text=_("The language the survey was answered in."))
+    sentiment = models.FloatField(
+        null=True, blank=True, help_text=_("Compound sentiment of the comment, -1 to 1 (docs/feedback.md).")
+    )
     flagged = models.BooleanField(default=False, help_text=_("The comment contradicts the score: read it."))
     reviewed_at = models.DateTimeField(null=True, blank=True)
     experience = models.OneToOneField(
@@ -265,3 +404,41 @@ class LadderSuggestion(models.Model):
     @property
     def is_up(self) -> bool:
         return RelationshipLevel.values.index(self.to_level) > RelationshipLevel.values.index(self.from_level)
+
+
+class Theme(models.Model):
+    """A key phrase customers and staff keep using (feedback/themes.py), in one language."""
+
+    phrase = models.CharField(max_length=80)
+    language = models.CharField(max_length=8)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["phrase"]
+        constraints = [models.UniqueConstraint(fields=["language", "phrase"], name="theme_unique_phrase")]
+
+    def __str__(self) -> str:
+        return self.phrase
+
+
+class ExperienceTheme(models.Model):
+    """A theme found in an experience's note (a survey comment is its answer's note)."""
+
+    experience = models.ForeignKey("experiences.Experience", on_delete=models.CASCADE, related_name="themes")
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="mentions")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["theme", "experience"], name="theme_mention_unique")]
+        indexes = [models.Index(fields=["experience"], name="theme_mention_experience")]
+
+    def __str__(self) -> str:
+        return f"{self.theme_id} in experience {self.experience_id}"
+
+
+class ThemeScan(models.Model):
+    """How far the matching of new notes has read (one row): experiences after it are still to match."""
+
+    last_experience_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"themes matched up to experience {self.last_experience_id}"

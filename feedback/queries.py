@@ -56,7 +56,7 @@ def check_token(token: str, *, now: datetime | None = None) -> TokenCheck:
         pk = int(signing.Signer(salt=TOKEN_SALT).unsign(token))
     except (signing.BadSignature, ValueError):
         return TokenCheck("invalid")
-    invitation = Invitation.objects.select_related("survey", "customer").filter(pk=pk).first()
+    invitation = Invitation.objects.select_related("survey", "customer", "experience__touchpoint").filter(pk=pk).first()
     if invitation is None:
         return TokenCheck("invalid")
     if invitation.answered_at is not None:

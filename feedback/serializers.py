@@ -7,8 +7,9 @@ from rest_framework import serializers
 
 from customers.models import Customer
 from integrations.strict_fields import StrictCharField
+from touchpoints.models import Touchpoint
 
-from .models import Survey
+from .models import Channel, Survey, SurveyRule
 from .services import ALREADY_INVITED, NO_EMAIL
 
 MAX_CUSTOMERS = 1000
@@ -49,6 +50,14 @@ class InviteRequestSerializer(serializers.Serializer):
     segment = StrictCharField(
         max_length=SEGMENT_LENGTH, required=False, help_text=_("Invite every customer of this segment instead.")
     )
+    channel = serializers.ChoiceField(
+        choices=Channel.choices,
+        default=Channel.EMAIL,
+        help_text=_(
+            "email: we e-mail each customer their link. link: nothing is e-mailed; each invitation's personal "
+            "link comes back in `url`, for the company to send through its own channel (SMS, helpdesk, receipt)."
+        ),
+    )
 
     def validate(self, data: dict) -> dict:
         unknown = sorted(set(self.initial_data) - set(self.fields))
@@ -68,11 +77,33 @@ class InviteRequestSerializer(serializers.Serializer):
 
 
 class InvitationSerializer(serializers.Serializer):
-    """An invitation without its token: the link travels only in the customer's e-mail."""
+    """An invitation; its personal link only for the `link` channel (an e-mailed link stays in the e-mail)."""
 
     id = serializers.IntegerField()
     customer = serializers.CharField(help_text=_("The customer's external id."))
     expires_at = serializers.DateTimeField()
+    url = serializers.URLField(
+        allow_null=True, help_text=_("The personal link, for the link channel; null when it was e-mailed.")
+    )
+
+
+class SurveyRuleSerializer(serializers.ModelSerializer):
+    """A survey rule, addressed by its touchpoint's code (one rule per touchpoint)."""
+
+    touchpoint = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Touchpoint.objects.filter(active=True),
+        help_text=_("The code of the touchpoint whose experiences trigger the survey."),
+    )
+    survey = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Survey.objects.all(), help_text=_("The slug of the survey to send.")
+    )
+    sample_percent = serializers.IntegerField(min_value=1, max_value=100, default=100)
+
+    class Meta:
+        model = SurveyRule
+        fields = ["touchpoint", "survey", "delay_minutes", "sample_percent", "seed", "active", "created_at"]
+        read_only_fields = ["created_at"]
 
 
 class SkippedCustomerSerializer(serializers.Serializer):
@@ -96,5 +127,5 @@ class InviteCountsSerializer(serializers.Serializer):
 class InviteResultSerializer(serializers.Serializer):
     survey = serializers.CharField(help_text=_("The survey's slug."))
     counts = InviteCountsSerializer()
-    invitations = InvitationSerializer(many=True, help_text=_("Created now and queued for e-mail."))
+    invitations = InvitationSerializer(many=True, help_text=_("Created now (and queued for e-mail)."))
     skipped = SkippedCustomerSerializer(many=True, help_text=_("Not invited, and why."))

@@ -10,12 +10,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
@@ -23,22 +23,29 @@ from customers import ladder
 from customers.models import Customer
 from experiences.models import Experience, Source, Valence
 from experiences.services import record_experiences
+from integrations.services import publish_event
 from outbox import services as outbox
-from touchpoints.models import Department, Stage
+from touchpoints.models import Department, Stage, TouchpointOwner
 
-from . import scales, sentiment
+from . import sampling, scales, sentiment, themes
 from .models import (
+    FOLLOW_UP_SCALE,
     Case,
     CaseComment,
     CaseEvent,
     CaseEventKind,
     CaseStatus,
+    Channel,
+    FollowUpKind,
     Invitation,
     LadderSuggestion,
     Notice,
     Response,
     SuggestionStatus,
     Survey,
+    SurveyRule,
+    SurveyTrigger,
+    TriggerOutcome,
 )
 
 log = logging.getLogger(__name__)
@@ -59,8 +66,10 @@ def invitation_token(invitation: Invitation) -> str:
     return signing.Signer(salt=TOKEN_SALT).sign(str(invitation.pk))
 
 
-def invitation_url(invitation: Invitation) -> str:
-    return settings.CXM_BASE_URL.rstrip("/") + reverse("survey-answer", args=[invitation_token(invitation)])
+def invitation_url(invitation: Invitation, *, opt_out: bool = False) -> str:
+    """The personal link (or its opt-out page), from the configured public base URL."""
+    name = "survey-opt-out" if opt_out else "survey-answer"
+    return settings.CXM_BASE_URL.rstrip("/") + reverse(name, args=[invitation_token(invitation)])
 
 
 ALREADY_INVITED = "already_invited"
@@ -82,12 +91,14 @@ class InvitationBatch:
 
 
 def create_invitations(
-    *, survey: Survey, customers: Iterable[Customer], now: datetime | None = None
+    *, survey: Survey, customers: Iterable[Customer], channel: str = Channel.EMAIL, now: datetime | None = None
 ) -> InvitationBatch:
-    """Invite each customer once and e-mail them after commit.
+    """Invite each customer once; e-mail invitations are sent after commit.
 
     A customer with an open invitation to the same survey (unanswered, not expired) is not
-    invited again; one without an e-mail address cannot be reached and is counted apart.
+    invited again; by e-mail, one without an address cannot be reached and is counted apart.
+    A `link` invitation is not e-mailed: the company sends its personal link through its own
+    channel (SMS, helpdesk, receipt).
     """
     if not survey.active:
         raise FeedbackError(
@@ -102,20 +113,55 @@ def create_invitations(
                 survey=survey, customer__in=customers, answered_at__isnull=True, expires_at__gt=now
             ).values_list("customer_id", flat=True)
         )
-        expires_at = now + timedelta(days=settings.CXM_SURVEY_TTL_DAYS)
+        owner = (
+            TouchpointOwner.objects.filter(touchpoint_id=survey.touchpoint_id, primary=True)
+            .values_list("department_id", flat=True)
+            .first()
+        )
         new = []
         for customer in customers:
             if customer.pk in open_for:
                 batch.skipped[customer.pk] = ALREADY_INVITED
-            elif not customer.email:
+            elif channel == Channel.EMAIL and not customer.email:
                 batch.skipped[customer.pk] = NO_EMAIL
             else:
                 open_for.add(customer.pk)
-                new.append(Invitation(survey=survey, customer=customer, created_at=now, expires_at=expires_at))
+                new.append(
+                    _new_invitation(
+                        survey=survey,
+                        customer_id=customer.pk,
+                        channel=channel,
+                        now=now,
+                        touchpoint_id=survey.touchpoint_id,
+                        department_id=owner,
+                    )
+                )
         batch.created = [i.pk for i in Invitation.objects.bulk_create(new)]
-        if batch.created:  # e-mailed by a worker after commit (the outbox)
-            outbox.record(handler="feedback.services.send_invitations", invitation_ids=list(batch.created))
+        if batch.created and channel == Channel.EMAIL:
+            _send_after_commit(batch.created)
     return batch
+
+
+def _new_invitation(*, survey: Survey, customer_id: int, now: datetime, **fields: Any) -> Invitation:
+    return Invitation(
+        survey=survey,
+        customer_id=customer_id,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.CXM_SURVEY_TTL_DAYS),
+        **fields,
+    )
+
+
+def _send_after_commit(invitation_ids: list[int]) -> None:
+    """Owe the e-mails in the caller's transaction: a worker sends them after commit (the outbox)."""
+    outbox.record(handler="feedback.services.send_invitations", invitation_ids=list(invitation_ids))
+
+
+def _sendable(now: datetime) -> Q:
+    """Still worth a message: unanswered, not expired, e-mailed by us, and the customer has not opted out."""
+    return Q(answered_at__isnull=True, expires_at__gt=now, channel=Channel.EMAIL, customer__surveys_opt_out=False) & ~Q(
+        customer__email=""
+    )
 
 
 def send_invitations(*, invitation_ids: Sequence[int], now: datetime | None = None) -> int:
@@ -124,10 +170,10 @@ def send_invitations(*, invitation_ids: Sequence[int], now: datetime | None = No
     with transaction.atomic():
         invitations = list(
             Invitation.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=invitation_ids, sent_at__isnull=True, answered_at__isnull=True, expires_at__gt=now)
-            .select_related("survey", "customer")
+            .filter(_sendable(now), pk__in=invitation_ids, sent_at__isnull=True)
+            .select_related("survey", "customer", "experience__touchpoint")
         )
-        messages = [_invitation_message(i) for i in invitations if i.customer.email]
+        messages = [_invitation_message(i, reminder=False) for i in invitations]
         if messages:
             get_connection().send_messages(messages)
         Invitation.objects.filter(pk__in=[i.pk for i in invitations]).update(sent_at=now)
@@ -137,26 +183,154 @@ def send_invitations(*, invitation_ids: Sequence[int], now: datetime | None = No
 def sweep_unsent_invitations(*, now: datetime | None = None, grace: timedelta = timedelta(minutes=2)) -> int:
     """Beat: send the invitations a lost message (or a broker outage) left unsent; the rows say what is owed."""
     now = now or timezone.now()
-    owed = Invitation.objects.filter(
-        sent_at__isnull=True, answered_at__isnull=True, expires_at__gt=now, created_at__lt=now - grace
-    ).values_list("pk", flat=True)
+    owed = Invitation.objects.filter(_sendable(now), sent_at__isnull=True, created_at__lt=now - grace).values_list(
+        "pk", flat=True
+    )
     return send_invitations(invitation_ids=list(owed[:1000]), now=now)
 
 
-def _invitation_message(invitation: Invitation) -> EmailMessage:
-    context = {"invitation": invitation, "url": invitation_url(invitation)}
-    subject = render_to_string("feedback/email/invitation_subject.txt", context).strip()
-    body = render_to_string("feedback/email/invitation_body.txt", context)
-    return EmailMessage(subject=subject, body=body, to=[invitation.customer.email])
+def send_reminders(*, now: datetime | None = None) -> int:
+    """Beat: one reminder per unanswered invitation, `reminder_days` after it was sent; then nothing.
+
+    `reminded_at` is set in the transaction that sends, so a reminder is never sent twice.
+    """
+    now = now or timezone.now()
+    due = Q()
+    for days in Survey.objects.filter(reminder_days__isnull=False).values_list("reminder_days", flat=True).distinct():
+        due |= Q(survey__reminder_days=days, sent_at__lte=now - timedelta(days=days or 0))
+    if not due:
+        return 0
+    with transaction.atomic():
+        invitations = list(
+            Invitation.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(_sendable(now), due, sent_at__isnull=False, reminded_at__isnull=True)
+            .select_related("survey", "customer", "experience__touchpoint")[:1000]
+        )
+        messages = [_invitation_message(i, reminder=True) for i in invitations]
+        if messages:
+            get_connection().send_messages(messages)
+        Invitation.objects.filter(pk__in=[i.pk for i in invitations]).update(reminded_at=now)
+    return len(messages)
 
 
-def record_response(*, invitation: Invitation, score: Any, comment: str = "", now: datetime | None = None) -> Response:
+def _invitation_message(invitation: Invitation, *, reminder: bool) -> EmailMultiAlternatives:
+    """The invitation (or its one reminder) in the customer's language, as text and HTML."""
+    context = {
+        "invitation": invitation,
+        "customer": invitation.customer,
+        "survey": invitation.survey,
+        "moment": invitation.experience,
+        "url": invitation_url(invitation),
+        "opt_out_url": invitation_url(invitation, opt_out=True),
+        "reminder": reminder,
+    }
+    with translation.override(invitation.customer.language or settings.LANGUAGE_CODE):
+        subject = render_to_string("feedback/email/invitation_subject.txt", context).strip()
+        text = render_to_string("feedback/email/invitation_body.txt", context)
+        html = render_to_string("feedback/email/invitation_body.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[invitation.customer.email])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+# Triggered surveys -------------------------------------------------------------------------
+
+
+def trigger_surveys(*, now: datetime | None = None) -> dict[str, int]:
+    """Beat: decide, once, for each experience at a touchpoint with an active rule whose delay has passed.
+
+    Only experiences stored after the rule was made and dated within `CXM_SURVEY_TRIGGER_WINDOW_HOURS`
+    before their due time are considered, so importing history asks nobody. Survey answers never
+    trigger surveys. Decisions are taken oldest experience first; a customer invited by one of them
+    is in the quiet period for the rest. Returns the count of each outcome.
+    """
+    now = now or timezone.now()
+    window = timedelta(hours=settings.CXM_SURVEY_TRIGGER_WINDOW_HOURS)
+    quiet_since = now - timedelta(days=settings.CXM_SURVEY_QUIET_DAYS)
+    counts: dict[str, int] = {}
+    rules = list(SurveyRule.objects.filter(active=True, survey__active=True).select_related("survey"))
+    with transaction.atomic():
+        candidates = []
+        for rule in rules:
+            due_by = now - timedelta(minutes=rule.delay_minutes)
+            candidates += [
+                (rule, x)
+                for x in Experience.objects.filter(
+                    touchpoint_id=rule.touchpoint_id,
+                    occurred_at__lte=due_by,
+                    occurred_at__gt=due_by - window,
+                    created_at__gte=rule.created_at,
+                    survey_trigger__isnull=True,
+                )
+                .exclude(source=Source.SURVEY)
+                .select_for_update(skip_locked=True, of=("self",))  # a concurrent run skips these
+                .select_related("customer")
+                .order_by("occurred_at", "pk")[:1000]
+            ]
+        candidates.sort(key=lambda pair: (pair[1].occurred_at, pair[1].pk))
+        recently_invited = set(
+            Invitation.objects.filter(
+                customer__in={x.customer_id for _, x in candidates}, created_at__gt=quiet_since
+            ).values_list("customer_id", flat=True)
+        )
+        triggers = []
+        for rule, experience in candidates:
+            outcome = _decide(rule, experience.customer, recently_invited)
+            trigger = SurveyTrigger(experience=experience, rule=rule, outcome=outcome, decided_at=now)
+            if outcome == TriggerOutcome.INVITED:
+                recently_invited.add(experience.customer_id)
+                trigger.invitation = _new_invitation(
+                    survey=rule.survey,
+                    customer_id=experience.customer_id,
+                    now=now,
+                    experience=experience,
+                    rule=rule,
+                    touchpoint_id=experience.touchpoint_id,
+                    department_id=experience.department_id,
+                )
+            triggers.append(trigger)
+            counts[outcome] = counts.get(outcome, 0) + 1
+        invitations = Invitation.objects.bulk_create([t.invitation for t in triggers if t.invitation])
+        SurveyTrigger.objects.bulk_create(triggers)  # their invitations have ids now: bulk_create reads them
+        if invitations:
+            _send_after_commit([i.pk for i in invitations])
+    return counts
+
+
+def _decide(rule: SurveyRule, customer: Customer, recently_invited: set[int]) -> str:
+    if customer.surveys_opt_out:
+        return TriggerOutcome.OPTED_OUT
+    if not sampling.in_sample(seed=rule.seed, customer_ref=customer.external_id, percent=rule.sample_percent):
+        return TriggerOutcome.SAMPLED_OUT
+    if customer.pk in recently_invited:
+        return TriggerOutcome.QUIET
+    if not customer.email:
+        return TriggerOutcome.NO_EMAIL
+    return TriggerOutcome.INVITED
+
+
+def opt_out(*, invitation: Invitation) -> None:
+    """The customer asked for no more surveys: honoured for every survey, reminders included."""
+    Customer.objects.filter(pk=invitation.customer_id).update(surveys_opt_out=True)
+
+
+def record_response(
+    *,
+    invitation: Invitation,
+    score: Any,
+    comment: str = "",
+    follow_up_answer: Any = "",
+    now: datetime | None = None,
+) -> Response:
     """Store a customer's answer once and turn it into a remembrance-stage experience.
 
     The experience goes through the one write path with the key `response-<id>`: valence by the
-    standard bands, intensity by the distance from neutral, the comment as its note.
+    standard bands, intensity by the distance from neutral, the comment as its note. An answer
+    to a triggered invitation is recorded at the touchpoint of the moment it recalls, so each
+    touchpoint's remembrance stage holds how its interactions are remembered.
     """
-    kind = invitation.survey.kind
+    survey = invitation.survey
+    kind = survey.kind
     scale = scales.SCALES[kind]
     try:
         score = int(score)
@@ -175,19 +349,24 @@ def record_response(*, invitation: Invitation, score: Any, comment: str = "", no
             _("keep the comment under %(limit)d characters (it has %(length)d)")
             % {"limit": MAX_COMMENT_LENGTH, "length": len(comment)}
         )
+    follow_up_answer = _follow_up_answer(survey, follow_up_answer)
     now = now or timezone.now()
     valence = scales.valence(kind, score)
-    mood = sentiment.compound(comment)
+    language = invitation.customer.language or settings.LANGUAGE_CODE
+    mood = sentiment.compound(comment, language=language)
+    moment = invitation.experience
     with transaction.atomic():
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.answered_at is not None:
             raise FeedbackError(_("this survey has already been answered"))
         response = Response.objects.create(
             invitation=locked,
-            survey=invitation.survey,
+            survey=survey,
             customer_id=locked.customer_id,
             score=score,
             comment=comment,
+            follow_up_answer=follow_up_answer,
+            language=language,
             sentiment=mood,
             flagged=sentiment.contradicts(valence, mood),
             created_at=now,
@@ -198,7 +377,7 @@ def record_response(*, invitation: Invitation, score: Any, comment: str = "", no
                 {
                     "id": f"response-{response.pk}",
                     "customer": locked.customer.external_id,
-                    "touchpoint": invitation.survey.touchpoint.code,
+                    "touchpoint": moment.touchpoint.code if moment else survey.touchpoint.code,
                     "stage": Stage.REMEMBRANCE,
                     "valence": valence,
                     "intensity": scales.intensity(kind, score),
@@ -213,9 +392,45 @@ def record_response(*, invitation: Invitation, score: Any, comment: str = "", no
         if outcome.id is not None:
             response.experience_id = outcome.id
             response.save(update_fields=["experience"])
+            if comment:
+                themes.match_notes([(outcome.id, comment, language)])
         else:  # e.g. the touchpoint was retired since the survey was made: keep the answer all the same
             log.warning("response %s was not recorded as an experience: %s", response.pk, outcome.errors)
+        publish_event(event="survey.answered", payloads=[response_payload(response, locked)])
     return response
+
+
+def response_payload(response: Response, invitation: Invitation) -> dict[str, Any]:
+    """`survey.answered`: the answer, the survey, the customer, and the moment it recalls if triggered."""
+    return {
+        "id": response.pk,
+        "survey": response.survey.slug,
+        "kind": response.survey.kind,
+        "score": response.score,
+        "comment": response.comment,
+        "follow_up_answer": response.follow_up_answer,
+        "language": response.language,
+        "sentiment": response.sentiment,
+        "customer": invitation.customer.external_id,
+        "experience": response.experience_id,
+        "recalls_experience": invitation.experience_id,
+        "answered_at": response.created_at.isoformat(),
+    }
+
+
+def _follow_up_answer(survey: Survey, answer: Any) -> str:
+    """The second question's answer, checked against its kind; it is optional, so empty is fine."""
+    answer = str(answer or "").strip()
+    if not answer or not survey.follow_up_kind:
+        return ""
+    if survey.follow_up_kind == FollowUpKind.SCALE:
+        if answer not in {str(n) for n in FOLLOW_UP_SCALE}:
+            raise FeedbackError(_("answer the second question from 1 to 5, not %(answer)r") % {"answer": answer})
+    elif answer not in survey.choices:
+        raise FeedbackError(
+            _("choose one of the offered answers to the second question, not %(answer)r") % {"answer": answer}
+        )
+    return answer
 
 
 def mark_response_reviewed(*, response: Response, now: datetime | None = None) -> None:
@@ -333,8 +548,6 @@ def sweep_missing_cases(*, now: datetime | None = None) -> list[int]:
 
 def _publish(event: str, case_ids: Sequence[int]) -> None:
     """Tell webhook subscribers (case.opened, case.overdue)."""
-    from integrations.services import publish_event
-
     if not case_ids:
         return
     cases = Case.objects.filter(pk__in=case_ids).select_related("customer", "department", "assignee")

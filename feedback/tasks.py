@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import services
+from . import services, themes
 
 
 @shared_task(acks_late=True)
@@ -23,3 +23,23 @@ def escalate_overdue_cases() -> int:
 @shared_task(acks_late=True)
 def suggest_ladder_moves() -> int:
     return services.suggest_ladder_moves()
+
+
+@shared_task(acks_late=True)
+def trigger_surveys() -> dict[str, int]:
+    return services.trigger_surveys()
+
+
+@shared_task(acks_late=True)
+def send_reminders() -> int:
+    return services.send_reminders()
+
+
+@shared_task(acks_late=True)
+def match_new_notes() -> int:
+    return themes.match_new_notes()
+
+
+@shared_task(acks_late=True)
+def refresh_themes() -> dict[str, int]:
+    return themes.refresh_themes()

@@ -7,26 +7,31 @@ except a case assigned to a staff member, which that person may open and work.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import access
 from accounts.requests import AuthenticatedRequest
 from dashboards.exports import csv_response
+from dashboards.filters import read_filters
+from touchpoints.models import Touchpoint
 
-from . import queries, scales, services
+from . import queries, scales, services, survey_scores
 from .forms import AssignForm, CaseFilterForm, CommentForm, ResolveForm, SurveyAnswerForm, TransferForm
-from .models import SCALE_ENDS, Case, Response, SurveyKind
+from .models import SCALE_ENDS, Case, Response, SurveyKind, Theme
+
+RESPONSE_RATE_DAYS = 90
 
 TOKEN_PAGES = {
     "invalid": ("feedback/survey_invalid.html", 404),
@@ -36,37 +41,61 @@ TOKEN_PAGES = {
 
 
 def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
-    """The customer's personal link: no login, one answer, then the thank-you page for good."""
+    """The customer's personal link: no login, one answer, then the thank-you page for good.
+
+    The page speaks the customer's language (their `language` field), whatever the browser says.
+    """
     check = queries.check_token(token)
-    if check.status != "open":
-        template, status = TOKEN_PAGES[check.status]
-        return render(request, template, {"invitation": check.invitation}, status=status)
+    language = check.invitation.customer.language if check.invitation else None
+    with translation.override(language or translation.get_language()):
+        if check.status != "open":
+            template, status = TOKEN_PAGES[check.status]
+            return render(request, template, {"invitation": check.invitation}, status=status)
+        invitation = check.invitation
+        assert invitation is not None  # an open link always has its invitation
+        survey = invitation.survey
+        form = SurveyAnswerForm(request.POST or None, survey=survey)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.record_response(
+                    invitation=invitation,
+                    score=form.cleaned_data["score"],
+                    comment=form.cleaned_data["comment"],
+                    follow_up_answer=form.cleaned_data.get("follow_up", ""),
+                )
+            except services.FeedbackError as error:
+                form.add_error(None, str(error))
+            else:
+                return redirect("survey-answer", token=token)
+        low, high = SCALE_ENDS[SurveyKind(survey.kind)]
+        return render(
+            request,
+            "feedback/survey.html",
+            {
+                "invitation": invitation,
+                "survey": survey,
+                "moment": invitation.experience,
+                "scale": scales.SCALES[survey.kind],
+                "form": form,
+                "low_label": low,
+                "high_label": high,
+                "opt_out_url": reverse("survey-opt-out", args=[token]),
+            },
+            status=400 if form.errors else 200,
+        )
+
+
+def survey_opt_out(request: HttpRequest, token: str) -> HttpResponse:
+    """ "No more surveys": a confirmation page, then a POST that records it for every survey."""
+    check = queries.check_token(token)
+    if check.invitation is None:
+        return render(request, "feedback/survey_invalid.html", status=404)
     invitation = check.invitation
-    assert invitation is not None  # an open link always has its invitation
-    form = SurveyAnswerForm(request.POST or None, kind=invitation.survey.kind)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.record_response(
-                invitation=invitation, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"]
-            )
-        except services.FeedbackError as error:
-            form.add_error(None, str(error))
-        else:
-            return redirect("survey-answer", token=token)
-    low, high = SCALE_ENDS[SurveyKind(invitation.survey.kind)]
-    return render(
-        request,
-        "feedback/survey.html",
-        {
-            "invitation": invitation,
-            "survey": invitation.survey,
-            "scale": scales.SCALES[invitation.survey.kind],
-            "form": form,
-            "low_label": low,
-            "high_label": high,
-        },
-        status=400 if form.errors else 200,
-    )
+    with translation.override(invitation.customer.language or translation.get_language()):
+        done = request.method == "POST"
+        if done:
+            services.opt_out(invitation=invitation)
+        return render(request, "feedback/survey_opt_out.html", {"invitation": invitation, "done": done})
 
 
 def manager_required(view):
@@ -79,6 +108,12 @@ def manager_required(view):
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def _department_ids(request: AuthenticatedRequest) -> list[int] | None:
+    """None for CX admins (every department), else the departments the access gate gives the reader."""
+    ids = access.reader_of(request).department_ids
+    return None if ids is None else sorted(ids)
 
 
 def _case_or_404(request: AuthenticatedRequest, pk: int, action: access.Action = access.Action.VIEW) -> Case:
@@ -253,7 +288,18 @@ def response_list(request: AuthenticatedRequest) -> HttpResponse:
     flagged = request.GET.get("flagged") == "1"
     responses = queries.responses_for(responses=access.responses(access.reader_of(request)), flagged_only=flagged)
     page = Paginator(responses, 50).get_page(request.GET.get("page"))
-    return render(request, "feedback/response_list.html", {"page": page, "flagged": flagged})
+    today = timezone.localdate()
+    since = today - timedelta(days=RESPONSE_RATE_DAYS - 1)
+    department_ids = _department_ids(request)
+    rates = {
+        by: survey_scores.response_rates(by=by, start=since, end=today, department_ids=department_ids).values()
+        for by in ("survey", "department")
+    }
+    return render(
+        request,
+        "feedback/response_list.html",
+        {"page": page, "flagged": flagged, "rates": rates, "rate_days": RESPONSE_RATE_DAYS},
+    )
 
 
 @require_POST
@@ -339,3 +385,36 @@ def _wallet_line(c) -> list:
         f"{c.share_of_wallet:.1f}" if c.share_of_wallet is not None else "",
         f"{score.index:.1f}" if score is not None and score.index is not None else "",
     ]
+
+
+@manager_required
+def theme_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """The comments and notes behind a theme, in the departments the user manages, for the chosen period."""
+    theme = Theme.objects.filter(pk=pk).first()
+    if theme is None:
+        raise Http404(_("No theme %(pk)s.") % {"pk": pk})
+    form, filters = read_filters(request.GET)
+    if filters is None:
+        return render(request, "feedback/theme_detail.html", {"theme": theme, "form": form}, status=400)
+    department_ids = _department_ids(request)
+    touchpoint = Touchpoint.objects.filter(code=request.GET.get("touchpoint") or "").first()
+    mentions = survey_scores.theme_mentions(
+        theme_id=theme.pk,
+        start=filters.period.start,
+        end=filters.period.end,
+        department_ids=department_ids,
+        touchpoint_ids=[touchpoint.pk] if touchpoint else None,
+    )
+    page = Paginator(mentions, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "feedback/theme_detail.html",
+        {
+            "theme": theme,
+            "touchpoint": touchpoint,
+            "form": form,
+            "filters": filters,
+            "page": page,
+            "query": _without_page(request),
+        },
+    )

@@ -58,6 +58,7 @@ class Event(models.TextChoices):
     CUSTOMER_AT_RISK = "customer.at_risk", _("A customer's recovery debt went from 0 to more than 0")
     CASE_OPENED = "case.opened", _("A recovery case was opened")
     CASE_OVERDUE = "case.overdue", _("A recovery case passed its due time unresolved")
+    SURVEY_ANSWERED = "survey.answered", _("A customer answered a survey")
 
 
 class WebhookSubscription(models.Model):

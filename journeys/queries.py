@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 
@@ -11,6 +11,7 @@ from customers.models import Customer
 from dashboards.filters import Filters
 from dashboards.queries import SUMS
 from experiences.models import Emotion, Experience
+from feedback.survey_scores import survey_scores
 from scoring.queries import PeriodReport, rollups
 from touchpoints.models import Stage
 
@@ -25,6 +26,9 @@ class StepFigures:
     report: PeriodReport
     emotion: str  # the most frequent emotion's label, "" when none was recorded
     weakest: bool = False
+    # how the touchpoint's interactions are remembered: its remembrance stage and its survey scores
+    remembrance: PeriodReport | None = None
+    scores: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class JourneyMap:
 
 
 def journey_map(journey: Journey, *, filters: Filters, department_ids: Iterable[int] | None) -> JourneyMap:
-    """Each step with the period's figures of its touchpoint at its stage; three queries.
+    """Each step with the period's figures of its touchpoint at its stage, and how it is remembered; four queries.
 
     Figures count only the reader's departments and the filter's customer segment. The weakest
     step is the one with the lowest index among the steps that have one.
@@ -59,11 +63,26 @@ def journey_map(journey: Journey, *, filters: Filters, department_ids: Iterable[
         for r in narrowed.values("touchpoint_id", "stage").annotate(**SUMS)
     }
     emotions = _frequent_emotions(journey, filters=filters, department_ids=ids)
+    scores = survey_scores(
+        by="touchpoint",
+        start=period.start,
+        end=period.end,
+        department_ids=ids,
+        touchpoint_ids={s.touchpoint_id for s in steps},
+        segments=filters.segments or None,
+    )
     reports = [by_key.get((s.touchpoint_id, s.stage), PeriodReport()) for s in steps]
     judged = [(r.index, i) for i, r in enumerate(reports) if r.index is not None]
     weakest = min(judged)[1] if judged else None
     figures = [
-        StepFigures(step=s, report=r, emotion=emotions.get(s.pk, ""), weakest=i == weakest)
+        StepFigures(
+            step=s,
+            report=r,
+            emotion=emotions.get(s.pk, ""),
+            weakest=i == weakest,
+            remembrance=by_key.get((s.touchpoint_id, Stage.REMEMBRANCE)) if s.stage != Stage.REMEMBRANCE else None,
+            scores=scores.get(s.touchpoint_id, {}),
+        )
         for i, (s, r) in enumerate(zip(steps, reports, strict=True))
     ]
     columns = [(stage, str(label), [f for f in figures if f.step.stage == stage]) for stage, label in Stage.choices]

@@ -26,7 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from feedback.models import Case, LadderSuggestion, Response, Survey
+from feedback.models import Case, LadderSuggestion, Response, Survey, SurveyRule, SurveyTrigger, Theme
 from feedback.services import create_invitations, invitation_token, record_response
 from integrations.models import ImportJob, Scope, WebhookDelivery, WebhookSubscription
 from integrations.services import create_api_key
@@ -57,6 +57,8 @@ ADMIN_MODELS = {
     "feedback/response",
     "feedback/case",
     "feedback/laddersuggestion",
+    "feedback/surveyrule",
+    "feedback/surveytrigger",
     "integrations/apikey",
     "integrations/webhooksubscription",
     "integrations/webhookdelivery",
@@ -74,6 +76,7 @@ ADMIN_EXCEPTIONS = {
     "experiences/experience": NO_ADD,
     "scoring/customerscore": NO_ADD,
     "feedback/response": NO_ADD,
+    "feedback/surveytrigger": NO_ADD,
     "integrations/webhookdelivery": NO_ADD,
     "outbox/outboxtask": NO_ADD,
     "axes/accessattempt": NO_ADD,
@@ -113,6 +116,7 @@ MATRIX: dict[str, list[tuple]] = {
     "journeys/<slug:slug>/": [("get", "/journeys/delivery-path/", (L, 403, 404, 200, 200), None, None)],
     "s/<str:token>/": [("get", "/s/{token}/", (200, 200, 200, 200, 200), None, None)],
     "inbox/": [("get", "/inbox/", (L, 200, 200, 200, 200), None, None)],
+    "s/<str:token>/opt-out/": [("get", "/s/{token}/opt-out/", (200, 200, 200, 200, 200), None, None)],
     "cases/": [("get", "/cases/", (L, 403, 200, 200, 200), None, None)],
     # Opening by hand needs an experience or a customer: an empty post is refused (400) past the gate.
     "cases/open/": [("post", "/cases/open/", (L, 403, 400, 400, 400), None, None)],
@@ -122,6 +126,8 @@ MATRIX: dict[str, list[tuple]] = {
     "cases/<int:pk>/comment/": [("post", "/cases/{case}/comment/", (L, 403, 404, 400, 400), None, None)],
     "cases/<int:pk>/resolve/": [("post", "/cases/{case}/resolve/", (L, 403, 404, 400, 400), None, None)],
     "cases/answers/": [("get", "/cases/answers/", (L, 403, 200, 200, 200), None, None)],
+    # Themes are the company's vocabulary; the comments behind one are filtered to the reader's departments.
+    "cases/themes/<int:pk>/": [("get", "/cases/themes/{theme}/", (L, 403, 200, 200, 200), None, None)],
     "cases/answers/<int:pk>/reviewed/": [
         ("post", "/cases/answers/{response}/reviewed/", (L, 403, 404, 302, 302), None, None)
     ],
@@ -190,6 +196,17 @@ MATRIX: dict[str, list[tuple]] = {
     ],
     "api/v1/^surveys/(?P<slug>[-a-zA-Z0-9_]+)/invitations\\.(?P<format>[a-z0-9]+)/?$": [
         ("post", "/api/v1/surveys/delivery-nps/invitations.json", (401, 403, 403, 400, 400), Scope.SURVEYS_WRITE, 400)
+    ],
+    # Survey rules: managers see and change those of their departments' touchpoints only.
+    "api/v1/^survey-rules/$": [("get", "/api/v1/survey-rules/", (401, 403, 200, 200, 200), Scope.SURVEYS_WRITE, 200)],
+    "api/v1/^survey-rules\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/survey-rules.json", (401, 403, 200, 200, 200), Scope.SURVEYS_WRITE, 200)
+    ],
+    "api/v1/^survey-rules/(?P<touchpoint>[-a-zA-Z0-9_]+)/$": [
+        ("get", "/api/v1/survey-rules/on-time-delivery/", (401, 403, 404, 200, 200), Scope.SURVEYS_WRITE, 200)
+    ],
+    "api/v1/^survey-rules/(?P<touchpoint>[-a-zA-Z0-9_]+)\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/survey-rules/on-time-delivery.json", (401, 403, 404, 200, 200), Scope.SURVEYS_WRITE, 200)
     ],
     "api/v1/^(?P<rest>.*)$": [("get", "/api/v1/no-such-thing/", (404, 404, 404, 404, 404), "any", 404)],
     # The Django admin, for superusers only; its own pages beside the models' pages below.
@@ -272,6 +289,11 @@ def world(db, django_capture_on_commit_callbacks) -> dict:
     journey = Journey.objects.create(slug="delivery-path", name="Delivery")
     JourneyStep.objects.create(journey=journey, touchpoint=delivery, stage=delivery.stage, position=1)
     survey = Survey.objects.create(slug="delivery-nps", name="Delivery NPS", kind="nps", touchpoint=delivery)
+    rule = SurveyRule.objects.create(touchpoint=delivery, survey=survey)
+    SurveyTrigger.objects.create(
+        experience=acme.experiences.get(), rule=rule, outcome="sampled_out", decided_at=rule.created_at
+    )
+    theme = Theme.objects.create(phrase="late", language="en")
     with django_capture_on_commit_callbacks(execute=True):
         create_invitations(survey=survey, customers=[acme, CustomerFactory(external_id="ACME-2")])
         record_response(invitation=acme.invitations.get(), score=2, comment="Late again")
@@ -298,6 +320,7 @@ def world(db, django_capture_on_commit_callbacks) -> dict:
         "case": Case.objects.order_by("pk").first().pk,
         "response": Response.objects.get().pk,
         "suggestion": suggestion.pk,
+        "theme": theme.pk,
         "token": invitation_token(pending),
         "webhook": webhook.pk,
         "import_job": import_job.pk,

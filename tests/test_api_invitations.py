@@ -104,7 +104,9 @@ def test_an_id_sent_twice_is_invited_once(survey, inviter, django_capture_on_com
     assert Invitation.objects.count() == 1
 
 
-def test_the_answer_never_carries_the_survey_link(survey, inviter, mailoutbox, django_capture_on_commit_callbacks):
+def test_an_emailed_link_never_comes_back_in_the_answer(
+    survey, inviter, mailoutbox, django_capture_on_commit_callbacks
+):
     CustomerFactory(external_id="EXT-1", email="one@example.com")
 
     response = invite(inviter, {"customers": ["EXT-1"]}, django_capture_on_commit_callbacks)
@@ -113,7 +115,32 @@ def test_the_answer_never_carries_the_survey_link(survey, inviter, mailoutbox, d
     assert token in mailoutbox[0].body
     assert token not in response.content.decode()
     assert "/s/" not in response.content.decode()
-    assert set(response.json()["invitations"][0]) == {"id", "customer", "expires_at"}
+    assert response.json()["invitations"][0]["url"] is None
+
+
+def test_the_link_channel_returns_personal_links_and_sends_no_mail(
+    survey, inviter, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    settings.CXM_BASE_URL = "https://cx.example.com"
+    CustomerFactory(external_id="EXT-1", email="")  # reached by SMS: no e-mail address needed
+
+    response = invite(inviter, {"customers": ["EXT-1"], "channel": "link"}, django_capture_on_commit_callbacks)
+
+    assert response.status_code == 201
+    invitation = Invitation.objects.get()
+    assert invitation.channel == "link"
+    url = response.json()["invitations"][0]["url"]
+    assert url == f"https://cx.example.com/s/{invitation_token(invitation)}/"
+    assert mailoutbox == []
+
+
+def test_an_unknown_channel_is_refused_with_the_choices(survey, inviter):
+    CustomerFactory(external_id="EXT-1")
+
+    response = inviter.post(URL, {"customers": ["EXT-1"], "channel": "pigeon"}, format="json")
+
+    assert response.status_code == 400
+    assert "channel" in response.json()["errors"]
 
 
 def test_surveys_are_listed_with_their_kind_touchpoint_and_question(survey):

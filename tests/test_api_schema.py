@@ -30,6 +30,8 @@ def test_schema_describes_every_endpoint(db):
         "/api/v1/experiences/",
         "/api/v1/surveys/",
         "/api/v1/surveys/{slug}/invitations/",
+        "/api/v1/survey-rules/",
+        "/api/v1/survey-rules/{touchpoint}/",
         "/api/v1/touchpoints/",
         "/api/v1/webhooks/",
         "/api/v1/webhooks/{id}/",

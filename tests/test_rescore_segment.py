@@ -64,6 +64,7 @@ def test_an_edit_in_the_admin_moves_the_history_too(history, client, django_capt
         "email": "",
         "segment": "public",
         "relationship_level": "communication",
+        "language": "en",
         "category_spend": "",
         "our_revenue": "",
     }

@@ -207,3 +207,17 @@ def test_the_demo_shows_cross_department_reports_and_work_in_the_inboxes():
     transferred = RecoveryCase.objects.get(events__kind="transferred")
     assert transferred.department.code == "production"
     assert Notice.objects.filter(user=driver).count() == 3
+
+
+@pytest.mark.django_db
+def test_the_demo_has_surveys_rules_and_answers_in_both_languages_and_ladder_suggestions():
+    from feedback.models import Invitation, LadderSuggestion, Response, Survey, SurveyRule, Theme
+
+    seed("--customers", "150", "--experiences", "4000")
+
+    assert Survey.objects.count() == SurveyRule.objects.count() == 3
+    assert Invitation.objects.filter(experience__isnull=False).count() > Response.objects.count() > 20
+    languages = set(Response.objects.exclude(comment="").values_list("language", flat=True))
+    assert languages == {"en", "es"}
+    assert Theme.objects.filter(language="es").exists() and Theme.objects.filter(language="en").exists()
+    assert LadderSuggestion.objects.exists()

@@ -230,3 +230,23 @@ def test_subscription_to_an_unknown_event_says_which_exist(db):
     )
     assert response.status_code == 400
     assert "events" in response.json()["errors"]
+
+
+def test_a_survey_answer_is_announced_with_the_moment_it_recalls(
+    customer, touchpoint, django_capture_on_commit_callbacks
+):
+    from feedback.models import Survey
+    from feedback.services import create_invitations, record_response
+
+    subscribe("http://127.0.0.1:9/", "survey.answered")
+    survey = Survey.objects.create(slug="delivery-nps", name="Delivery", kind="nps", touchpoint=touchpoint)
+    invitation = survey.invitations.get(pk=create_invitations(survey=survey, customers=[customer]).created[0])
+
+    response = record_response(invitation=invitation, score=9, comment="Fast and friendly")
+
+    payload = WebhookDelivery.objects.get(event="survey.answered").payload
+    assert payload["id"] == response.pk
+    assert (payload["survey"], payload["kind"], payload["score"]) == ("delivery-nps", "nps", 9)
+    assert (payload["customer"], payload["comment"]) == ("ACME-1", "Fast and friendly")
+    assert payload["experience"] == response.experience_id
+    assert payload["recalls_experience"] is None  # invited by hand, not after a moment

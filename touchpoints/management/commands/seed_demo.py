@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from experiences.demo import seed_demo
+from feedback.demo import seed_feedback
 
 LABELS = {
     "departments": gettext_lazy("departments"),
@@ -49,6 +50,11 @@ class Command(BaseCommand):
                     _("  %(n)d experiences were rejected: a demo touchpoint or department was changed in the admin.")
                     % {"n": report.rejected}
                 )
+            )
+        surveys = seed_feedback(seed=seed)
+        if surveys:
+            self.stdout.write(
+                _("  surveys: %(surveys)d with their rules, %(invitations)d invitations, %(answers)d answers") % surveys
             )
         self.stdout.write(_("Demo users, sign in at /login/:"))
         for user, created in report.users:

@@ -1,0 +1,312 @@
+"""Reads of survey answers for the dashboards: NPS, CSAT and CES, response rates, themes.
+
+An answer counts where and when the experience it became was recorded: the department and
+touchpoint of that remembrance-stage experience (for a triggered survey, the touchpoint of the
+moment it recalls) and its calendar day. Each function is one query over a period; the pages
+call it twice (this period and the previous one) for the trend.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import reduce
+from operator import or_
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from experiences.models import Valence
+
+from .models import ExperienceTheme, Invitation, Response, SurveyKind
+from .scales import SCALES
+
+FEW_RESPONSES = 100  # below this, a score is shown with its margin of error
+Z95 = 1.96
+KINDS = (SurveyKind.NPS, SurveyKind.CSAT, SurveyKind.CES)
+
+
+@dataclass(frozen=True)
+class SurveyScore:
+    """The answers of one kind: NPS (% promoters − % detractors), CSAT (% 4–5) or CES (mean of 1–7)."""
+
+    kind: str
+    responses: int = 0
+    positives: int = 0  # promoters (9–10), satisfied (4–5), easy (6–7)
+    negatives: int = 0  # detractors (0–6), dissatisfied (1–2), difficult (1–3)
+    total: int = 0  # sum of the scores
+    squares: int = 0  # sum of the squared scores
+
+    def __add__(self, other: SurveyScore) -> SurveyScore:
+        return SurveyScore(
+            self.kind,
+            self.responses + other.responses,
+            self.positives + other.positives,
+            self.negatives + other.negatives,
+            self.total + other.total,
+            self.squares + other.squares,
+        )
+
+    @property
+    def value(self) -> float | None:
+        n = self.responses
+        if not n:
+            return None
+        if self.kind == SurveyKind.NPS:
+            return 100 * (self.positives - self.negatives) / n
+        if self.kind == SurveyKind.CSAT:
+            return 100 * self.positives / n
+        return self.total / n
+
+    @property
+    def few(self) -> bool:
+        return 0 < self.responses < FEW_RESPONSES
+
+    @property
+    def margin(self) -> float | None:
+        """Half-width of the 95 % confidence interval, in the score's own unit (points, %, or scale steps)."""
+        n = self.responses
+        if n < 2:
+            return None
+        if self.kind == SurveyKind.NPS:
+            p, d = self.positives / n, self.negatives / n
+            variance = p + d - (p - d) ** 2
+            return 100 * Z95 * math.sqrt(variance / n)
+        if self.kind == SurveyKind.CSAT:
+            p = self.positives / n
+            return 100 * Z95 * math.sqrt(p * (1 - p) / n)
+        mean = self.total / n
+        variance = max(0.0, (self.squares - n * mean * mean) / (n - 1))
+        return Z95 * math.sqrt(variance / n)
+
+
+# The standard bands (DESIGN §2) as filters over answers of every kind.
+POSITIVE = reduce(or_, (Q(survey__kind=k, score__gte=SCALES[k].positive_from) for k in KINDS))
+NEGATIVE = reduce(or_, (Q(survey__kind=k, score__lte=SCALES[k].negative_up_to) for k in KINDS))
+
+
+def _answers(
+    *,
+    start: date,
+    end: date,
+    department_ids: Iterable[int] | None,
+    touchpoint_ids: Iterable[int] | None = None,
+    segments: Iterable[str] | None = None,
+    stages: Iterable[str] | None = None,
+) -> QuerySet[Response]:
+    rows = Response.objects.filter(experience__occurred_on__gte=start, experience__occurred_on__lte=end)
+    if department_ids is not None:
+        rows = rows.filter(experience__department_id__in=list(department_ids))
+    if touchpoint_ids is not None:
+        rows = rows.filter(experience__touchpoint_id__in=list(touchpoint_ids))
+    if segments is not None:
+        rows = rows.filter(customer__segment__in=list(segments))
+    if stages is not None:
+        rows = rows.filter(experience__stage__in=list(stages))
+    return rows
+
+
+Scores = dict[str, SurveyScore]
+
+
+def survey_scores(*, by: str | None = None, **narrowing) -> dict[object, Scores]:
+    """NPS, CSAT and CES per `by` ("department", "touchpoint" or None for one total under the key None); one query.
+
+    `narrowing`: start, end, department_ids, and optionally touchpoint_ids, segments, stages.
+    """
+    group = {"department": "experience__department_id", "touchpoint": "experience__touchpoint_id"}.get(by or "")
+    rows = (
+        _answers(**narrowing)
+        .values(*([group] if group else []), "survey__kind")
+        .annotate(
+            responses=Count("pk"),
+            positives=Count("pk", filter=POSITIVE),
+            negatives=Count("pk", filter=NEGATIVE),
+            total=Sum("score"),
+            squares=Sum(F("score") * F("score")),
+        )
+        .order_by()
+    )
+    found: dict[object, Scores] = {}
+    for r in rows:
+        kind = r["survey__kind"]
+        found.setdefault(r[group] if group else None, {})[kind] = SurveyScore(
+            kind, r["responses"], r["positives"], r["negatives"], r["total"] or 0, r["squares"] or 0
+        )
+    return found
+
+
+def summed(groups: Iterable[Scores]) -> Scores:
+    """The scores of several groups together (groups that partition the answers, e.g. departments)."""
+    total: Scores = {}
+    for scores in groups:
+        for kind, score in scores.items():
+            total[kind] = total[kind] + score if kind in total else score
+    return total
+
+
+@dataclass(frozen=True)
+class ScoreFigure:
+    """One score of one kind for a page: this period, the change against the previous one."""
+
+    score: SurveyScore
+    previous: SurveyScore
+
+    @property
+    def change(self) -> float | None:
+        if self.score.value is None or self.previous.value is None:
+            return None
+        return self.score.value - self.previous.value
+
+
+def figures(current: Scores, previous: Scores) -> list[ScoreFigure]:
+    """The kinds answered in either period, NPS first, each with its trend."""
+    return [
+        ScoreFigure(current.get(kind, SurveyScore(kind)), previous.get(kind, SurveyScore(kind)))
+        for kind in KINDS
+        if kind in current or kind in previous
+    ]
+
+
+# Response rates ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponseRate:
+    sent: int
+    answered: int
+    name: str = ""
+
+    @property
+    def rate(self) -> float | None:
+        return self.answered / self.sent if self.sent else None
+
+
+RATE_GROUPS = {
+    "survey": ("survey_id", "survey__name"),
+    "touchpoint": ("touchpoint_id", "touchpoint__name"),
+    "department": ("department_id", "department__name"),
+}
+
+
+def response_rates(
+    *, by: str, start: date, end: date, department_ids: Iterable[int] | None = None
+) -> dict[object, ResponseRate]:
+    """Invitations sent in the period and how many were answered, per "survey", "touchpoint" or "department".
+
+    An invitation belongs to the touchpoint and department of the moment it asks about (stored on
+    it when it is made), so this is one grouped scan of the invitations sent in the period.
+    """
+    group, name = RATE_GROUPS[by]
+    first, after = (timezone.make_aware(datetime.combine(day, time.min)) for day in (start, end + timedelta(days=1)))
+    rows = Invitation.objects.filter(sent_at__gte=first, sent_at__lt=after)
+    if department_ids is not None:
+        rows = rows.filter(department_id__in=list(department_ids))
+    result = rows.values(group, name).annotate(sent=Count("pk"), answered=Count("answered_at")).order_by(name)
+    return {r[group]: ResponseRate(r["sent"], r["answered"], r[name] or "") for r in result}
+
+
+# Themes --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThemeRow:
+    theme_id: int
+    phrase: str
+    language: str
+    mentions: int
+    negatives: int
+    previous_mentions: int
+
+    @property
+    def negative_share(self) -> float:
+        return self.negatives / self.mentions if self.mentions else 0.0
+
+    @property
+    def change(self) -> int:
+        """Mentions gained (+) or lost (−) against the previous period of the same length."""
+        return self.mentions - self.previous_mentions
+
+
+def _mentions(*, start: date, end: date, department_ids, touchpoint_ids=None, segments=None) -> QuerySet:
+    rows = ExperienceTheme.objects.filter(experience__occurred_on__gte=start, experience__occurred_on__lte=end)
+    if department_ids is not None:
+        rows = rows.filter(experience__department_id__in=list(department_ids))
+    if touchpoint_ids is not None:
+        rows = rows.filter(experience__touchpoint_id__in=list(touchpoint_ids))
+    if segments is not None:
+        rows = rows.filter(experience__customer__segment__in=list(segments))
+    return rows
+
+
+def top_themes(*, previous_start: date, previous_end: date, limit: int = 10, **narrowing) -> list[ThemeRow]:
+    """The themes mentioned most in the period, with their share of negatives and trend; two queries."""
+    rows = list(
+        _mentions(**narrowing)
+        .values("theme_id", "theme__phrase", "theme__language")
+        .annotate(mentions=Count("pk"), negatives=Count("pk", filter=Q(experience__valence=Valence.NEGATIVE)))
+        .order_by("-mentions", "theme__phrase")[:limit]
+    )
+    if not rows:
+        return []
+    before = dict(
+        _mentions(**{**narrowing, "start": previous_start, "end": previous_end})
+        .filter(theme_id__in=[r["theme_id"] for r in rows])
+        .values("theme_id")
+        .annotate(n=Count("pk"))
+        .values_list("theme_id", "n")
+        .order_by()
+    )
+    return [
+        ThemeRow(
+            r["theme_id"],
+            r["theme__phrase"],
+            r["theme__language"],
+            r["mentions"],
+            r["negatives"],
+            before.get(r["theme_id"], 0),
+        )
+        for r in rows
+    ]
+
+
+def themes_by_touchpoint(*, per_touchpoint: int = 3, **narrowing) -> dict[int, list[ThemeRow]]:
+    """Each touchpoint's most mentioned themes in the period, with their share of negatives; one query."""
+    rows = (
+        _mentions(**narrowing)
+        .values("experience__touchpoint_id", "theme_id", "theme__phrase", "theme__language")
+        .annotate(mentions=Count("pk"), negatives=Count("pk", filter=Q(experience__valence=Valence.NEGATIVE)))
+        .order_by("experience__touchpoint_id", "-mentions", "theme__phrase")
+    )
+    found: dict[int, list[ThemeRow]] = {}
+    for r in rows:
+        top = found.setdefault(r["experience__touchpoint_id"], [])
+        if len(top) < per_touchpoint:
+            top.append(
+                ThemeRow(r["theme_id"], r["theme__phrase"], r["theme__language"], r["mentions"], r["negatives"], 0)
+            )
+    return found
+
+
+def theme_mentions(
+    *,
+    theme_id: int,
+    start: date,
+    end: date,
+    department_ids: Iterable[int] | None,
+    touchpoint_ids: Iterable[int] | None = None,
+) -> QuerySet[ExperienceTheme]:
+    """The experiences behind a theme in the period, newest first, with what a reader needs beside each."""
+    return (
+        _mentions(start=start, end=end, department_ids=department_ids, touchpoint_ids=touchpoint_ids)
+        .filter(theme_id=theme_id)
+        .select_related(
+            "experience__customer",
+            "experience__touchpoint",
+            "experience__department",
+            "experience__survey_response__survey",
+        )
+        .order_by("-experience__occurred_at", "-pk")
+    )

@@ -1,0 +1,152 @@
+"""Survey scores on the dashboards: NPS, CSAT, CES beside the experience index, remembrance per touchpoint, themes."""
+
+import math
+
+import pytest
+
+from feedback import services
+from feedback.models import Invitation, Survey, Theme
+from feedback.survey_scores import SurveyScore
+from journeys.models import Journey, JourneyStep
+from tests.dashboard_data import experience, log, two_departments
+from tests.factories import CustomerFactory, UserFactory
+from touchpoints.models import Department, Touchpoint
+
+
+def answer(capture, survey, customer, score, comment=""):
+    with capture(execute=True):  # the e-mail goes out after commit
+        [pk] = services.create_invitations(survey=survey, customers=[customer]).created
+    with capture(execute=True):
+        return services.record_response(invitation=Invitation.objects.get(pk=pk), score=score, comment=comment)
+
+
+@pytest.fixture
+def answered(db, django_capture_on_commit_callbacks):
+    """Delivery NPS: 10, 9 and a 3 about a late delivery, one invitation unanswered; invoice CSAT: a 5."""
+    logistics, billing, delivery, invoice, users = two_departments()
+    Theme.objects.create(phrase="late delivery", language="en")
+    nps = Survey.objects.create(slug="delivery-nps", name="Delivery", kind="nps", touchpoint=delivery)
+    csat = Survey.objects.create(slug="invoice-csat", name="Invoice", kind="csat", touchpoint=invoice)
+    capture = django_capture_on_commit_callbacks
+    answer(capture, nps, CustomerFactory(external_id="A-1"), 10, "Lovely driver")
+    answer(capture, nps, CustomerFactory(external_id="A-2"), 9)
+    answer(capture, nps, CustomerFactory(external_id="A-3"), 3, "Another late delivery, nobody called")
+    with capture(execute=True):
+        services.create_invitations(survey=nps, customers=[CustomerFactory(external_id="A-4")])
+    answer(capture, csat, CustomerFactory(external_id="B-1"), 5)
+    return users
+
+
+def test_nps_counts_promoters_minus_detractors_with_a_margin_for_few_answers():
+    score = SurveyScore("nps", responses=3, positives=2, negatives=1)
+    assert score.value == pytest.approx(100 / 3)
+    assert score.few
+    assert score.margin == pytest.approx(100 * 1.96 * math.sqrt((1 - (1 / 3) ** 2) / 3))
+
+
+def test_csat_is_the_share_of_4_and_5_and_ces_the_mean():
+    assert SurveyScore("csat", responses=4, positives=3).value == 75
+    ces = SurveyScore("ces", responses=4, total=22, squares=4 * 36 + 2)  # 5, 5, 6, 6 → mean 5.5
+    assert ces.value == 5.5
+    assert ces.margin == pytest.approx(1.96 * math.sqrt((ces.squares - 4 * 5.5**2) / 3 / 4))
+
+
+def test_the_company_page_shows_survey_scores_beside_the_experience_index(client, answered):
+    client.force_login(answered["admin"])
+    page = client.get("/dashboards/?period=7").content.decode()
+
+    assert "+33" in page  # NPS: 2 promoters − 1 detractor of 3
+    assert "2 promoters (9–10), 1 detractors (0–6) of 3 answers" in page
+    assert "± 107" in page  # few answers: the margin of error is shown
+    assert "100 %" in page  # invoice CSAT
+
+
+def test_the_department_page_shows_how_each_touchpoint_is_remembered(client, answered):
+    client.force_login(answered["manager"])
+    response = client.get("/dashboards/logistics/?period=7")
+
+    [row] = response.context["remembrance"]
+    assert row.touchpoint.code == "on-time-delivery"
+    assert row.scores["nps"].responses == 3
+    assert (row.response_rate.sent, row.response_rate.answered) == (4, 3)
+    assert row.remembrance.experiences == 3
+    assert "75 %" in response.content.decode()
+
+
+def test_a_theme_shows_its_mentions_negatives_and_the_comments_behind_it(client, answered):
+    client.force_login(answered["manager"])
+    [theme] = client.get("/dashboards/logistics/?period=7").context["themes"]
+    assert (theme.phrase, theme.mentions, theme.negative_share) == ("late delivery", 1, 1.0)
+
+    page = client.get(f"/cases/themes/{theme.theme_id}/?period=7").content.decode()
+    assert "Another late delivery, nobody called" in page
+
+
+def test_each_touchpoint_shows_its_top_themes_and_links_to_their_comments_there(client, answered):
+    client.force_login(answered["manager"])
+    [row] = client.get("/dashboards/logistics/?period=7").context["remembrance"]
+    assert [(t.phrase, t.mentions) for t in row.themes] == [("late delivery", 1)]
+
+    theme = row.themes[0].theme_id
+    assert (
+        "nobody called" in client.get(f"/cases/themes/{theme}/?period=7&touchpoint=on-time-delivery").content.decode()
+    )
+    assert (
+        "nobody called" not in client.get(f"/cases/themes/{theme}/?period=7&touchpoint=clear-invoice").content.decode()
+    )
+
+
+def test_another_departments_manager_sees_no_comment_behind_the_theme(client, answered):
+    other = UserFactory(username="bo", role="manager", departments=[Department.objects.get(code="billing")])
+    client.force_login(other)
+    theme = Theme.objects.get()
+    page = client.get(f"/cases/themes/{theme.pk}/?period=7").content.decode()
+    assert "nobody called" not in page
+    assert "No comment or note with this theme" in page
+
+
+def test_the_journey_map_shows_how_each_step_is_remembered(client, answered):
+    journey = Journey.objects.create(slug="order-to-delivery", name="Order to delivery")
+    JourneyStep.objects.create(
+        journey=journey, touchpoint=Touchpoint.objects.get(code="on-time-delivery"), stage="interaction", position=1
+    )
+    client.force_login(answered["admin"])
+    page = client.get("/journeys/order-to-delivery/?period=7").content.decode()
+    assert "Remembered" in page
+    assert "NPS +33" in page
+
+
+@pytest.mark.parametrize("period", ["7", "365"])
+def test_the_department_page_keeps_its_query_count_with_survey_figures(
+    client, answered, django_assert_num_queries, period
+):
+    client.force_login(answered["manager"])
+    with django_assert_num_queries(16):
+        assert client.get(f"/dashboards/logistics/?period={period}").status_code == 200
+
+
+def test_the_company_page_keeps_its_query_count_with_survey_figures(client, answered, django_assert_num_queries):
+    client.force_login(answered["admin"])
+    with django_assert_num_queries(10):
+        assert client.get("/dashboards/?period=365").status_code == 200
+
+
+def test_the_answers_page_shows_response_rates_per_survey_and_department(client, answered, django_assert_num_queries):
+    client.force_login(answered["manager"])
+    with django_assert_num_queries(7):
+        response = client.get("/cases/answers/")
+    rates = {by: {r.name: (r.sent, r.answered) for r in rows} for by, rows in response.context["rates"].items()}
+    assert rates == {"survey": {"Delivery": (4, 3)}, "department": {"Logistics": (4, 3)}}  # not billing's invoice
+    assert "75 %" in response.content.decode()
+
+
+def test_a_touchpoint_without_remembrance_in_the_stage_filter_still_shows_its_response_rate(
+    client, answered, django_capture_on_commit_callbacks
+):
+    delivery = Touchpoint.objects.get(code="on-time-delivery")
+    log(django_capture_on_commit_callbacks, experience(CustomerFactory(), delivery, "positive", stage="interaction"))
+    client.force_login(answered["manager"])
+    response = client.get("/dashboards/logistics/?period=7&stage=interaction")
+    assert response.status_code == 200
+    [row] = response.context["remembrance"]
+    assert row.remembrance is None and row.response_rate.sent == 4

@@ -121,19 +121,19 @@ def test_the_department_page_keeps_its_query_count_with_survey_figures(
     client, answered, django_assert_num_queries, period
 ):
     client.force_login(answered["manager"])
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(19):
         assert client.get(f"/dashboards/logistics/?period={period}").status_code == 200
 
 
 def test_the_company_page_keeps_its_query_count_with_survey_figures(client, answered, django_assert_num_queries):
     client.force_login(answered["admin"])
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         assert client.get("/dashboards/?period=365").status_code == 200
 
 
 def test_the_answers_page_shows_response_rates_per_survey_and_department(client, answered, django_assert_num_queries):
     client.force_login(answered["manager"])
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         response = client.get("/cases/answers/")
     rates = {by: {r.name: (r.sent, r.answered) for r in rows} for by, rows in response.context["rates"].items()}
     assert rates == {"survey": {"Delivery": (4, 3)}, "department": {"Logistics": (4, 3)}}  # not billing's invoice

@@ -4,7 +4,7 @@ from cxm.celery import app as celery_app
 
 from .factories import CustomerFactory, DepartmentFactory, TouchpointFactory, UserFactory
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.oidc_provider"]
 
 
 @pytest.fixture(autouse=True)

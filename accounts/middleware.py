@@ -1,0 +1,28 @@
+"""Hold back every page until the second factor owed at sign-in has been shown."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from .second_factor import SESSION_KEY, SET_UP
+
+# Pages a person between password and code may still open: the code pages themselves, log-out,
+# the provider's callbacks, the language switch, static files and the probes.
+OPEN_PREFIXES = ("/login/", "/logout/", "/accounts/", "/i18n/", "/static/", "/healthz", "/readyz", "/favicon.ico")
+
+
+class SecondFactorMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        step = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+        if step and not request.path.startswith(OPEN_PREFIXES):
+            target = reverse("second-factor-setup" if step == SET_UP else "second-factor")
+            return redirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)

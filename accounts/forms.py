@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 
@@ -38,3 +39,12 @@ class UsersCsvForm(forms.Form):
                 _("The file is not UTF-8 text; save it as “CSV UTF-8” and try again.")
             ) from None
         return upload
+
+
+class ProfileForm(forms.Form):
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=[("", _("The browser's language")), *settings.LANGUAGES],
+        required=False,
+        help_text=_("Pages, e-mails and messages of CXM, with dates and amounts written the same way."),
+    )

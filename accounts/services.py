@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -139,3 +140,11 @@ def import_users(*, rows: Iterable[UserRow]) -> ImportReport:
             else:
                 report.updated += 1
     return report
+
+
+def set_language(*, user: User, language: str) -> None:
+    """The language of the person's pages and e-mails; "" falls back to the browser's."""
+    if language and language not in dict(settings.LANGUAGES):
+        raise ValidationError(_("“%(language)s” is not a language CXM speaks.") % {"language": language})
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language

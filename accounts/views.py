@@ -1,15 +1,20 @@
 """Where a person lands, and the second step of signing in."""
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import second_factor
-from .forms import CodeForm
+from . import second_factor, services
+from .forms import CodeForm, ProfileForm
 from .models import Role
 
 
@@ -69,3 +74,43 @@ def set_up(request: HttpRequest) -> HttpResponse:
         "required": second_factor.must_set_up(request.user),
     }
     return render(request, "accounts/second_factor_setup.html", context)
+
+
+def _remember_language(response: HttpResponse, language: str) -> HttpResponse:
+    if language:
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600, samesite="Lax")
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+    return response
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The language switch of the menu: kept on the person's profile, and in a cookie for visitors."""
+    language = request.POST.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        return HttpResponseBadRequest(
+            _("Choose one of: %(languages)s.") % {"languages": ", ".join(dict(settings.LANGUAGES))}
+        )
+    if request.user.is_authenticated:
+        services.set_language(user=request.user, language=language)
+    return _remember_language(redirect(_next_page(request)), language)
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    """The person's own settings: language, and the authenticator app of the second factor."""
+    form = ProfileForm(request.POST or None, initial={"language": request.user.language})
+    if form.is_valid():
+        try:
+            services.set_language(user=request.user, language=form.cleaned_data["language"])
+        except ValidationError as error:
+            form.add_error("language", error)
+        else:
+            language = form.cleaned_data["language"]
+            translation.activate(language or translation.get_language_from_request(request))
+            messages.success(request, _("Your settings are saved."))
+            return _remember_language(redirect("profile"), language)
+    has_app = TOTPDevice.objects.filter(user=request.user, confirmed=True).exists()
+    status = 400 if form.errors else 200
+    return render(request, "accounts/profile.html", {"form": form, "has_authenticator": has_app}, status=status)

@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -92,8 +93,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Languages (docs/languages.md): each user picks one on their profile page or with the switch in
+# the menu; otherwise the browser's choice. Catalogues in locale/, compiled by `make messages`.
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["cxm.formats"]  # English dates as "28 Nov 2026, 23:34", not the US "11/28/2026"
+# Displayed dates are in the company's time zone; money is in the company's currency (ISO 4217).
 TIME_ZONE = env("TIME_ZONE", default="Europe/Madrid")
+CXM_CURRENCY = env("CXM_CURRENCY", default="EUR")
 USE_I18N = True
 USE_TZ = True
 

@@ -21,6 +21,8 @@ urlpatterns = [
     path("login/second-factor/", account_views.verify, name="second-factor"),
     path("login/second-factor/set-up/", account_views.set_up, name="second-factor-setup"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("profile/", account_views.profile, name="profile"),
+    path("language/", account_views.set_language, name="set-language"),
     # Company sign-in (django-allauth): only its OpenID Connect and sign-up pages; its links to a
     # log-in page lead to CXM's own.
     path("accounts/login/", RedirectView.as_view(pattern_name="login", query_string=True), name="account_login"),

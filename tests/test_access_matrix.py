@@ -97,6 +97,9 @@ MATRIX: dict[str, list[tuple]] = {
     "readyz": [("get", "/readyz", (200, 200, 200, 200, 200), None, None)],
     "login/": [("get", "/login/", (200, 302, 302, 302, 302), None, None)],
     "logout/": [("post", "/logout/", (302, 302, 302, 302, 302), None, None)],
+    # A person's own settings; the language switch (no language posted: 400, for visitors too).
+    "profile/": [("get", "/profile/", (L, 200, 200, 200, 200), None, None)],
+    "language/": [("post", "/language/", (400, 400, 400, 400, 400), None, None)],
     # The second step of signing in: only for a logged-in person; with no app set up, the code page
     # sends to the set-up page.
     "login/second-factor/": [("get", "/login/second-factor/", (L, 302, 302, 302, 302), None, None)],

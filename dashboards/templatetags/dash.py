@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from babel import Locale
+from babel.numbers import format_currency
 from django import template
+from django.conf import settings
 from django.utils.formats import number_format
+from django.utils.translation import get_language, to_locale
 
 register = template.Library()
 
@@ -37,18 +41,32 @@ def percent(share: float | None) -> str:
 
 @register.filter
 def points(change: float | None) -> str:
-    """A change of index, signed, in points."""
+    """A change of index, signed, in points with one decimal; what rounds to 0.0 is "±0.0", not "−0.0"."""
     if change is None:
         return EMPTY
+    change = round(change, 1)
     sign = "+" if change > 0 else "−" if change < 0 else "±"
     return f"{sign}{number_format(abs(change), 1)}"
 
 
 @register.filter
 def change_class(change: float | None) -> str:
-    if not change:
+    """Green up, red down, grey for no change at the one decimal shown."""
+    if change is None or round(change, 1) == 0:
         return "valence-neutral"
     return "valence-positive" if change > 0 else "valence-negative"
+
+
+@register.filter
+def money(amount: float | None) -> str:
+    """An amount in the company's currency (CXM_CURRENCY), whole units, written the active language's way."""
+    if amount is None:
+        return EMPTY
+    locale = Locale.parse(to_locale(get_language() or settings.LANGUAGE_CODE))
+    whole_units = locale.currency_formats["standard"].pattern.replace(".00", "")  # "¤#,##0" or "#,##0 ¤"
+    return format_currency(
+        round(amount), settings.CXM_CURRENCY, format=whole_units, locale=locale, currency_digits=False
+    )
 
 
 @register.filter

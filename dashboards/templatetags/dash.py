@@ -9,6 +9,8 @@ from django.conf import settings
 from django.utils.formats import number_format
 from django.utils.translation import get_language, to_locale
 
+from touchpoints.models import Stage
+
 register = template.Library()
 
 POSITIVE_FROM = 55.0
@@ -77,3 +79,9 @@ def valence_class(valence: int) -> str:
 @register.filter
 def mass(value: float) -> str:
     return number_format(value, 1)
+
+
+@register.filter
+def stage_names(stages: list[str]) -> str:
+    """The chosen stages by name, for the summary of the active filter."""
+    return ", ".join(str(Stage(stage).label) for stage in stages)

@@ -39,18 +39,39 @@
     } else {
       dataset.backgroundColor = data.valences ? data.valences.map(valenceColour) : data.values.map(colourOf);
     }
+    var datasets = [dataset];
+    var scales = data.horizontal
+      ? { x: axisY, y: { ticks: { color: text }, grid: { display: false } } }
+      : { y: axisY, x: { ticks: { color: text, maxRotation: 0, autoSkip: true }, grid: { display: false } } };
+    /* How many experiences each point stands on: bars on their own axis, in a colour that is no valence. */
+    if (data.volumes) {
+      dataset.order = 0;
+      datasets.push({
+        type: "bar",
+        label: data.volume_label,
+        data: data.volumes,
+        yAxisID: "volume",
+        order: 1,
+        backgroundColor: cssVar("--cxm-volume") || "rgba(1, 114, 173, 0.18)",
+      });
+      scales.volume = {
+        position: "right",
+        beginAtZero: true,
+        ticks: { color: text, precision: 0 },
+        grid: { display: false },
+        title: { display: true, text: data.volume_label, color: text },
+      };
+    }
     return {
       type: data.kind,
-      data: { labels: data.labels, datasets: [dataset] },
+      data: { labels: data.labels, datasets: datasets },
       options: {
         animation: false,
         responsive: true,
         maintainAspectRatio: false,
         indexAxis: data.horizontal ? "y" : "x",
-        plugins: { legend: { display: false } },
-        scales: data.horizontal
-          ? { x: axisY, y: { ticks: { color: text }, grid: { display: false } } }
-          : { y: axisY, x: { ticks: { color: text, maxRotation: 0, autoSkip: true }, grid: { display: false } } },
+        plugins: { legend: { display: datasets.length > 1, labels: { color: text } } },
+        scales: scales,
       },
     };
   }

@@ -6,6 +6,7 @@
 
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -348,6 +349,11 @@ SOCIALACCOUNT_PROVIDERS = {
         else [],
     }
 }
+# The log-in page's button posts to CXM, which redirects the browser to the provider: the CSP's
+# form-action must allow the provider's origin for that redirect.
+if CXM_OIDC_SERVER_URL:
+    _issuer = urlsplit(CXM_OIDC_SERVER_URL)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(f"{_issuer.scheme}://{_issuer.netloc}")
 # Second factor (django-otp, TOTP): whoever has an authenticator app set up confirms each sign-in
 # with a code; with CXM_REQUIRE_TOTP=1 managers and admins must set one up before anything else.
 CXM_REQUIRE_TOTP = env.bool("CXM_REQUIRE_TOTP", default=False)

@@ -8,6 +8,7 @@ to CXM (the callback URL with the authorization code).
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -74,6 +75,9 @@ def oidc_provider(settings) -> Iterator[Callable[[dict, str], str]]:
                 ],
             }
         }
+        policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)  # as cxm/settings.py does for CXM_OIDC_SERVER_URL
+        policy["DIRECTIVES"]["form-action"].append(issuer)
+        settings.CONTENT_SECURITY_POLICY = policy
         return issuer
 
     yield start

@@ -14,12 +14,12 @@ from .services import import_users, parse_users_csv
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ["username", "email", "role", "is_active", "last_login"]
+    list_display = ["username", "email", "role", "language", "is_active", "last_login"]
     list_filter = ["role", "is_active", "departments"]
     filter_horizontal = ["departments", "groups", "user_permissions"]
     fieldsets = [
         *BaseUserAdmin.fieldsets,
-        (_("CXM role"), {"fields": ["role", "departments"]}),
+        (_("CXM role"), {"fields": ["role", "departments", "language"]}),
     ]
     add_fieldsets = [
         *BaseUserAdmin.add_fieldsets,

@@ -24,7 +24,7 @@ class UsersCsvForm(forms.Form):
         label=_("CSV file"),
         help_text=_(
             "UTF-8 with a header row; columns: username, email, first_name, last_name, role (staff, manager or "
-            "admin), departments (department codes separated by spaces). At most 2 MB."
+            "admin), departments (department codes separated by spaces), language (en or es). At most 2 MB."
         ),
     )
 

@@ -22,7 +22,7 @@ from touchpoints.models import Department
 
 from .models import Role, User
 
-CSV_COLUMNS = ("username", "email", "first_name", "last_name", "role", "departments")
+CSV_COLUMNS = ("username", "email", "first_name", "last_name", "role", "departments", "language")
 
 
 @dataclass
@@ -35,6 +35,7 @@ class UserRow:
     last_name: str | None = None
     role: str | None = None
     department_codes: list[str] | None = None
+    language: str | None = None
 
 
 @dataclass
@@ -57,6 +58,11 @@ def check_user_row(row: UserRow, departments: dict[str, Department]) -> list[str
     if row.role is not None and row.role not in Role.values:
         problems.append(
             _("role “%(role)s” is not one of %(roles)s") % {"role": row.role, "roles": ", ".join(Role.values)}
+        )
+    if row.language and row.language not in dict(settings.LANGUAGES):
+        problems.append(
+            _("language “%(language)s” is not one of %(languages)s")
+            % {"language": row.language, "languages": ", ".join(dict(settings.LANGUAGES))}
         )
     unknown = sorted(set(row.department_codes or []) - set(departments))
     if unknown:
@@ -83,7 +89,7 @@ def save_user(*, row: UserRow, departments: dict[str, Department] | None = None)
             user.set_unusable_password()
         if row.email:
             user.email = row.email
-        for name in ("first_name", "last_name", "role"):
+        for name in ("first_name", "last_name", "role", "language"):
             if getattr(row, name) is not None:
                 setattr(user, name, getattr(row, name))
         user.save()
@@ -115,6 +121,7 @@ def parse_users_csv(text: str) -> list[UserRow]:
                 last_name=cell.get("last_name") or None,
                 role=cell.get("role") or None,
                 department_codes=codes or None,
+                language=cell.get("language") or None,
             )
         )
     return rows

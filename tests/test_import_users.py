@@ -6,7 +6,7 @@ from accounts.models import User
 from tests.factories import DepartmentFactory, UserFactory
 
 URL = "/admin/accounts/user/import/"
-HEADER = "username,email,first_name,last_name,role,departments\n"
+HEADER = "username,email,first_name,last_name,role,departments,language\n"
 
 
 def upload(client, text: str):
@@ -25,12 +25,13 @@ def test_import_creates_and_updates_users_with_roles_and_departments(client, db)
 
     response = upload(
         admin_client(client),
-        HEADER + "ana,ana@acme.example,Ana,Ruiz,manager,logistics billing\nluis,luis@acme.example,Luis,,,logistics\n",
+        HEADER
+        + "ana,ana@acme.example,Ana,Ruiz,manager,logistics billing,es\nluis,luis@acme.example,Luis,,,logistics,\n",
     )
 
     assert response.status_code == 302
     ana, luis = User.objects.get(username="ana"), User.objects.get(username="luis")
-    assert (ana.role, ana.email, ana.first_name) == ("manager", "ana@acme.example", "Ana")
+    assert (ana.role, ana.email, ana.first_name, ana.language) == ("manager", "ana@acme.example", "Ana", "es")
     assert set(ana.departments.values_list("code", flat=True)) == {"logistics", "billing"}
     assert (luis.role, list(luis.departments.values_list("code", flat=True))) == ("staff", ["logistics"])
     assert not luis.has_usable_password()
@@ -42,14 +43,14 @@ def test_a_file_with_wrong_lines_imports_nothing_and_names_each_line(client, db)
 
     response = upload(
         admin_client(client),
-        HEADER + "luis,luis@acme.example,,,staff,logistics\nrosa,not-an-address,,,boss,sales\n",
+        HEADER + "luis,luis@acme.example,,,staff,logistics,\nrosa,not-an-address,,,boss,sales,fr\n",
     )
 
     page = response.content.decode()
     assert response.status_code == 400
     assert "Line 3" in page
     assert "not an e-mail address" in page and "“boss” is not one of staff, manager, admin" in page
-    assert "no department with code sales" in page
+    assert "no department with code sales" in page and "language “fr” is not one of en, es" in page
     assert not User.objects.filter(username__in=["luis", "rosa"]).exists()
 
 

@@ -76,7 +76,7 @@ def test_every_page_of_a_manager_and_admin_passes_axe(demo, page, log_in, width)
 @pytest.mark.parametrize("width", WIDTHS)
 def test_pages_of_visitors_and_staff_pass_axe(demo, page, log_in, width):
     page.set_viewport_size({"width": width, "height": 900})
-    found = check(page, ["/login/", demo["survey"]])
+    found = check(page, ["/login/", demo["survey"], "/no-such-page/"])
     log_in("demo-staff", "moments-of-truth")
     found += check(page, ["/log/", "/dashboards/customer-service/", "/cases/"])  # the last: 403 for staff
 

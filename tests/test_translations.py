@@ -118,3 +118,21 @@ def test_without_a_profile_language_the_browser_decides(client, db):
     client.force_login(UserFactory(username="eve", language=""))
 
     assert "Registrar una experiencia" in client.get("/log/", HTTP_ACCEPT_LANGUAGE="es-ES,es;q=0.9").content.decode()
+
+
+def test_a_missing_page_says_so_in_the_readers_language(client, db):
+    response = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="es")
+
+    assert response.status_code == 404
+    assert "<h1>Página no encontrada</h1>" in response.content.decode()
+    assert '<main class="container" id="main"' in response.content.decode()
+
+
+def test_the_server_error_page_speaks_the_readers_language(client, db):
+    from django.views.defaults import server_error
+
+    request = client.get("/login/").wsgi_request
+    with translation.override("es"):
+        page = server_error(request).content.decode()
+
+    assert "<h1>Algo ha ido mal</h1>" in page

@@ -43,8 +43,11 @@ def _signed_in_with(request: HttpRequest, device: TOTPDevice) -> HttpResponse:
 def verify(request: HttpRequest) -> HttpResponse:
     """Second step of signing in: the code of the authenticator app set up earlier."""
     device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
-    if device is None:
-        return redirect("second-factor-setup")
+    if device is None:  # an admin removed the app since sign-in
+        if second_factor.must_set_up(request.user):
+            return redirect("second-factor-setup")
+        request.session.pop(second_factor.SESSION_KEY, None)
+        return redirect(_next_page(request))
     form = CodeForm(request.POST or None)
     if form.is_valid():
         if device.verify_token(form.cleaned_data["code"]):

@@ -101,7 +101,7 @@ MATRIX: dict[str, list[tuple]] = {
     "profile/": [("get", "/profile/", (L, 200, 200, 200, 200), None, None)],
     "language/": [("post", "/language/", (400, 400, 400, 400, 400), None, None)],
     # The second step of signing in: only for a logged-in person; with no app set up, the code page
-    # sends to the set-up page.
+    # sends on (to the home page, or to the set-up page where a code is required).
     "login/second-factor/": [("get", "/login/second-factor/", (L, 302, 302, 302, 302), None, None)],
     "login/second-factor/set-up/": [("get", "/login/second-factor/set-up/", (L, 200, 200, 200, 200), None, None)],
     # Company sign-in (django-allauth). With no provider configured its pages answer 404; the pages

@@ -107,3 +107,15 @@ def test_a_manager_from_the_directory_sets_up_the_code_after_company_sign_in(cli
     landing = client.get(back)
 
     assert client.get(landing.url).url.startswith(reverse("second-factor-setup"))
+
+
+def test_when_an_admin_removes_the_app_a_person_who_needs_none_goes_on(client, staff_user):
+    TOTPDevice.objects.create(user=staff_user, name="lost phone", confirmed=True)
+    log_in(client, "ana")
+    assert client.get("/log/").status_code == 302
+
+    TOTPDevice.objects.filter(user=staff_user).delete()
+    response = client.get(reverse("second-factor"), {"next": "/log/"})
+
+    assert response.url == "/log/"
+    assert client.get("/log/").status_code == 200

@@ -96,10 +96,30 @@
     }
   }
 
+  /* The folded filters' line names what is chosen now: the period (or its dates), stage and segment. */
+  function summarise(event) {
+    var form = event.target.form;
+    var out = document.getElementById("dash-filter-summary");
+    if (!form || !out || !form.classList.contains("dash-filters")) return;
+    var parts = [];
+    var period = form.elements.period;
+    if (period && period.value === "custom") {
+      parts.push(form.elements.start.value + " – " + form.elements.end.value);
+    } else if (period) {
+      parts.push(period.options[period.selectedIndex].text);
+    }
+    ["stage", "segment"].forEach(function (name) {
+      var field = form.elements[name];
+      if (field && field.value) parts.push(field.options[field.selectedIndex].text);
+    });
+    out.textContent = parts.join(" · ");
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     draw(document);
     document.addEventListener("input", customDates, true);
     document.addEventListener("change", customDates, true);
+    document.addEventListener("change", summarise);
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     draw(event.detail.elt.parentNode || document);

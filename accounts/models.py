@@ -1,5 +1,6 @@
 """People who use CXM: staff log experiences, managers watch their departments, admins run it."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -15,6 +16,13 @@ class Role(models.TextChoices):
 class User(AbstractUser):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.STAFF)
     departments = models.ManyToManyField("touchpoints.Department", blank=True, related_name="members")
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("The language of CXM's pages and e-mails for this person; empty: the browser's language."),
+    )
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid")]

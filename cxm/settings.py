@@ -7,6 +7,7 @@
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -100,7 +102,10 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("es", "Español")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["cxm.formats"]  # English dates as "28 Nov 2026, 23:34", not the US "11/28/2026"
+# Displayed dates are in the company's time zone; money is in the company's currency (ISO 4217).
 TIME_ZONE = env("TIME_ZONE", default="Europe/Madrid")
+CXM_CURRENCY = env("CXM_CURRENCY", default="EUR")
 USE_I18N = True
 USE_TZ = True
 
@@ -343,3 +348,62 @@ CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
 }
 # Seconds a client is told to wait (Retry-After) when the database is briefly unavailable.
 CXM_RETRY_AFTER_SECONDS = env.int("CXM_RETRY_AFTER_SECONDS", default=5)
+
+# --- Company sign-in (docs/security.md, "Company sign-in and second factor") -----------------
+# Single sign-on through the company's OpenID Connect provider (django-allauth), switched on by
+# CXM_OIDC_SERVER_URL (the issuer; its /.well-known/openid-configuration is read), with the
+# client id and secret registered there. People are matched by verified e-mail; their role and
+# departments follow the claims named below when the provider sends them.
+INSTALLED_APPS += [
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+]
+MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "allauth.account.middleware.AccountMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "accounts.middleware.SecondFactorMiddleware")
+AUTHENTICATION_BACKENDS += ["allauth.account.auth_backends.AuthenticationBackend"]
+ACCOUNT_ADAPTER = "accounts.sso.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "accounts.sso.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"  # the company's provider vouches for the address
+ACCOUNT_LOGOUT_REDIRECT_URL = LOGOUT_REDIRECT_URL
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True  # an existing CXM user with the same verified e-mail
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_STORE_TOKENS = False
+CXM_OIDC_SERVER_URL = env("CXM_OIDC_SERVER_URL", default="")
+CXM_OIDC_CREATE_USERS = env.bool("CXM_OIDC_CREATE_USERS", default=True)
+CXM_OIDC_ROLE_CLAIM = env("CXM_OIDC_ROLE_CLAIM", default="cxm_role")
+CXM_OIDC_DEPARTMENTS_CLAIM = env("CXM_OIDC_DEPARTMENTS_CLAIM", default="cxm_departments")
+CXM_OIDC_PROVIDER_ID = "company"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "SCOPE": env.list("CXM_OIDC_SCOPES", default=["openid", "profile", "email"]),
+        "APPS": [
+            {
+                "provider_id": CXM_OIDC_PROVIDER_ID,
+                "name": env("CXM_OIDC_NAME", default="company account"),
+                "client_id": env("CXM_OIDC_CLIENT_ID", default=""),
+                "secret": env("CXM_OIDC_CLIENT_SECRET", default=""),
+                "settings": {"server_url": CXM_OIDC_SERVER_URL},
+            }
+        ]
+        if CXM_OIDC_SERVER_URL
+        else [],
+    }
+}
+# The log-in page's button posts to CXM, which redirects the browser to the provider: the CSP's
+# form-action must allow the provider's origin for that redirect.
+if CXM_OIDC_SERVER_URL:
+    _issuer = urlsplit(CXM_OIDC_SERVER_URL)
+    _provider = f"{_issuer.scheme}://{_issuer.netloc}"
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(_provider)  # type: ignore[attr-defined]
+# Second factor (django-otp, TOTP): whoever has an authenticator app set up confirms each sign-in
+# with a code; with CXM_REQUIRE_TOTP=1 managers and admins must set one up before anything else.
+CXM_REQUIRE_TOTP = env.bool("CXM_REQUIRE_TOTP", default=False)
+OTP_TOTP_ISSUER = "CXM"

@@ -18,7 +18,7 @@ from django.db.models.functions import TruncWeek
 
 from experiences.models import EXPERIENCE_FIELDS, Experience, Valence
 from feedback import survey_scores
-from scoring.queries import SUMS, PeriodReport, rollups
+from scoring.queries import SUMMED, SUMS, PeriodReport, rollups
 from touchpoints.models import Department, Stage, Touchpoint, TouchpointOwner
 
 from .filters import Filters
@@ -68,14 +68,20 @@ def department_ranking(*, filters: Filters, department_ids: Iterable[int] | None
     return ranking
 
 
+# On a typical (median) day with fewer experiences than this, a daily index jumps to 0 or 100 on
+# one or two of them: the trend is then drawn per week instead.
+SPARSE_DAY_EXPERIENCES = 5
+
+
 @dataclass(frozen=True)
 class TrendPoint:
     start: date
     report: PeriodReport
+    weekly: bool = False
 
 
 def index_trend(*, filters: Filters, department_ids: Iterable[int] | None) -> list[TrendPoint]:
-    """The figures per day (per week from Monday for long periods), gaps filled with empty reports; one query."""
+    """The figures per day (per week from Monday for long periods or sparse days), gaps filled; one query."""
     period = filters.period
     bucket = TruncWeek("day") if period.weekly else F("day")
     rows = _rollups(filters, department_ids).annotate(bucket=bucket).values("bucket").annotate(**SUMS)
@@ -84,9 +90,28 @@ def index_trend(*, filters: Filters, department_ids: Iterable[int] | None) -> li
     first = period.start - timedelta(days=period.start.weekday()) if period.weekly else period.start
     points, day = [], first
     while day <= period.end:
-        points.append(TrendPoint(start=day, report=by_bucket.get(day, PeriodReport())))
+        points.append(TrendPoint(start=day, report=by_bucket.get(day, PeriodReport()), weekly=period.weekly))
         day += step
+    if not period.weekly and _sparse(points):
+        return _by_week(points)
     return points
+
+
+def _sparse(points: list[TrendPoint]) -> bool:
+    volumes = sorted(p.report.experiences for p in points)
+    return bool(volumes) and volumes[len(volumes) // 2] < SPARSE_DAY_EXPERIENCES
+
+
+def _by_week(points: list[TrendPoint]) -> list[TrendPoint]:
+    weeks: dict[date, list[PeriodReport]] = {}
+    for point in points:
+        weeks.setdefault(point.start - timedelta(days=point.start.weekday()), []).append(point.report)
+    return [
+        TrendPoint(
+            start=monday, report=PeriodReport(**{f: sum(getattr(r, f) for r in reports) for f in SUMMED}), weekly=True
+        )
+        for monday, reports in weeks.items()
+    ]
 
 
 def _as_date(value) -> date:

@@ -45,11 +45,14 @@ def trend_table(points: list[TrendPoint]) -> tuple[list[str], list[list]]:
 
 
 def trend_chart(points: list[TrendPoint], label: str) -> dict:
+    """The index as a line, with the number of experiences behind each point as bars beside it."""
     return {
         "kind": "line",
         "label": label,
         "labels": [p.start.isoformat() for p in points],
         "values": [rounded(p.report.index) for p in points],
+        "volumes": [p.report.experiences for p in points],
+        "volume_label": _("experiences"),
     }
 
 

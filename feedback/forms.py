@@ -61,8 +61,16 @@ class CaseFilterForm(forms.Form):
         self.fields["department"].queryset = departments
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    """People by the name colleagues know them by, the username beside it to tell namesakes apart."""
+
+    def label_from_instance(self, user) -> str:
+        name = user.get_full_name()
+        return f"{name} ({user.get_username()})" if name else user.get_username()
+
+
 class AssignForm(forms.Form):
-    assignee: forms.ModelChoiceField = forms.ModelChoiceField(
+    assignee: forms.ModelChoiceField = PersonChoiceField(
         queryset=None, required=False, empty_label=_("Nobody"), label=_("Assign to")
     )
 

@@ -702,7 +702,7 @@ def escalate_overdue_cases(*, now: datetime | None = None) -> int:
         for case in cases:
             recipients = managers.get(case.department_id, [])
             if recipients:
-                messages.append(_escalation_message(case, recipients))
+                messages += _escalation_messages(case, recipients)
             else:
                 log.warning("overdue case %s: department %s has no manager with an e-mail", case.pk, case.department)
         if messages:
@@ -739,22 +739,29 @@ def _notice_escalations(cases: list[Case], now: datetime) -> None:
     )
 
 
-def _managers_by_department(department_ids: set[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {}
+def _managers_by_department(department_ids: set[int]) -> dict[int, list[tuple[str, str]]]:
+    """Per department, its managers' (e-mail, language) pairs."""
+    found: dict[int, list[tuple[str, str]]] = {}
     rows = User.objects.filter(
         role=Role.MANAGER, is_active=True, departments__in=department_ids, email__gt=""
-    ).values_list("departments", "email")
-    for department_id, email in rows:
+    ).values_list("departments", "email", "language")
+    for department_id, email, language in rows:
         if department_id in department_ids:
-            found.setdefault(department_id, []).append(email)
+            found.setdefault(department_id, []).append((email, language or settings.LANGUAGE_CODE))
     return found
 
 
-def _escalation_message(case: Case, recipients: list[str]) -> EmailMessage:
+def _escalation_messages(case: Case, recipients: list[tuple[str, str]]) -> list[EmailMessage]:
+    """One message per language, each manager reading it in the language of their profile."""
     context = {"case": case, "url": case_payload(case)["url"]}
-    subject = render_to_string("feedback/email/escalation_subject.txt", context).strip()
-    body = render_to_string("feedback/email/escalation_body.txt", context)
-    return EmailMessage(subject=subject, body=body, to=sorted(set(recipients)))
+    messages = []
+    for language in sorted({language for _email, language in recipients}):
+        with translation.override(language):
+            subject = render_to_string("feedback/email/escalation_subject.txt", context).strip()
+            body = render_to_string("feedback/email/escalation_body.txt", context)
+        to = sorted({email for email, lang in recipients if lang == language})
+        messages.append(EmailMessage(subject=subject, body=body, to=to))
+    return messages
 
 
 # Relationship ladder ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ from cxm.celery import app as celery_app
 from .factories import CustomerFactory, DepartmentFactory, TouchpointFactory, UserFactory
 from .servers import database_in_use, machine_servers, postgres_server, redis_in_use, redis_server
 
-pytest_plugins = ["tests.browser"]
+pytest_plugins = ["tests.browser", "tests.oidc_provider"]
 
 
 @pytest.fixture(autouse=True)

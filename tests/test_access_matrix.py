@@ -18,11 +18,13 @@ import re
 from pathlib import Path
 
 import pytest
+from allauth.socialaccount.models import SocialAccount
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.admin import site as admin_site
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -67,6 +69,8 @@ ADMIN_MODELS = {
     "axes/accessattempt",
     "axes/accesslog",
     "axes/accessfailurelog",
+    "socialaccount/socialaccount",
+    "otp_totp/totpdevice",
 }
 # Per admin model: the statuses the CX admin gets where not 200. Experiences enter only through the
 # write path (the admin imports CSV instead), scores and deliveries are derived, answers come from
@@ -82,6 +86,7 @@ ADMIN_EXCEPTIONS = {
     "axes/accessattempt": NO_ADD,
     "axes/accesslog": NO_ADD,
     "axes/accessfailurelog": NO_ADD,
+    "otp_totp/totpdevice": NO_ADD,
     "privacy/auditentry": {**NO_ADD, "<path:object_id>/delete/": 403},
 }
 ADMIN_SUFFIXES = {
@@ -102,6 +107,26 @@ MATRIX: dict[str, list[tuple]] = {
     "readyz": [("get", "/readyz", (200, 200, 200, 200, 200), None, None)],
     "login/": [("get", "/login/", (200, 302, 302, 302, 302), None, None)],
     "logout/": [("post", "/logout/", (302, 302, 302, 302, 302), None, None)],
+    # A person's own settings; the language switch (no language posted: 400, for visitors too).
+    "profile/": [("get", "/profile/", (L, 200, 200, 200, 200), None, None)],
+    "language/": [("post", "/language/", (400, 400, 400, 400, 400), None, None)],
+    # The second step of signing in: only for a logged-in person; with no app set up, the code page
+    # sends on (to the home page, or to the set-up page where a code is required).
+    "login/second-factor/": [("get", "/login/second-factor/", (L, 302, 302, 302, 302), None, None)],
+    "login/second-factor/set-up/": [("get", "/login/second-factor/set-up/", (L, 200, 200, 200, 200), None, None)],
+    # Company sign-in (django-allauth). With no provider configured its pages answer 404; the pages
+    # around it hold nothing private.
+    "accounts/login/": [("get", "/accounts/login/", (302, 302, 302, 302, 302), None, None)],
+    "accounts/login/cancelled/": [("get", "/accounts/login/cancelled/", (200, 200, 200, 200, 200), None, None)],
+    "accounts/login/error/": [("get", "/accounts/login/error/", (401, 401, 401, 401, 401), None, None)],
+    "accounts/signup/": [("get", "/accounts/signup/", (302, 302, 302, 302, 302), None, None)],
+    "accounts/": [("get", "/accounts/", (L, 200, 200, 200, 200), None, None)],
+    "accounts/oidc/^(?P<provider_id>[^/]+)/login/": [
+        ("get", "/accounts/oidc/company/login/", (404, 404, 404, 404, 404), None, None)
+    ],
+    "accounts/oidc/^(?P<provider_id>[^/]+)/login/callback/": [
+        ("get", "/accounts/oidc/company/login/callback/", (404, 404, 404, 404, 404), None, None)
+    ],
     "log/": [("get", "/log/", (L, 200, 200, 200, 200), None, None)],
     "log/customers/": [("get", "/log/customers/?customer=Acme", (L, 200, 200, 200, 200), None, None)],
     "log/recorded/<int:pk>/score/": [("get", "/log/recorded/{experience}/score/", (L, 200, 404, 404, 404), None, None)],
@@ -223,6 +248,7 @@ MATRIX: dict[str, list[tuple]] = {
     "admin/accounts/user/<id>/password/": [
         ("get", "/admin/accounts/user/{staff}/password/", (A, A, A, A, 200), None, None)
     ],
+    "admin/accounts/user/import/": [("get", "/admin/accounts/user/import/", (A, A, A, A, 200), None, None)],
     "admin/experiences/experience/import/": [
         ("get", "/admin/experiences/experience/import/", (A, A, A, A, 200), None, None)
     ],
@@ -307,6 +333,8 @@ def world(db, django_capture_on_commit_callbacks) -> dict:
     WebhookDelivery.objects.create(subscription=webhook, event="case.opened", payload={})
     OutboxTask.objects.create(handler="feedback.services.open_cases", kwargs={"experience_ids": []})
     Group.objects.create(name="Auditors")
+    SocialAccount.objects.create(user=users["staff"], provider="company", uid="sam")
+    TOTPDevice.objects.create(user=users["staff"], name="phone", confirmed=False)
     lockout = {"username": "sam", "ip_address": "203.0.113.7", "user_agent": "test", "path_info": "/login/"}
     AccessAttempt.objects.create(**lockout, failures_since_start=1, get_data="", post_data="", http_accept="")
     AccessLog.objects.create(**lockout, http_accept="")

@@ -118,3 +118,16 @@ def test_overdue_case_is_published_to_webhook_subscribers(case, managers):
 @pytest.mark.parametrize("entry", ["escalate-overdue-cases", "sweep-missing-cases", "suggest-ladder-moves"])
 def test_beat_runs_a_registered_task(entry):
     assert settings.CELERY_BEAT_SCHEDULE[entry]["task"] in celery_app.tasks
+
+
+def test_each_manager_reads_the_escalation_in_the_language_of_their_profile(case, department, mailoutbox):
+    UserFactory(username="mara", role="manager", email="mara@example.com", departments=[department])
+    UserFactory(username="lola", role="manager", email="lola@example.com", departments=[department], language="es")
+
+    with time_machine.travel(case.due_at + timedelta(minutes=1), tick=False):
+        tasks.escalate_overdue_cases.delay().get()
+
+    by_reader = {m.to[0]: m for m in mailoutbox}
+    assert by_reader["mara@example.com"].subject.startswith("Overdue recovery case")
+    assert by_reader["lola@example.com"].subject.startswith("Caso de recuperación vencido")
+    assert "sigue abierto" in by_reader["lola@example.com"].body

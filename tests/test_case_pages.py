@@ -172,3 +172,13 @@ def test_manager_of_another_department_cannot_resolve(client, manager, other_cas
     assert client.post(f"/cases/{other_case.pk}/resolve/", {"resolution": "x"}).status_code == 404
     other_case.refresh_from_db()
     assert other_case.status == "open"
+
+
+def test_assignee_list_shows_full_names_with_the_username_beside(client, manager, staff_user, case):
+    staff_user.first_name, staff_user.last_name = "Ana", "Ruiz"
+    staff_user.save()
+    client.force_login(manager)
+
+    body = client.get(f"/cases/{case.pk}/").content.decode()
+
+    assert f'<option value="{staff_user.pk}">Ana Ruiz (ana)</option>' in body

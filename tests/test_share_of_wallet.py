@@ -99,6 +99,14 @@ def test_page_shows_share_beside_the_experience_index(client, department):
     client.force_login(UserFactory(role="admin"))
     body = client.get("/ladder/share-of-wallet/").content.decode()
     assert "Acme Ltd" in body and "25.0 %" in body and ">72<" in body
+    assert ">€20,000<" in body and ">€5,000<" in body  # money with the company currency and separators
+
+
+def test_page_shows_money_the_spanish_way_to_a_spanish_reader(client, department):
+    customer("2131200", "5000", index=72, external_id="ACME-9")
+    client.force_login(UserFactory(role="manager", departments=[department], language="es"))
+    body = client.get("/ladder/share-of-wallet/").content.decode()
+    assert ">2.131.200\xa0€<" in body and ">Cuota de cliente<" in body
 
 
 def test_page_exports_csv(client, department):

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from babel import Locale
+from babel.numbers import format_currency
 from django import template
+from django.conf import settings
 from django.utils.formats import number_format
+from django.utils.translation import get_language, to_locale
+
+from touchpoints.models import Stage
 
 register = template.Library()
 
@@ -37,18 +43,32 @@ def percent(share: float | None) -> str:
 
 @register.filter
 def points(change: float | None) -> str:
-    """A change of index, signed, in points."""
+    """A change of index, signed, in points with one decimal; what rounds to 0.0 is "±0.0", not "−0.0"."""
     if change is None:
         return EMPTY
+    change = round(change, 1)
     sign = "+" if change > 0 else "−" if change < 0 else "±"
     return f"{sign}{number_format(abs(change), 1)}"
 
 
 @register.filter
 def change_class(change: float | None) -> str:
-    if not change:
+    """Green up, red down, grey for no change at the one decimal shown."""
+    if change is None or round(change, 1) == 0:
         return "valence-neutral"
     return "valence-positive" if change > 0 else "valence-negative"
+
+
+@register.filter
+def money(amount: float | None) -> str:
+    """An amount in the company's currency (CXM_CURRENCY), whole units, written the active language's way."""
+    if amount is None:
+        return EMPTY
+    locale = Locale.parse(to_locale(get_language() or settings.LANGUAGE_CODE))
+    whole_units = locale.currency_formats["standard"].pattern.replace(".00", "")  # "¤#,##0" or "#,##0 ¤"
+    return format_currency(
+        round(amount), settings.CXM_CURRENCY, format=whole_units, locale=locale, currency_digits=False
+    )
 
 
 @register.filter
@@ -65,3 +85,9 @@ def mass(value: float) -> str:
 def get_item(mapping: dict, key: str):
     """`mapping[key]` in a template (the "before" value of a recorded change)."""
     return mapping.get(key, "") if isinstance(mapping, dict) else ""
+
+
+@register.filter
+def stage_names(stages: list[str]) -> str:
+    """The chosen stages by name, for the summary of the active filter."""
+    return ", ".join(str(Stage(stage).label) for stage in stages)

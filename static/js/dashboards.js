@@ -39,18 +39,39 @@
     } else {
       dataset.backgroundColor = data.valences ? data.valences.map(valenceColour) : data.values.map(colourOf);
     }
+    var datasets = [dataset];
+    var scales = data.horizontal
+      ? { x: axisY, y: { ticks: { color: text }, grid: { display: false } } }
+      : { y: axisY, x: { ticks: { color: text, maxRotation: 0, autoSkip: true }, grid: { display: false } } };
+    /* How many experiences each point stands on: bars on their own axis, in a colour that is no valence. */
+    if (data.volumes) {
+      dataset.order = 0;
+      datasets.push({
+        type: "bar",
+        label: data.volume_label,
+        data: data.volumes,
+        yAxisID: "volume",
+        order: 1,
+        backgroundColor: cssVar("--cxm-volume") || "rgba(1, 114, 173, 0.18)",
+      });
+      scales.volume = {
+        position: "right",
+        beginAtZero: true,
+        ticks: { color: text, precision: 0 },
+        grid: { display: false },
+        title: { display: true, text: data.volume_label, color: text },
+      };
+    }
     return {
       type: data.kind,
-      data: { labels: data.labels, datasets: [dataset] },
+      data: { labels: data.labels, datasets: datasets },
       options: {
         animation: false,
         responsive: true,
         maintainAspectRatio: false,
         indexAxis: data.horizontal ? "y" : "x",
-        plugins: { legend: { display: false } },
-        scales: data.horizontal
-          ? { x: axisY, y: { ticks: { color: text }, grid: { display: false } } }
-          : { y: axisY, x: { ticks: { color: text, maxRotation: 0, autoSkip: true }, grid: { display: false } } },
+        plugins: { legend: { display: datasets.length > 1, labels: { color: text } } },
+        scales: scales,
       },
     };
   }
@@ -75,10 +96,30 @@
     }
   }
 
+  /* The folded filters' line names what is chosen now: the period (or its dates), stage and segment. */
+  function summarise(event) {
+    var form = event.target.form;
+    var out = document.getElementById("dash-filter-summary");
+    if (!form || !out || !form.classList.contains("dash-filters")) return;
+    var parts = [];
+    var period = form.elements.period;
+    if (period && period.value === "custom") {
+      parts.push(form.elements.start.value + " – " + form.elements.end.value);
+    } else if (period) {
+      parts.push(period.options[period.selectedIndex].text);
+    }
+    ["stage", "segment"].forEach(function (name) {
+      var field = form.elements[name];
+      if (field && field.value) parts.push(field.options[field.selectedIndex].text);
+    });
+    out.textContent = parts.join(" · ");
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     draw(document);
     document.addEventListener("input", customDates, true);
     document.addEventListener("change", customDates, true);
+    document.addEventListener("change", summarise);
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     draw(event.detail.elt.parentNode || document);

@@ -72,6 +72,7 @@ def company(request: HttpRequest) -> HttpResponse:
     if request.GET.get("export") == "experiences":
         return export_experiences("company", filters, department_ids=ids)
     ranking = queries.department_ranking(filters=filters, department_ids=ids)
+    reported = queries.reported_by_others_shares(filters=filters, department_ids=ids)
     trend = queries.index_trend(filters=filters, department_ids=ids)
     exports = {"departments": tables.departments_table(ranking), "trend": tables.trend_table(trend)}
     export = request.GET.get("export")
@@ -80,7 +81,7 @@ def company(request: HttpRequest) -> HttpResponse:
     if export:
         return unknown_export(export, [*exports, "experiences"])
     context |= {
-        "ranking": [(row, row.report.recovery_debt) for row in ranking],
+        "ranking": [(row, row.report.recovery_debt, reported.get(row.department.pk)) for row in ranking],
         # The trend's buckets partition the period: their sum is the period's total, with no extra scan.
         "total": sum((point.report for point in trend), PeriodReport()),
         "trend": trend,

@@ -30,6 +30,11 @@ class ExperienceSerializer(serializers.ModelSerializer):
     customer = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
     touchpoint = serializers.SlugRelatedField(slug_field="code", read_only=True)
     department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    reported_from_department = serializers.SlugRelatedField(
+        slug_field="code",
+        read_only=True,
+        help_text=_("The department of the person who logged it; null for API, import and survey experiences."),
+    )
     valence = ValenceField()
 
     class Meta:
@@ -41,6 +46,7 @@ class ExperienceSerializer(serializers.ModelSerializer):
             "customer",
             "touchpoint",
             "department",
+            "reported_from_department",
             "stage",
             "valence",
             "intensity",

@@ -19,7 +19,7 @@ def departments_table(rows: list[DepartmentRow]) -> tuple[list[str], list[list]]
         _("experiences"),
         _("negatives"),
         _("forgotten share"),
-        _("recovery debt (positive experiences owed)"),
+        _("positives owed this period"),
     ]
     return header, [
         [

@@ -92,7 +92,9 @@ class ExperienceViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet
     scopes = {"GET": Scope.EXPERIENCES_READ, "POST": Scope.EXPERIENCES_WRITE}
 
     def get_queryset(self):
-        return access.experiences(self.reader).select_related("customer", "touchpoint", "department")
+        return access.experiences(self.reader).select_related(
+            "customer", "touchpoint", "department", "reported_from_department"
+        )
 
     def create(self, request, *args, **kwargs) -> Response:
         return once(request, lambda: self.record(request))

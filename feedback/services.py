@@ -588,7 +588,10 @@ def assign_case(*, case: Case, assignee: User | None, by: User | None = None, no
             assignee=assignee,
         )
         if assignee is not None and assignee != by:
-            message = _("Case %(pk)s (%(customer)s) was assigned to you.") % {"pk": case.pk, "customer": case.customer}
+            message = _("Case %(pk)s (%(customer)s) was assigned to you.") % {
+                "pk": case.pk,
+                "customer": case.customer.name,
+            }
             _notify(case=case, kind=CaseEventKind.ASSIGNED, users=[assignee], message=message, now=now)
 
 
@@ -621,7 +624,7 @@ def transfer_case(*, case: Case, department: Department, reason: str, by: User, 
         )
         message = _("Case %(pk)s (%(customer)s) was transferred to %(department)s: %(reason)s") % {
             "pk": case.pk,
-            "customer": case.customer,
+            "customer": case.customer.name,
             "department": department.name,
             "reason": reason,
         }

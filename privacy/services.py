@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from experiences.models import Experience, ExperienceChange
-from feedback.models import Case, CaseComment, Response
+from feedback.models import Case, CaseComment, CaseEvent, Notice, Response
 from integrations.models import WebhookDelivery
 
 from .models import AuditAction, AuditEntry
@@ -41,18 +41,6 @@ def export_customer(*, customer: Customer, actor_label: str, via: str, actor=Non
     return json.dumps(data, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
 
 
-def _scrub_correction_notes(customer: Customer) -> int:
-    """Notes kept in the history of corrected or voided experiences (a customer has few)."""
-    scrubbed = 0
-    for change in ExperienceChange.objects.filter(customer=customer):
-        if "note" in change.before or "note" in change.after:
-            change.before.pop("note", None)
-            change.after.pop("note", None)
-            change.save(update_fields=["before", "after"])
-            scrubbed += 1
-    return scrubbed
-
-
 def erase_customer(*, customer: Customer, actor_label: str, via: str, actor=None) -> AuditEntry:
     """Anonymise the person and every free text about them; keep their experiences, so scores stay true.
 
@@ -74,10 +62,14 @@ def erase_customer(*, customer: Customer, actor_label: str, via: str, actor=None
             "experience_notes": Experience.objects.filter(customer=customer).exclude(note="").update(note=""),
             # The items as sent (kept to tell an API replay from a conflict) carry notes and names.
             "experience_payloads": Experience.objects.filter(customer=customer, sent__isnull=False).update(sent=None),
-            "correction_notes": _scrub_correction_notes(customer),
             "survey_comments": Response.objects.filter(customer=customer).exclude(comment="").update(comment=""),
             "case_comments": CaseComment.objects.filter(case__customer=customer).update(body=erased),
             "case_resolutions": Case.objects.filter(customer=customer).exclude(resolution="").update(resolution=erased),
+            "case_notices": Notice.objects.filter(case__customer=customer).update(message=erased),
+            "case_transfer_reasons": CaseEvent.objects.filter(case__customer=customer)
+            .exclude(note="")
+            .update(note=erased),
+            "experience_changes": _scrub_experience_changes(customer, erased),
             "webhook_payloads": _scrub_webhook_payloads(original_id, customer.external_id),
             "admin_history": LogEntry.objects.filter(
                 content_type=ContentType.objects.get_for_model(Customer), object_id=str(customer.pk)
@@ -93,6 +85,17 @@ def erase_customer(*, customer: Customer, actor_label: str, via: str, actor=None
             via=via,
             detail={"scrubbed": counts},
         )
+
+
+def _scrub_experience_changes(customer: Customer, erased: str) -> int:
+    """Corrections and voids keep notes in their before/after snapshots, and voids a reason."""
+    changes = list(ExperienceChange.objects.filter(customer=customer))
+    for change in changes:
+        change.before = {k: ("" if k == "note" else v) for k, v in change.before.items()}
+        change.after = {k: ("" if k == "note" else v) for k, v in change.after.items()}
+        change.reason = erased if change.reason else ""
+    ExperienceChange.objects.bulk_update(changes, ["before", "after", "reason"])
+    return len(changes)
 
 
 def _scrub_webhook_payloads(original_id: str, new_id: str) -> int:

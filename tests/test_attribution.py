@@ -66,3 +66,12 @@ def test_the_department_page_lists_the_touchpoints_nobody_measured(client, world
     assert set(owned) == {"on-time-delivery", "loading-dock"}
     assert owned["loading-dock"].share is None and not owned["loading-dock"].measured
     assert "not measured in this period" in response.content.decode()
+
+
+def test_the_api_tells_which_department_reported_an_experience(client, world):
+    client.force_login(UserFactory(username="root", role="admin"))
+
+    rows = client.get("/api/v1/experiences/").json()["results"]
+
+    reported = {(r["department"], r["reported_from_department"]) for r in rows}
+    assert ("logistics", "customer-service") in reported and ("logistics", "logistics") in reported

@@ -150,14 +150,25 @@ def test_company_page_needs_few_queries(client, logistics, django_assert_max_num
 def test_company_ranks_departments_by_index(client, logistics):
     client.force_login(logistics["admin"])
     ranking = client.get("/dashboards/?period=7").context["ranking"]
-    assert [row.department.code for row, _debt in ranking] == ["logistics", "billing"]
+    assert [row.department.code for row, *_ in ranking] == ["logistics", "billing"]
+
+
+def test_company_shows_the_share_of_each_departments_negatives_reported_by_others(client, logistics):
+    client.force_login(logistics["admin"])
+    response = client.get("/dashboards/?period=7")
+    # The Logistics manager logged the invoice negative: Billing's, reported by Logistics.
+    assert {row.department.code: reported for row, _debt, reported in response.context["ranking"]} == {
+        "logistics": 0.0,
+        "billing": 1.0,
+    }
+    assert "Negatives reported by others" in response.content.decode()
 
 
 def test_company_shows_each_department_trend_against_the_previous_period(client, logistics):
     client.force_login(logistics["admin"])
     start = timezone.localdate() - timedelta(days=40)  # the previous 41 days hold the two old experiences
     ranking = client.get(f"/dashboards/?period=custom&start={start}&end={timezone.localdate()}").context["ranking"]
-    logistics_row = next(row for row, _debt in ranking if row.department.code == "logistics")
+    logistics_row = next(row for row, *_ in ranking if row.department.code == "logistics")
     assert logistics_row.previous.experiences == 2
     assert logistics_row.change is not None
 

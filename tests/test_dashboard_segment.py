@@ -56,7 +56,7 @@ def test_customers_at_risk_are_those_of_the_chosen_segment(client, segments):
 def test_company_ranking_follows_the_segment(client, segments):
     client.force_login(segments["admin"])
     ranking = client.get("/dashboards/?period=7&segment=enterprise").context["ranking"]
-    figures = {row.department.code: (row.report.experiences, row.report.negatives) for row, _debt in ranking}
+    figures = {row.department.code: (row.report.experiences, row.report.negatives) for row, *_ in ranking}
     assert figures == {"logistics": (2, 0), "billing": (1, 1)}
 
 

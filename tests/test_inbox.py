@@ -148,3 +148,13 @@ def test_the_inbox_costs_the_same_queries_whatever_the_number_of_cases(
 
     mine = response.context["inbox"].mine
     assert len(mine) == min(len(range(1, 5 * scale, 2)), 50) and all(row.overdue for row in mine)
+
+
+def test_an_escalation_reaches_the_managers_inbox_and_the_history(people, case):
+    from feedback.services import escalate_overdue_cases  # noqa: PLC0415
+
+    escalate_overdue_cases(now=case.due_at + timedelta(minutes=1))
+
+    notice = Notice.objects.get(user=people["manager"])
+    assert (notice.case, notice.kind) == (case, "escalated")
+    assert list(case.events.values_list("kind", flat=True)) == ["opened", "escalated"]

@@ -53,7 +53,7 @@ def test_the_lock_out_is_per_address_so_an_attacker_cannot_lock_out_the_owner(cl
     response = attempt(client, PASSWORD, address="198.51.100.1")
 
     assert response.status_code == 302
-    assert response.url == "/"  # home, which sends each role to its page
+    assert response.url == "/"  # the home page sends each role to its page
 
 
 def test_a_successful_login_resets_the_count(client, staff_user):

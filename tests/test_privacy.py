@@ -201,3 +201,21 @@ def test_survey_link_tokens_never_reach_the_logs(client, history, log_output):
     assert response.status_code >= 400  # an expired link is logged by django.request as a client error
     assert token not in log_output.getvalue()
     assert "/s/[redacted]/" in log_output.getvalue()
+
+
+def test_erase_also_scrubs_case_notices_transfer_reasons_and_corrected_notes(history, staff_user):
+    from experiences.models import Experience
+    from experiences.services import correct_experience
+    from feedback.services import assign_case, transfer_case
+    from tests.factories import DepartmentFactory, UserFactory
+
+    case = Case.objects.get(customer=history, experience__source="form")
+    assign_case(case=case, assignee=staff_user, by=UserFactory(username="boss", role="admin"))
+    noted = Experience.objects.get(customer=history, valence=1)
+    correct_experience(experience=noted, by=staff_user, changes={"note": "Mrs Acme again, lovely"})
+    transfer_case(case=case, department=DepartmentFactory(code="plant"), reason="Mrs Acme's order", by=staff_user)
+
+    call_command("customer_erase", "ACME-1", "--noinput", stdout=io.StringIO())
+
+    text = json.dumps(export(Customer.objects.get(pk=history.pk).external_id))
+    assert "Acme" not in text

@@ -164,7 +164,7 @@ def test_a_day_is_the_company_calendar_day(customer, touchpoint, django_capture_
 
 
 def test_removed_experiences_leave_no_score_behind(customer, touchpoint, django_capture_on_commit_callbacks):
-    log(django_capture_on_commit_callbacks, experience(customer, touchpoint, "negative"))
+    log(django_capture_on_commit_callbacks, experience(customer, touchpoint, "negative", intensity=2))
     day = Experience.objects.get().occurred_on
     Experience.objects.all().delete()
     mark_for_rescore(customer_ids=[customer.pk], days=[day])

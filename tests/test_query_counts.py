@@ -1,0 +1,40 @@
+"""The pages people open all day cost the same number of queries with the demo data and with ten times it."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from experiences.models import Experience
+from scoring.queries import customers_at_risk
+from touchpoints.models import Department
+
+SIZES = {"demo": (60, 1500), "10x demo": (600, 15000)}
+# Each includes the session, the user, the reader's departments and the menu's inbox count.
+QUERIES = {"/inbox/": 8, "department": 14, "customer": 7}
+
+
+@pytest.fixture(params=list(SIZES))
+def demo(request, db, django_capture_on_commit_callbacks):
+    customers, experiences = SIZES[request.param]
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", customers=customers, experiences=experiences, stdout=io.StringIO())
+    assert Experience.objects.count() >= experiences, "the data set has the size it claims"
+    return User.objects.get(username="demo-manager")
+
+
+def test_the_inbox_department_and_customer_pages_cost_the_same_queries_at_any_size(
+    client, demo, django_assert_num_queries
+):
+    logistics = Department.objects.get(code="logistics")
+    customer = customers_at_risk(limit=1, department_ids=[logistics.pk])[0].customer
+    client.force_login(demo)
+    pages = {
+        "/inbox/": "/inbox/",
+        "department": "/dashboards/logistics/?period=90",
+        "customer": f"/customers/{customer.external_id}/",
+    }
+    for name, url in pages.items():
+        with django_assert_num_queries(QUERIES[name]):
+            assert client.get(url).status_code == 200, url

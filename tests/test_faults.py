@@ -286,7 +286,7 @@ def test_the_stack_keeps_scoring_and_delivering_through_three_redis_restarts_wit
     exits = stack.log.count("Unrecoverable error")
     figure(
         f"{len(ingest.acknowledged)} items; all scored and delivered {caught_up:.1f} s after the 3rd restart; "
-        f"{exits} worker exit(s), respawned"
+        f"{exits} worker exit(s)"
     )
     assert set(ingest.statuses) == {201}, Counter(ingest.statuses)
     assert caught_up < 30, f"scores and deliveries caught up {caught_up:.1f} s after the last restart"
@@ -294,8 +294,7 @@ def test_the_stack_keeps_scoring_and_delivering_through_three_redis_restarts_wit
     negatives = set(Experience.objects.filter(valence=-1).values_list("pk", flat=True))
     assert set(hook.received) == {("experience.negative", json.dumps(pk)) for pk in negatives}
     assert set(hook.received.values()) == {1}, "a delivery reached the receiver twice"
-    # A worker may exit on kombu's AttributeError in restore_unacked_once (docs/architecture.md); its
-    # respawn loop starts it again and the dispatcher re-sends what it held: the checks above held.
+    assert "Unrecoverable error" not in stack.log  # kombu's restore_unacked_once crash (cxm/broker.py)
 
 
 def p95(values: list[float]) -> float:

@@ -133,9 +133,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # idempotent); the worker reconnects on its own, and scripts/respawn or compose restart it if it exits.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# kombu's Redis transport with a fix for workers exiting when Redis restarts (cxm/broker.py).
+CELERY_BROKER_TRANSPORT = "cxm.broker:Transport" if CELERY_BROKER_URL.startswith("redis") else None
 # Every Redis client (broker, result backend, cache) gives up after this many seconds, so a
 # stalled Redis can hold no request or task longer (docs/operations.md, "Faults").
 CXM_REDIS_TIMEOUT_SECONDS = env.float("CXM_REDIS_TIMEOUT_SECONDS", default=1.0)
+# Except a worker's broker connection, which waits out a stall (cxm/celery.py says why).
+CXM_WORKER_REDIS_TIMEOUT_SECONDS = env.float("CXM_WORKER_REDIS_TIMEOUT_SECONDS", default=60.0)
 CELERY_BROKER_CONNECTION_TIMEOUT = CXM_REDIS_TIMEOUT_SECONDS
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 300,  # no message waits in Redis longer than this: retries are scheduled in the database

@@ -33,7 +33,7 @@ class ExperienceSerializer(serializers.ModelSerializer):
     customer: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
     touchpoint: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
     department: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    reported_from_department = serializers.SlugRelatedField(
+    reported_from_department: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="code",
         read_only=True,
         help_text=_("The department of the person who logged it; null for API, import and survey experiences."),

@@ -392,12 +392,12 @@ def create_import_job(*, uploaded_by, file_name: str, text: str) -> ImportJob:
         job = ImportJob.objects.create(
             uploaded_by=uploaded_by, file_name=file_name[:255], content=text, rows_total=rows
         )
-        outbox.record(handler="integrations.services.run_import_job", job_id=job.pk)  # a worker imports it
+        transaction.on_commit(lambda: enqueue_import_jobs([job.pk]))
     return job
 
 
 def enqueue_import_jobs(job_ids: Iterable[int]) -> None:
-    """Hand stalled jobs to Celery again (the periodic sweep); never fails the caller."""
+    """Hand jobs to Celery; never fails the caller (the periodic sweep picks up what is left)."""
     from .tasks import run_import_job
 
     send_in_bulk(run_import_job, [(pk,) for pk in job_ids])

@@ -11,7 +11,7 @@ class OutboxTask(models.Model):
     The row commits with the write, so a broker outage or a lost message delays the work by
     seconds and never loses it; the dispatcher hands due rows to the broker and pushes
     `due_at` ahead while the message is out, and the row is deleted once the call returned.
-    Handlers are idempotent: a call that ran but whose row survived (a crash) runs again harmlessly.
+    The call runs in one transaction with the row's deletion, so it is made once.
     """
 
     handler = models.CharField(max_length=100, help_text=_("e.g. feedback.services.open_cases"))

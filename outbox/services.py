@@ -28,13 +28,13 @@ from .models import OutboxTask
 
 log = logging.getLogger(__name__)
 
-# The service functions an outbox row may name: idempotent, keyword arguments, JSON-able.
+# The service functions an outbox row may name: keyword arguments, JSON-able, and quick enough
+# to run in one transaction (their writes commit with the deletion of the row).
 HANDLERS = frozenset(
     {
         "feedback.services.open_cases",
         "feedback.services.send_invitations",
         "integrations.services.publish_customers_at_risk",
-        "integrations.services.run_import_job",
     }
 )
 # A dispatched row is due again after this long unless its call finished (and deleted it), so
@@ -139,12 +139,18 @@ def dispatch_due_tasks(*, limit: int = DISPATCH_LIMIT) -> int:
 
 
 def run_task(*, task_id: int) -> None:
-    """Run one outbox row's call, then delete the row; a row already done is left alone."""
-    row = OutboxTask.objects.filter(pk=task_id).first()
-    if row is None:
-        return
-    import_string(row.handler)(**row.kwargs)
-    OutboxTask.objects.filter(pk=task_id).delete()
+    """Run one outbox row's call and delete the row, in one transaction.
+
+    The row is locked while its call runs, so a second message for it (a lease that ran out
+    while the call was under way, a redelivery) skips it, and the call's writes commit if and
+    only if the row goes: a call is made once.
+    """
+    with transaction.atomic():
+        row = OutboxTask.objects.select_for_update(skip_locked=True).filter(pk=task_id).first()
+        if row is None:  # done already, or under way in another worker
+            return
+        import_string(row.handler)(**row.kwargs)
+        row.delete()
 
 
 def queue_has_room(task) -> bool:

@@ -218,23 +218,8 @@ def database_in_use(server: ThrowawayPostgres, database: str = "cxm_faults") -> 
 def machine_servers() -> dict[str, object]:
     """Who serves DATABASE_URL and CELERY_BROKER_URL now: the server processes' ids and start times."""
     found: dict[str, object] = {}
-    db = connection.settings_dict
-    try:
-        with psycopg2.connect(
-            host=db["HOST"] or "127.0.0.1",
-            port=db["PORT"] or 5432,
-            user=db["USER"],
-            password=db["PASSWORD"],
-            dbname="postgres",
-            connect_timeout=3,
-        ) as shared:
-            cursor = shared.cursor()
-            cursor.execute("SELECT pg_backend_pid(), pg_postmaster_start_time()")
-            backend, started = cursor.fetchone()
-        found["postgresql"] = (_parent_pid(backend), started)
-        shared.close()
-    except psycopg2.Error as exc:
-        found["postgresql"] = f"not answering: {type(exc).__name__}"
+    if connection.vendor == "postgresql":
+        found["postgresql"] = _postgres_identity(connection.settings_dict)
     if settings.CELERY_BROKER_URL:
         try:
             info = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=3).info("server")
@@ -242,6 +227,27 @@ def machine_servers() -> dict[str, object]:
         except redis.RedisError as exc:
             found["redis"] = f"not answering: {type(exc).__name__}"
     return found
+
+
+def _postgres_identity(db: dict) -> object:
+    try:
+        shared = psycopg2.connect(
+            host=db["HOST"] or "127.0.0.1",
+            port=db["PORT"] or 5432,
+            user=db["USER"],
+            password=db["PASSWORD"],
+            dbname="postgres",
+            connect_timeout=3,
+        )
+    except psycopg2.Error as exc:
+        return f"not answering: {type(exc).__name__}"
+    try:
+        cursor = shared.cursor()
+        cursor.execute("SELECT pg_backend_pid(), pg_postmaster_start_time()")
+        backend, started = cursor.fetchone()
+        return (_parent_pid(backend), started)  # while the backend still runs
+    finally:
+        shared.close()
 
 
 def _parent_pid(pid: int) -> int | None:

@@ -33,7 +33,6 @@ from feedback.services import create_invitations, invitation_token, record_respo
 from integrations.models import ImportJob, Scope, WebhookDelivery, WebhookSubscription
 from integrations.services import create_api_key
 from journeys.models import Journey, JourneyStep
-from outbox.models import OutboxTask
 from privacy.models import AuditEntry
 from tests.api import key_client
 from tests.dashboard_data import experience, log
@@ -64,7 +63,6 @@ ADMIN_MODELS = {
     "integrations/apikey",
     "integrations/webhooksubscription",
     "integrations/webhookdelivery",
-    "outbox/outboxtask",
     "privacy/auditentry",
     "axes/accessattempt",
     "axes/accesslog",
@@ -82,7 +80,6 @@ ADMIN_EXCEPTIONS = {
     "feedback/response": NO_ADD,
     "feedback/surveytrigger": NO_ADD,
     "integrations/webhookdelivery": NO_ADD,
-    "outbox/outboxtask": NO_ADD,
     "axes/accessattempt": NO_ADD,
     "axes/accesslog": NO_ADD,
     "axes/accessfailurelog": NO_ADD,
@@ -331,7 +328,6 @@ def world(db, django_capture_on_commit_callbacks) -> dict:
     )
     webhook = WebhookSubscription.objects.create(url="http://127.0.0.1:9/", events=["case.opened"], secret="s3cret")
     WebhookDelivery.objects.create(subscription=webhook, event="case.opened", payload={})
-    OutboxTask.objects.create(handler="feedback.services.open_cases", kwargs={"experience_ids": []})
     Group.objects.create(name="Auditors")
     SocialAccount.objects.create(user=users["staff"], provider="company", uid="sam")
     TOTPDevice.objects.create(user=users["staff"], name="phone", confirmed=False)

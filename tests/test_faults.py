@@ -127,11 +127,14 @@ def every_delivery_is_made() -> bool:
 
 
 def scores_match_a_full_rescore() -> bool:
-    """the stored scores equal those a full recompute (`rescore --all`) gives"""
-    fields = ("customer_id", "index", "recovery_debt", "positives", "negatives")
+    """the stored scores equal those a full recompute (`rescore --all`) gives (the index to float precision)"""
+    fields = ("customer_id", "recovery_debt", "positives", "negatives", "index")
     before = list(CustomerScore.objects.order_by("customer_id").values_list(*fields))
     rescore_all()
-    return before == list(CustomerScore.objects.order_by("customer_id").values_list(*fields))
+    after = list(CustomerScore.objects.order_by("customer_id").values_list(*fields))
+    return [row[:-1] for row in before] == [row[:-1] for row in after] and [row[-1] for row in before] == pytest.approx(
+        [row[-1] for row in after], rel=1e-9, abs=1e-9
+    )
 
 
 class Ingest:
@@ -283,14 +286,18 @@ def test_the_stack_keeps_scoring_and_delivering_through_three_redis_restarts_wit
     until(every_delivery_is_made, timeout=60)
     caught_up = time.monotonic() - started
 
-    figure(f"{len(ingest.acknowledged)} items; all scored and delivered {caught_up:.1f} s after the 3rd restart")
+    exits = stack.log.count("Unrecoverable error")
+    figure(
+        f"{len(ingest.acknowledged)} items; all scored and delivered {caught_up:.1f} s after the 3rd restart; "
+        f"{exits} worker exit(s)"
+    )
     assert set(ingest.statuses) == {201}, Counter(ingest.statuses)
     assert caught_up < 30, f"scores and deliveries caught up {caught_up:.1f} s after the last restart"
     assert scores_match_a_full_rescore()
     negatives = set(Experience.objects.filter(valence=-1).values_list("pk", flat=True))
     assert set(hook.received) == {("experience.negative", json.dumps(pk)) for pk in negatives}
     assert set(hook.received.values()) == {1}, "a delivery reached the receiver twice"
-    assert "Unrecoverable error" not in stack.log
+    assert "Unrecoverable error" not in stack.log  # kombu's restore_unacked_once crash (cxm/broker.py)
 
 
 def p95(values: list[float]) -> float:

@@ -397,7 +397,11 @@ def theme_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if filters is None:
         return render(request, "feedback/theme_detail.html", {"theme": theme, "form": form}, status=400)
     department_ids = _department_ids(request)
-    touchpoint = Touchpoint.objects.filter(code=request.GET.get("touchpoint") or "").first()
+    touchpoint = None
+    if request.GET.get("touchpoint"):
+        touchpoint = Touchpoint.objects.filter(code=request.GET["touchpoint"]).first()
+        if touchpoint is None:
+            raise Http404(_("No touchpoint %(code)s.") % {"code": request.GET["touchpoint"]})
     mentions = survey_scores.theme_mentions(
         theme_id=theme.pk,
         start=filters.period.start,

@@ -10,3 +10,39 @@ def test_makemigrations_check_finds_nothing_to_write():
         call_command("makemigrations", "--check", "--dry-run", verbosity=0)
     except SystemExit as exit_:  # --check exits 1 when a migration is missing
         pytest.fail(f"models changed without a migration (makemigrations --check exited {exit_.code})")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invitations_made_before_triggered_surveys_get_their_survey_touchpoint_and_department():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("feedback", "0001_initial"), ("customers", "0001_initial")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    department = old.get_model("touchpoints", "Department").objects.create(code="logistics", name="Logistics")
+    touchpoint = old.get_model("touchpoints", "Touchpoint").objects.create(
+        code="on-time-delivery", name="On-time delivery", channel="phone", stage="interaction"
+    )
+    old.get_model("touchpoints", "TouchpointOwner").objects.create(
+        touchpoint=touchpoint, department=department, primary=True
+    )
+    survey = old.get_model("feedback", "Survey").objects.create(
+        slug="delivery-nps", name="Delivery", kind="nps", touchpoint=touchpoint
+    )
+    customer = old.get_model("customers", "Customer").objects.create(external_id="ACME-1", name="Acme")
+    moment = "2026-01-01T10:00:00+00:00"
+    old.get_model("feedback", "Invitation").objects.create(
+        survey=survey, customer=customer, created_at=moment, expires_at="2026-01-15T10:00:00+00:00"
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from feedback.models import Invitation
+
+    invitation = Invitation.objects.get()
+    assert (invitation.touchpoint_id, invitation.department_id) == (touchpoint.pk, department.pk)
+    assert invitation.customer.language == "en" and not invitation.customer.surveys_opt_out

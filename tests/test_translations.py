@@ -20,14 +20,29 @@ IGNORE = [".venv", "node_modules", "bench", "tests", "static", "staticfiles"]
 
 @pytest.fixture
 def extracted(tmp_path, settings, monkeypatch) -> polib.POFile:
-    """The Spanish catalogue as `make messages` would leave it: committed entries plus any new marked string."""
-    target = tmp_path / "es" / "LC_MESSAGES"
-    target.mkdir(parents=True)
-    shutil.copy(CATALOGUE, target / "django.po")
-    settings.LOCALE_PATHS = [tmp_path]
-    monkeypatch.chdir(settings.BASE_DIR)
+    """The Spanish catalogue as `make messages` would leave it: committed entries plus any new marked string.
+
+    makemessages writes into the `locale/` folder beside the sources it reads, so it runs on a copy
+    of the project: the committed catalogue is never touched by the test.
+    """
+    copy = tmp_path / "project"
+    skipped = (
+        ".git",
+        ".venv",
+        "node_modules",
+        "static",
+        "staticfiles",
+        "tests",
+        "bench",
+        "docs",
+        "__pycache__",
+        "*.mo",
+    )
+    shutil.copytree(settings.BASE_DIR, copy, ignore=shutil.ignore_patterns(*skipped), symlinks=True)
+    settings.LOCALE_PATHS = [copy / "locale"]
+    monkeypatch.chdir(copy)
     call_command("makemessages", locale=["es"], ignore_patterns=IGNORE, verbosity=0, no_obsolete=True)
-    return polib.pofile(str(target / "django.po"))
+    return polib.pofile(str(copy / "locale" / "es" / "LC_MESSAGES" / "django.po"))
 
 
 def test_every_marked_string_has_a_spanish_translation(extracted):

@@ -212,6 +212,8 @@ CROSS JOIN (
         'email', c.email,
         'segment', c.segment,
         'relationship_level', c.relationship_level,
+        'language', c.language,
+        'surveys_opt_out', c.surveys_opt_out,
         'category_spend', c.category_spend::text,
         'our_revenue', c.our_revenue::text,
         'share_of_wallet', c.share_of_wallet::float8,

@@ -26,9 +26,9 @@ def test_signed_in_user_lands_on_the_page_of_their_role(client, department, role
 @pytest.mark.parametrize(
     ("role", "shown", "hidden"),
     [
-        ("staff", ["Inbox", "Log experience", "Dashboards"], ["Cases", "Ladder", "Admin"]),
-        ("manager", ["Inbox", "Log experience", "Dashboards", "Cases", "Ladder"], ["Admin"]),
-        ("admin", ["Inbox", "Log experience", "Dashboards", "Cases", "Ladder", "Admin"], []),
+        ("staff", ["Inbox", "Log experience", "Dashboards", "Your settings"], ["Cases", "Ladder", "Admin"]),
+        ("manager", ["Inbox", "Log experience", "Dashboards", "Cases", "Ladder", "Your settings"], ["Admin"]),
+        ("admin", ["Inbox", "Log experience", "Dashboards", "Cases", "Ladder", "Admin", "Your settings"], []),
     ],
 )
 def test_the_menu_shows_each_role_what_it_may_use(client, department, role, shown, hidden):

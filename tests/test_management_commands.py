@@ -11,6 +11,7 @@ PROJECT_COMMANDS = sorted(
     (app, name)
     for name, app in get_commands().items()
     if Path(import_module(app).__file__).resolve().is_relative_to(settings.BASE_DIR)
+    and "site-packages" not in Path(import_module(app).__file__).parts  # a virtualenv inside the checkout
 )
 
 

@@ -104,7 +104,7 @@ def test_page_shows_share_beside_the_experience_index(client, department):
 
 def test_page_shows_money_the_spanish_way_to_a_spanish_reader(client, department):
     customer("2131200", "5000", index=72, external_id="ACME-9")
-    client.force_login(UserFactory(role="manager", departments=[department], language="es"))
+    client.force_login(UserFactory(role="admin", language="es"))
     body = client.get("/ladder/share-of-wallet/").content.decode()
     assert ">2.131.200\xa0€<" in body and ">Cuota de cliente<" in body
 

@@ -47,6 +47,17 @@ def pages_of_demo_manager() -> dict[str, str]:
     }
 
 
+# What sticks out of the page (outside any scroll box), to say what to fix when something does.
+WIDER_THAN_THE_PAGE = """() => {
+    const width = document.documentElement.clientWidth + 1;
+    const clipped = e => { for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(p).overflowX)) return true; } return false; };
+    return [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > width && !clipped(e))
+        .map(e => e.tagName + '.' + e.className + ':' + (e.textContent || '').trim().slice(0, 40)).slice(-5);
+}"""
+
+
 def assert_charts_drew(page) -> None:
     canvases = page.locator("canvas[data-chart]")
     assert canvases.count() >= 1
@@ -62,7 +73,8 @@ def test_every_page_draws_its_charts_and_stays_on_the_app(page, manager, live_se
         page.wait_for_function("() => window.Chart && document.querySelector('canvas[data-chart]')")
         assert_charts_drew(page)
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert overflow <= 1, f"{name} scrolls sideways at {width} px"
+        wide = page.evaluate(WIDER_THAN_THE_PAGE)
+        assert overflow <= 1, f"{name} scrolls sideways at {width} px: {wide}"
         phone = width <= 375  # the phone shot shows the first screen, as a phone user sees it
         page.screenshot(path=str(SCREENSHOTS / f"{name}{'-375' if phone else ''}.png"), full_page=not phone)
     assert manager["hosts"] == {urlparse(live_server.url).netloc}

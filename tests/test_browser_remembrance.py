@@ -73,7 +73,7 @@ def test_a_delivery_is_remembered_in_spanish_and_the_manager_sees_it(page, log_i
     customer.locator("#id_score_4").check()
     customer.locator("#id_comment").fill("La entrega llegó tarde otra vez y nadie avisó")
     customer.screenshot(path=str(SCREENSHOTS / "survey-es-375.png"), full_page=True)
-    customer.locator("button[type=submit]").click()
+    customer.get_by_role("button", name="Enviar mi respuesta").click()
     customer.get_by_role("heading", level=1).wait_for()
     assert Invitation.objects.get(customer=lucia).answered_at is not None
 

@@ -35,6 +35,7 @@ MAX_CUSTOMER_REF_LENGTH = EXTERNAL_ID_MAX_LENGTH
 MAX_NOTE_LENGTH = 4000
 INTENSITY_TEXT = re.compile(r"\s*[+-]?[0-9]{1,2}\s*")
 INSERT_CHUNK = 500
+KEY_LOCK_BUCKETS = 64  # a power of two: the idempotency locks one writer may hold at once
 INSERT_COLUMNS = (
     "customer_id",
     "touchpoint_id",
@@ -219,8 +220,11 @@ def _set_aside_known_keys(rows: list[_Row], scope: str, result: BatchResult) -> 
     """Report ids already stored in this namespace (duplicate or conflict); return the rows still to store.
 
     The keys are locked for the transaction first, so two requests replaying one id at once
-    are decided one after the other, the second seeing the first's row. A repeat of an id
-    earlier in the same batch is kept aside on the row and reported after the insert.
+    are decided one after the other, the second seeing the first's row. The locks are the
+    writer's KEY_LOCK_BUCKETS buckets that the keys hash to, taken in order: a 1,000-item batch
+    takes at most that many locks (PostgreSQL's lock table is small and shared), and two
+    batches of one writer wait for each other only when their keys share a bucket. A repeat of
+    an id earlier in the same batch is kept aside on the row and reported after the insert.
     """
     keys = sorted({r.key for r in rows if r.key is not None})
     if not keys:
@@ -228,9 +232,9 @@ def _set_aside_known_keys(rows: list[_Row], scope: str, result: BatchResult) -> 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT pg_advisory_xact_lock(h) FROM "
-                "(SELECT DISTINCT hashtextextended(%s || k, 0) AS h FROM unnest(%s::text[]) AS k ORDER BY h) AS locks",
-                [f"{scope}\x1f", keys],
+                "SELECT pg_advisory_xact_lock(hashtext(%s), bucket) FROM "
+                "(SELECT DISTINCT hashtext(k) & %s AS bucket FROM unnest(%s::text[]) AS k ORDER BY bucket) AS buckets",
+                [scope, KEY_LOCK_BUCKETS - 1, keys],
             )
     stored = {
         key: (pk, sent)

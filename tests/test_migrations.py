@@ -17,9 +17,27 @@ def test_invitations_made_before_triggered_surveys_get_their_survey_touchpoint_a
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
-    before = [("feedback", "0001_initial"), ("customers", "0001_initial")]
     executor = MigrationExecutor(connection)
+    latest = executor.loader.graph.leaf_nodes()
+    # Every app at its latest migration but the two that brought triggered surveys.
+    before = [
+        *(node for node in latest if node[0] not in ("feedback", "customers")),
+        ("feedback", "0002_case_history_and_notices"),
+        ("customers", "0002_share_of_wallet"),
+    ]
     executor.migrate(before)
+    try:
+        _invitation_of_before_survey_rules_is_migrated(executor, before)
+    finally:  # the next tests need the whole schema, whatever happened here
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def _invitation_of_before_survey_rules_is_migrated(executor, before) -> None:
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
     old = executor.loader.project_state(before).apps
     department = old.get_model("touchpoints", "Department").objects.create(code="logistics", name="Logistics")
     touchpoint = old.get_model("touchpoints", "Touchpoint").objects.create(

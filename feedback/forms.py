@@ -76,7 +76,7 @@ class AssignForm(forms.Form):
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = queries.assignable_users(case)
+        cast(forms.ModelChoiceField, self.fields["assignee"]).queryset = queries.assignable_users(case)
 
 
 class TransferForm(forms.Form):
@@ -122,7 +122,8 @@ class InviteForm(forms.Form):
     )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         ids = [line.strip() for line in data.get("external_ids", "").splitlines() if line.strip()]
         if not ids and not data.get("segment"):
             raise forms.ValidationError(_("Name a segment or paste customer ids, one per line."))

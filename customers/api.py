@@ -18,7 +18,10 @@ from .serializers import CustomerSerializer
 from .services import upsert_customer
 
 EXTERNAL_ID = OpenApiParameter(
-    "external_id", str, OpenApiParameter.PATH, description="The customer's id in the CRM (at most 100 characters)."
+    "external_id",
+    {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"^[^/]*\S[^/]*$"},
+    OpenApiParameter.PATH,
+    description="The customer's id in the CRM (1 to 100 characters; spaces around it are trimmed).",
 )
 
 

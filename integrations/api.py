@@ -212,6 +212,8 @@ class ApiMixin:
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        for name, value in getattr(request, "rate_limit_headers", {}).items():
+            response[name] = value
         if getattr(request, "accepted_media_type", "") == "text/html":
             response._csp_update = BROWSABLE_API_STYLES
         return response

@@ -33,5 +33,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     *router.urls,
-    re_path(r"^(?P<rest>.*)$", no_such_endpoint),
+    re_path(r"^(?P<rest>[\s\S]*)$", no_such_endpoint),  # a newline in the path too
 ]

@@ -124,6 +124,12 @@ MATRIX: dict[str, list[tuple]] = {
         ("get", "/api/v1/experiences/", (401, 200, 200, 200, 200), Scope.EXPERIENCES_READ, 200),
         ("post", "/api/v1/experiences/", (401, 403, 403, 403, 400), Scope.EXPERIENCES_WRITE, 400),
     ],
+    "api/v1/^experiences/(?P<pk>[0-9]{1,18})/$": [
+        ("get", "/api/v1/experiences/{experience}/", (401, 200, 404, 200, 200), Scope.EXPERIENCES_READ, 200)
+    ],
+    "api/v1/^experiences/(?P<pk>[0-9]{1,18})\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/experiences/{experience}.json", (401, 200, 404, 200, 200), Scope.EXPERIENCES_READ, 200)
+    ],
     "api/v1/^experiences\\.(?P<format>[a-z0-9]+)/?$": [
         ("get", "/api/v1/experiences.json", (401, 200, 200, 200, 200), Scope.EXPERIENCES_READ, 200)
     ],

@@ -181,7 +181,7 @@ MATRIX: dict[str, list[tuple]] = {
     "api/v1/^surveys/(?P<slug>[-a-zA-Z0-9_]+)/invitations\\.(?P<format>[a-z0-9]+)/?$": [
         ("post", "/api/v1/surveys/delivery-nps/invitations.json", (401, 403, 403, 400, 400), Scope.SURVEYS_WRITE, 400)
     ],
-    "api/v1/^(?P<rest>.*)$": [("get", "/api/v1/no-such-thing/", (404, 404, 404, 404, 404), "any", 404)],
+    "api/v1/^(?P<rest>[\\s\\S]*)$": [("get", "/api/v1/no-such-thing/", (404, 404, 404, 404, 404), "any", 404)],
     # The Django admin, for superusers only; its own pages beside the models' pages below.
     "admin/": [("get", "/admin/", (A, A, A, A, 200), None, None)],
     "admin/login/": [("get", "/admin/login/", (200, 200, 200, 200, 302), None, None)],

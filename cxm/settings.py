@@ -162,6 +162,10 @@ CXM_IDEMPOTENCY_KEY_HOURS = env.int("CXM_IDEMPOTENCY_KEY_HOURS", default=24)
 CXM_WEBHOOK_MAX_ATTEMPTS = env.int("CXM_WEBHOOK_MAX_ATTEMPTS", default=8)
 CXM_WEBHOOK_BACKOFF_SECONDS = env.int("CXM_WEBHOOK_BACKOFF_SECONDS", default=30)
 CXM_WEBHOOK_TIMEOUT_SECONDS = env.float("CXM_WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Receivers on loopback, private or link-local addresses (on premises) are refused unless allowed.
+CXM_WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = env.bool("CXM_WEBHOOK_ALLOW_PRIVATE_DESTINATIONS", default=False)
+# After a secret rotation, the old secret keeps signing (beside the new one) for this long.
+CXM_WEBHOOK_SECRET_OVERLAP_HOURS = env.float("CXM_WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
 SPECTACULAR_SETTINGS = {
     "TITLE": "CXM API",
     "DESCRIPTION": "Customer experience management: ingest experiences, read customers, catalogues and scores.",

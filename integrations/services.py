@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
 import logging
-import secrets
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +20,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
+from . import destinations, signing
 from .models import (
     ApiKey,
     DeliveryStatus,
@@ -36,10 +34,7 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-CXM-Signature"
-TIMESTAMP_HEADER = "X-CXM-Timestamp"
 EVENT_HEADER = "X-CXM-Event"
-DELIVERY_HEADER = "X-CXM-Delivery"
 ERROR_TEXT_LIMIT = 1000
 
 
@@ -62,7 +57,45 @@ def create_api_key(
 
 
 def new_webhook_secret() -> str:
-    return secrets.token_urlsafe(32)
+    return signing.new_secret()
+
+
+def rotate_webhook_secret(*, subscription: WebhookSubscription) -> str:
+    """A new secret; the old one keeps signing beside it for CXM_WEBHOOK_SECRET_OVERLAP_HOURS."""
+    secret = new_webhook_secret()
+    subscription.previous_secret = subscription.secret
+    subscription.previous_secret_until = timezone.now() + timedelta(hours=settings.CXM_WEBHOOK_SECRET_OVERLAP_HOURS)
+    subscription.secret = secret
+    subscription.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+    return secret
+
+
+def save_webhook_subscription(*, subscription: WebhookSubscription) -> None:
+    """Save a subscription; deactivating it cancels its pending deliveries (and their retries)."""
+    with transaction.atomic():
+        subscription.save()
+        if not subscription.active:
+            subscription.deliveries.filter(status=DeliveryStatus.PENDING).update(status=DeliveryStatus.CANCELLED)
+
+
+def redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send an earlier delivery's event again, as a new delivery (same payload, new attempts)."""
+    again = WebhookDelivery.objects.create(
+        subscription=delivery.subscription, event=delivery.event, payload=delivery.payload
+    )
+    transaction.on_commit(lambda: enqueue_deliveries([again.pk]))
+    return again
+
+
+def ping(*, subscription: WebhookSubscription) -> WebhookDelivery:
+    """A test delivery, signed like every other, to check a receiver end to end."""
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription,
+        event=Event.WEBHOOK_PING,
+        payload={"subscription": subscription.pk, "message": "Ping from CXM: this receiver is set up."},
+    )
+    transaction.on_commit(lambda: enqueue_deliveries([delivery.pk]))
+    return delivery
 
 
 def publish_event(*, event: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
@@ -127,12 +160,6 @@ def enqueue_deliveries(delivery_ids: Iterable[int]) -> None:
             log.warning("could not enqueue webhook delivery %s; the periodic retry will send it", pk, exc_info=True)
 
 
-def sign(*, secret: str, timestamp: int, body: bytes) -> str:
-    """HMAC-SHA256 over `timestamp.body`: the receiver recomputes it and rejects old timestamps."""
-    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
 def render_body(delivery: WebhookDelivery) -> bytes:
     envelope = {
         "id": delivery.pk,
@@ -153,23 +180,30 @@ def attempt_delivery(*, delivery_id: int) -> int | None:
         return None
     body = render_body(delivery)
     timestamp = int(time.time())
+    subscription = delivery.subscription
     request = urllib.request.Request(
-        delivery.subscription.url,
+        subscription.url,
         data=body,
         method="POST",
         headers={
             "Content-Type": "application/json",
             "User-Agent": "CXM-Webhooks/1",
-            SIGNATURE_HEADER: sign(secret=delivery.subscription.secret, timestamp=timestamp, body=body),
-            TIMESTAMP_HEADER: str(timestamp),
             EVENT_HEADER: delivery.event,
-            DELIVERY_HEADER: str(delivery.pk),
+            **signing.headers(
+                secrets_in_force=subscription.secrets_in_force(timezone.now()),
+                message_id=f"msg_{delivery.pk}",
+                timestamp=timestamp,
+                body=body,
+            ),
         },
     )
-    status, error = None, ""
+    status, error, refused = None, "", False
     try:
-        with urllib.request.urlopen(request, timeout=settings.CXM_WEBHOOK_TIMEOUT_SECONDS) as response:
+        destinations.check(subscription.url)  # again at each delivery: DNS may have changed since
+        with destinations.opener.open(request, timeout=settings.CXM_WEBHOOK_TIMEOUT_SECONDS) as response:
             status = response.status
+    except destinations.DestinationRefused as exc:
+        error, refused = str(exc), True
     except urllib.error.HTTPError as exc:
         status, error = exc.code, f"HTTP {exc.code} {exc.reason}"
     except (urllib.error.URLError, OSError, ValueError) as exc:
@@ -181,7 +215,7 @@ def attempt_delivery(*, delivery_id: int) -> int | None:
     wait = None
     if status is not None and 200 <= status < 300:
         delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, delivery.last_attempt_at
-    elif delivery.attempts >= settings.CXM_WEBHOOK_MAX_ATTEMPTS:
+    elif refused or delivery.attempts >= settings.CXM_WEBHOOK_MAX_ATTEMPTS:
         delivery.status = DeliveryStatus.FAILED
     else:
         wait = backoff_seconds(delivery.attempts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -85,6 +86,9 @@ class StrictCharFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction) -> dict:
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        for validator in self.target.validators:
+            if isinstance(validator, RegexValidator) and not validator.inverse_match:
+                schema["pattern"] = validator.regex.pattern
         if not self.target.allow_blank and schema.get("type") == "string":
             schema["minLength"] = max(schema.get("minLength", 0), 1)
             schema.setdefault("pattern", r"\S")

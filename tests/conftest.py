@@ -1,3 +1,6 @@
+import ipaddress
+import socket
+
 import pytest
 
 from cxm.celery import app as celery_app
@@ -14,6 +17,23 @@ def tasks_in_process(settings):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def dns_of_this_machine_only(monkeypatch):
+    """Host names do not resolve (a fuzzed webhook URL must not cause DNS lookups); addresses and localhost do."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            if name != "localhost":
+                raise socket.gaierror(socket.EAI_NONAME, "name resolution is off in this test") from None
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture

@@ -164,11 +164,49 @@ MATRIX: dict[str, list[tuple]] = {
     "api/v1/^webhooks\\.(?P<format>[a-z0-9]+)/?$": [
         ("get", "/api/v1/webhooks.json", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 200)
     ],
-    "api/v1/^webhooks/(?P<pk>[^/.]+)/$": [
-        ("get", "/api/v1/webhooks/{webhook}/", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 200)
+    # A subscription belongs to the key that made it: another key (here: any key) is answered 404.
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/$": [
+        ("get", "/api/v1/webhooks/{webhook}/", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 404)
     ],
-    "api/v1/^webhooks/(?P<pk>[^/.]+)\\.(?P<format>[a-z0-9]+)/?$": [
-        ("get", "/api/v1/webhooks/{webhook}.json", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 200)
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/webhooks/{webhook}.json", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/deliveries/$": [
+        ("get", "/api/v1/webhooks/{webhook}/deliveries/", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/deliveries\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/webhooks/{webhook}/deliveries.json", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/ping/$": [
+        ("post", "/api/v1/webhooks/{webhook}/ping/", (401, 403, 403, 403, 202), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/ping\\.(?P<format>[a-z0-9]+)/?$": [
+        ("post", "/api/v1/webhooks/{webhook}/ping.json", (401, 403, 403, 403, 202), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/rotate-secret/$": [
+        ("post", "/api/v1/webhooks/{webhook}/rotate-secret/", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/rotate-secret\\.(?P<format>[a-z0-9]+)/?$": [
+        ("post", "/api/v1/webhooks/{webhook}/rotate-secret.json", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/deliveries/(?P<delivery_id>[0-9]{1,18})/redeliver/$": [
+        (
+            "post",
+            "/api/v1/webhooks/{webhook}/deliveries/999999/redeliver/",
+            (401, 403, 403, 403, 404),
+            Scope.WEBHOOKS_MANAGE,
+            404,
+        )
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/deliveries/(?P<delivery_id>[0-9]{1,18})/redeliver"
+    "\\.(?P<format>[a-z0-9]+)/?$": [
+        (
+            "post",
+            "/api/v1/webhooks/{webhook}/deliveries/999999/redeliver.json",
+            (401, 403, 403, 403, 404),
+            Scope.WEBHOOKS_MANAGE,
+            404,
+        )
     ],
     "api/v1/^surveys/$": [("get", "/api/v1/surveys/", (401, 200, 200, 200, 200), Scope.CATALOGUE_READ, 200)],
     "api/v1/^surveys\\.(?P<format>[a-z0-9]+)/?$": [

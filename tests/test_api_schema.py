@@ -36,6 +36,10 @@ def test_schema_describes_every_endpoint(db):
         "/api/v1/touchpoints/",
         "/api/v1/webhooks/",
         "/api/v1/webhooks/{id}/",
+        "/api/v1/webhooks/{id}/deliveries/",
+        "/api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver/",
+        "/api/v1/webhooks/{id}/ping/",
+        "/api/v1/webhooks/{id}/rotate-secret/",
     }
     ingest = schema["paths"]["/api/v1/experiences/"]["post"]
     assert {"201", "200", "400", "401", "403", "413", "415", "422", "429", "503"} <= set(ingest["responses"])
@@ -54,7 +58,7 @@ def test_swagger_ui_is_served_without_a_cdn(db):
 
 
 @pytest.fixture
-def api_schema(touchpoint, customer):
+def api_schema(touchpoint, customer, dns_of_this_machine_only):
     """The app's own schema, called in-process inside the test's transaction (as Django's test client does)."""
     CustomerFactory(external_id="C-2")
     for signal in (request_started, request_finished):

@@ -59,7 +59,7 @@ def check(url: str, *, resolve_names: bool = True) -> None:
         addresses = [ipaddress.ip_address(host).compressed]
     except ValueError:
         if host.rstrip(".").lower() == "localhost" or host.rstrip(".").lower().endswith(".localhost"):
-            raise DestinationRefused(_("webhooks are not sent to this machine (localhost)")) from None
+            raise DestinationRefused(_("webhooks are not sent here: localhost is this machine")) from None
         if not resolve_names:
             return
         try:
@@ -72,7 +72,7 @@ def check(url: str, *, resolve_names: bool = True) -> None:
         if reason:
             raise DestinationRefused(
                 _(
-                    "webhooks are not sent to %(reason)s; only public addresses receive them "
+                    "webhooks are not sent here: %(reason)s; only public addresses receive them "
                     "(an operator can allow on-premises receivers with CXM_WEBHOOK_ALLOW_PRIVATE_DESTINATIONS)"
                 )
                 % {"reason": reason}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,11 +13,18 @@ from rest_framework.response import Response
 
 from customers.models import Customer
 from customers.queries import visible_customers
-from integrations.api import ApiMixin, CheckedTextJSONParser
+from integrations.api import ApiCursorPagination, ApiMixin, CheckedTextJSONParser
 from integrations.models import Scope
 
-from .models import Invitation, Survey
-from .serializers import SKIP_REASONS, UNKNOWN, InviteRequestSerializer, InviteResultSerializer, SurveySerializer
+from .models import Case, CaseStatus, Invitation, Survey
+from .serializers import (
+    SKIP_REASONS,
+    UNKNOWN,
+    CaseSerializer,
+    InviteRequestSerializer,
+    InviteResultSerializer,
+    SurveySerializer,
+)
 from .services import FeedbackError, InvitationBatch, create_invitations
 
 SLUG_REGEX = "[-a-zA-Z0-9_]+"
@@ -104,3 +113,36 @@ def result_of(survey: Survey, chosen: list[Customer], unknown: list[str], batch:
     ]
     counts = {"invited": len(invitations)} | {r: sum(s["reason"] == r for s in skipped) for r in SKIP_REASONS}
     return {"survey": survey.slug, "counts": counts, "invitations": invitations, "skipped": skipped}
+
+
+class CaseFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=CaseStatus.choices)
+    department = filters.CharFilter(field_name="department__code", label=gettext_lazy("Department code"))
+    customer = filters.CharFilter(field_name="customer__external_id", label=gettext_lazy("Customer external id"))
+
+    class Meta:
+        model = Case
+        fields = ["status", "department", "customer"]
+
+
+class CasePagination(ApiCursorPagination):
+    ordering = ("-opened_at", "-id")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List recovery cases, newest first"),
+    retrieve=extend_schema(summary="Read a recovery case"),
+)
+class CaseViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """API keys and CX admins see every case; managers the cases of their departments (others are 404)."""
+
+    serializer_class = CaseSerializer
+    pagination_class = CasePagination
+    filterset_class = CaseFilter
+    lookup_value_regex = "[0-9]{1,18}"
+    scopes = {"GET": Scope.CASES_READ}
+
+    def get_queryset(self):
+        cases = Case.objects.select_related("customer", "department", "assignee")
+        department_ids = self.reader_department_ids()
+        return cases if department_ids is None else cases.filter(department_id__in=department_ids)

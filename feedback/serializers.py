@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from customers.models import Customer
 from integrations.strict_fields import StrictCharField
 
-from .models import Survey
+from .models import Case, CaseStatus, Survey
 from .services import ALREADY_INVITED, NO_EMAIL
 
 MAX_CUSTOMERS = 1000
@@ -98,3 +99,32 @@ class InviteResultSerializer(serializers.Serializer):
     counts = InviteCountsSerializer()
     invitations = InvitationSerializer(many=True, help_text=_("Created now and queued for e-mail."))
     skipped = SkippedCustomerSerializer(many=True, help_text=_("Not invited, and why."))
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    experience = serializers.PrimaryKeyRelatedField(read_only=True, help_text=_("GET /experiences/{id}/"))
+    customer = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    overdue = serializers.SerializerMethodField(help_text=_("Open and past its due time."))
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "experience",
+            "customer",
+            "department",
+            "assignee",
+            "status",
+            "opened_at",
+            "due_at",
+            "overdue",
+            "escalated_at",
+            "resolved_at",
+            "resolution",
+        ]
+        read_only_fields = fields
+
+    def get_overdue(self, case: Case) -> bool:
+        return case.status == CaseStatus.OPEN and case.due_at < timezone.now()

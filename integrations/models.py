@@ -19,6 +19,7 @@ class Scope(models.TextChoices):
     REPORTS_READ = "reports:read", _("Read department reports")
     WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhook subscriptions")
     SURVEYS_WRITE = "surveys:write", _("Invite customers to surveys")
+    CASES_READ = "cases:read", _("Read recovery cases")
 
 
 class ApiKey(AbstractAPIKey):

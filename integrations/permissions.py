@@ -20,6 +20,7 @@ SESSION_ROLES = {
     Scope.EXPERIENCES_WRITE: {Role.ADMIN},
     Scope.WEBHOOKS_MANAGE: {Role.ADMIN},
     Scope.SURVEYS_WRITE: {Role.MANAGER, Role.ADMIN},  # managers: surveys of their departments' touchpoints
+    Scope.CASES_READ: {Role.MANAGER, Role.ADMIN},  # as the case pages: managers see their departments' cases
 }
 
 

@@ -208,6 +208,17 @@ MATRIX: dict[str, list[tuple]] = {
             404,
         )
     ],
+    # Cases as on the case pages: staff no; a manager of another department does not see this one.
+    "api/v1/^cases/$": [("get", "/api/v1/cases/", (401, 403, 200, 200, 200), Scope.CASES_READ, 200)],
+    "api/v1/^cases\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/cases.json", (401, 403, 200, 200, 200), Scope.CASES_READ, 200)
+    ],
+    "api/v1/^cases/(?P<pk>[0-9]{1,18})/$": [
+        ("get", "/api/v1/cases/{case}/", (401, 403, 404, 200, 200), Scope.CASES_READ, 200)
+    ],
+    "api/v1/^cases/(?P<pk>[0-9]{1,18})\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/cases/{case}.json", (401, 403, 404, 200, 200), Scope.CASES_READ, 200)
+    ],
     "api/v1/^surveys/$": [("get", "/api/v1/surveys/", (401, 200, 200, 200, 200), Scope.CATALOGUE_READ, 200)],
     "api/v1/^surveys\\.(?P<format>[a-z0-9]+)/?$": [
         ("get", "/api/v1/surveys.json", (401, 200, 200, 200, 200), Scope.CATALOGUE_READ, 200)

@@ -21,6 +21,7 @@ from integrations.models import Scope, WebhookSubscription
 from integrations.services import create_api_key
 
 LIST_OPERATIONS = [
+    "cases.cases_list",
     "customers.customers_list",
     "departments.departments_list",
     "experiences.experiences_list",

@@ -25,6 +25,8 @@ ALL_CHECKS = CHECKS.get_all()  # the Python API's `--checks all`
 def test_schema_describes_every_endpoint(db):
     schema = APIClient().get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
     assert set(schema["paths"]) == {
+        "/api/v1/cases/",
+        "/api/v1/cases/{id}/",
         "/api/v1/customers/",
         "/api/v1/customers/{external_id}/",
         "/api/v1/departments/",

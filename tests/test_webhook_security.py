@@ -185,3 +185,15 @@ def test_deliveries_are_listed_and_one_can_be_sent_again(receiver, manager, sent
     assert manager.get(f"{URL}{pk}/deliveries/").json()["results"][0]["id"] == again.json()["id"]
     other = key_client(Scope.WEBHOOKS_MANAGE)
     assert other.post(f"{URL}{pk}/deliveries/{listed[0]['id']}/redeliver/").status_code == 404
+
+
+def test_delivery_log_takes_three_queries(manager, django_assert_num_queries):
+    pk = manager.post(URL, {"url": "https://hooks.example.com/a", "events": ["case.opened"]}, format="json").json()[
+        "id"
+    ]
+    subscription = WebhookSubscription.objects.get(pk=pk)
+    WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(subscription=subscription, event="case.opened", payload={}) for _ in range(5)]
+    )
+    with django_assert_num_queries(3):  # the key, the subscription, the page
+        assert len(manager.get(f"{URL}{pk}/deliveries/").json()["results"]) == 5

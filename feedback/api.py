@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
@@ -13,16 +14,20 @@ from rest_framework.response import Response
 
 from customers.models import Customer
 from customers.queries import visible_customers
+from experiences.filters import ExperienceFilter
 from integrations.api import ApiCursorPagination, ApiMixin, CheckedTextJSONParser
 from integrations.models import Scope
+from touchpoints.models import TouchpointOwner
 
 from .models import Case, CaseStatus, Invitation, Survey
+from .models import Response as SurveyResponse
 from .serializers import (
     SKIP_REASONS,
     UNKNOWN,
     CaseSerializer,
     InviteRequestSerializer,
     InviteResultSerializer,
+    SurveyResponseSerializer,
     SurveySerializer,
 )
 from .services import FeedbackError, InvitationBatch, create_invitations
@@ -146,3 +151,44 @@ class CaseViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         cases = Case.objects.select_related("customer", "department", "assignee")
         department_ids = self.reader_department_ids()
         return cases if department_ids is None else cases.filter(department_id__in=department_ids)
+
+
+class SurveyResponseFilter(filters.FilterSet):
+    survey = filters.CharFilter(field_name="survey__slug", label=gettext_lazy("Survey slug"))
+    customer = filters.CharFilter(field_name="customer__external_id", label=gettext_lazy("Customer external id"))
+    since = filters.IsoDateTimeFilter(
+        field_name="created_at__gte", method="filter_moment", label=gettext_lazy("Answered at or after (ISO 8601)")
+    )
+    filter_moment = ExperienceFilter.filter_moment
+
+    class Meta:
+        model = SurveyResponse
+        fields = ["survey", "customer", "since"]
+
+
+class SurveyResponsePagination(ApiCursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List survey answers, newest first"),
+    retrieve=extend_schema(summary="Read a survey answer"),
+)
+class SurveyResponseViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """API keys and CX admins read every answer; managers the answers to their departments' touchpoints' surveys."""
+
+    serializer_class = SurveyResponseSerializer
+    pagination_class = SurveyResponsePagination
+    filterset_class = SurveyResponseFilter
+    lookup_value_regex = "[0-9]{1,18}"
+    scopes = {"GET": Scope.RESPONSES_READ}
+
+    def get_queryset(self):
+        answers = SurveyResponse.objects.select_related("survey", "customer")
+        department_ids = self.reader_department_ids()
+        if department_ids is None:
+            return answers
+        owned = TouchpointOwner.objects.filter(
+            touchpoint_id=OuterRef("survey__touchpoint_id"), department_id__in=department_ids
+        )
+        return answers.filter(Exists(owned))

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from customers.models import Customer
 from integrations.strict_fields import StrictCharField
 
-from .models import Case, CaseStatus, Survey
+from .models import Case, CaseStatus, Response, Survey
 from .services import ALREADY_INVITED, NO_EMAIL
 
 MAX_CUSTOMERS = 1000
@@ -128,3 +128,18 @@ class CaseSerializer(serializers.ModelSerializer):
 
     def get_overdue(self, case: Case) -> bool:
         return case.status == CaseStatus.OPEN and case.due_at < timezone.now()
+
+
+class SurveyResponseSerializer(serializers.ModelSerializer):
+    """One survey answer: the score on the survey's scale, the comment and how it reads."""
+
+    survey = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    customer = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    experience = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text=_("The experience the answer became (GET /experiences/{id}/).")
+    )
+
+    class Meta:
+        model = Response
+        fields = ["id", "survey", "customer", "score", "comment", "sentiment", "flagged", "experience", "created_at"]
+        read_only_fields = fields

@@ -21,6 +21,7 @@ SESSION_ROLES = {
     Scope.WEBHOOKS_MANAGE: {Role.ADMIN},
     Scope.SURVEYS_WRITE: {Role.MANAGER, Role.ADMIN},  # managers: surveys of their departments' touchpoints
     Scope.CASES_READ: {Role.MANAGER, Role.ADMIN},  # as the case pages: managers see their departments' cases
+    Scope.RESPONSES_READ: {Role.MANAGER, Role.ADMIN},  # managers: answers to their departments' surveys
 }
 
 

@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from customers.api import CustomerViewSet
 from experiences.api import ExperienceViewSet
-from feedback.api import CaseViewSet, SurveyViewSet
+from feedback.api import CaseViewSet, SurveyResponseViewSet, SurveyViewSet
 from touchpoints.api import DepartmentViewSet, TouchpointViewSet
 
 from .api import ApiDocsView, WebhookSubscriptionViewSet
@@ -22,6 +22,7 @@ router.register("departments", DepartmentViewSet, basename="department")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 router.register("surveys", SurveyViewSet, basename="survey")
 router.register("cases", CaseViewSet, basename="case")
+router.register("responses", SurveyResponseViewSet, basename="response")
 
 
 @csrf_exempt

@@ -219,6 +219,17 @@ MATRIX: dict[str, list[tuple]] = {
     "api/v1/^cases/(?P<pk>[0-9]{1,18})\\.(?P<format>[a-z0-9]+)/?$": [
         ("get", "/api/v1/cases/{case}.json", (401, 403, 404, 200, 200), Scope.CASES_READ, 200)
     ],
+    # Survey answers: keys with responses:read and CX admins all; managers their departments' surveys.
+    "api/v1/^responses/$": [("get", "/api/v1/responses/", (401, 403, 200, 200, 200), Scope.RESPONSES_READ, 200)],
+    "api/v1/^responses\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/responses.json", (401, 403, 200, 200, 200), Scope.RESPONSES_READ, 200)
+    ],
+    "api/v1/^responses/(?P<pk>[0-9]{1,18})/$": [
+        ("get", "/api/v1/responses/{response}/", (401, 403, 404, 200, 200), Scope.RESPONSES_READ, 200)
+    ],
+    "api/v1/^responses/(?P<pk>[0-9]{1,18})\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/responses/{response}.json", (401, 403, 404, 200, 200), Scope.RESPONSES_READ, 200)
+    ],
     "api/v1/^surveys/$": [("get", "/api/v1/surveys/", (401, 200, 200, 200, 200), Scope.CATALOGUE_READ, 200)],
     "api/v1/^surveys\\.(?P<format>[a-z0-9]+)/?$": [
         ("get", "/api/v1/surveys.json", (401, 200, 200, 200, 200), Scope.CATALOGUE_READ, 200)

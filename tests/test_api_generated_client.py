@@ -25,6 +25,7 @@ LIST_OPERATIONS = [
     "customers.customers_list",
     "departments.departments_list",
     "experiences.experiences_list",
+    "responses.responses_list",
     "surveys.surveys_list",
     "touchpoints.touchpoints_list",
     "webhooks.webhooks_list",

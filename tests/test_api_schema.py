@@ -33,6 +33,8 @@ def test_schema_describes_every_endpoint(db):
         "/api/v1/departments/{code}/report/",
         "/api/v1/experiences/",
         "/api/v1/experiences/{id}/",
+        "/api/v1/responses/",
+        "/api/v1/responses/{id}/",
         "/api/v1/surveys/",
         "/api/v1/surveys/{slug}/invitations/",
         "/api/v1/touchpoints/",

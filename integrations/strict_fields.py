@@ -17,11 +17,15 @@ from rest_framework import serializers
 
 
 class StrictCharField(serializers.CharField):
+    """A string, at most `max_length` as sent (spaces around it are trimmed after the check, as the schema says)."""
+
     default_error_messages = {"invalid": _("Must be a string.")}
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 

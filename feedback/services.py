@@ -201,7 +201,17 @@ def record_response(*, invitation: Invitation, score: Any, comment: str = "", no
             response.save(update_fields=["experience"])
         else:  # e.g. the touchpoint was retired since the survey was made: keep the answer all the same
             log.warning("response %s was not recorded as an experience: %s", response.pk, outcome.errors)
+        _publish_answer(response)
     return response
+
+
+def _publish_answer(response: Response) -> None:
+    """Tell webhook subscribers (survey.answered), in the answer's own transaction."""
+    from integrations.services import publish_event
+
+    from .serializers import SurveyResponseSerializer
+
+    publish_event(event="survey.answered", payloads=[SurveyResponseSerializer(response).data])
 
 
 def mark_response_reviewed(*, response: Response, now: datetime | None = None) -> None:
@@ -269,7 +279,7 @@ def sweep_missing_cases(*, now: datetime | None = None) -> list[int]:
 
 
 def _publish(event: str, case_ids: Sequence[int]) -> None:
-    """Tell webhook subscribers (case.opened, case.overdue)."""
+    """Tell webhook subscribers (case.opened, case.assigned, case.resolved, case.overdue)."""
     from integrations.services import publish_event
 
     if not case_ids:
@@ -288,6 +298,8 @@ def case_payload(case: Case) -> dict[str, Any]:
         "assignee": case.assignee.get_username() if case.assignee else None,
         "opened_at": case.opened_at.isoformat(),
         "due_at": case.due_at.isoformat(),
+        "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
+        "resolution": case.resolution,
         "url": settings.CXM_BASE_URL.rstrip("/") + reverse("case-detail", args=[case.pk]),
     }
 
@@ -296,7 +308,9 @@ def assign_case(*, case: Case, assignee: User | None) -> None:
     """Give the case to a member of its department, or to nobody."""
     if assignee is not None and not assignee.departments.filter(pk=case.department_id).exists():
         raise FeedbackError(f"{assignee.get_username()} is not a member of {case.department}")
-    Case.objects.filter(pk=case.pk).update(assignee=assignee)
+    with transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(assignee=assignee)
+        _publish("case.assigned", [case.pk])
 
 
 def comment_on_case(*, case: Case, author: User, body: str, now: datetime | None = None) -> CaseComment:
@@ -313,11 +327,13 @@ def resolve_case(*, case: Case, by: User, resolution: str, now: datetime | None 
     resolution = (resolution or "").strip()
     if not resolution:
         raise FeedbackError("say what was done for the customer in the resolution note")
-    updated = Case.objects.filter(pk=case.pk, status=CaseStatus.OPEN).update(
-        status=CaseStatus.RESOLVED, resolved_at=now or timezone.now(), resolved_by=by, resolution=resolution
-    )
-    if not updated:
-        raise FeedbackError("this case is already resolved")
+    with transaction.atomic():
+        updated = Case.objects.filter(pk=case.pk, status=CaseStatus.OPEN).update(
+            status=CaseStatus.RESOLVED, resolved_at=now or timezone.now(), resolved_by=by, resolution=resolution
+        )
+        if not updated:
+            raise FeedbackError("this case is already resolved")
+        _publish("case.resolved", [case.pk])
 
 
 def escalate_overdue_cases(*, now: datetime | None = None) -> int:

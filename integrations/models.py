@@ -53,6 +53,9 @@ class Event(models.TextChoices):
     CUSTOMER_AT_RISK = "customer.at_risk", _("A customer's recovery debt went from 0 to more than 0")
     CASE_OPENED = "case.opened", _("A recovery case was opened")
     CASE_OVERDUE = "case.overdue", _("A recovery case passed its due time unresolved")
+    CASE_ASSIGNED = "case.assigned", _("A recovery case was given to someone (or to nobody)")
+    CASE_RESOLVED = "case.resolved", _("A recovery case was resolved")
+    SURVEY_ANSWERED = "survey.answered", _("A customer answered a survey")
     WEBHOOK_PING = "webhook.ping", _("A test delivery asked for with POST /webhooks/{id}/ping/")
 
 

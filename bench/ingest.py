@@ -191,14 +191,14 @@ def bench_copy(rows: int) -> float:
             impact = 0.9 * valence * (1 + n % 5) + 0.1 * valence * (1 + n % 5)
             buffer.write(
                 f"{customer_ids[n % len(customer_ids)]}\t{touchpoint_id}\t{department_id}\tinteraction\t{valence}\t"
-                f"{1 + n % 5}\t\t\t\t{moment.isoformat()}\t{moment.date()}\timport\tcopy-{run}-{n}\t\\N\t\t"
+                f"{1 + n % 5}\t\t\t\t{moment.isoformat()}\t{moment.date()}\timport\tcopy-{run}-{n}\timport\t\\N\t\t"
                 f"{impact}\t{max(impact, 0)}\t{max(-impact, 0)}\t{now.isoformat()}\n"
             )
         payload = buffer.getvalue()
         columns = (
             "customer_id, touchpoint_id, department_id, stage, valence, intensity, emotion, expectation, outcome, "
-            "occurred_at, occurred_on, source, external_id, recorded_by_id, note, impact, positive_mass_norm, "
-            "negative_mass_norm, created_at"
+            "occurred_at, occurred_on, source, external_id, idempotency_scope, recorded_by_id, note, impact, "
+            "positive_mass_norm, negative_mass_norm, created_at"
         )
         started = time.perf_counter()
         cursor.copy_expert(f"COPY experiences_experience ({columns}) FROM STDIN", io.StringIO(payload))

@@ -19,9 +19,9 @@ from .services import upsert_customer
 
 EXTERNAL_ID = OpenApiParameter(
     "external_id",
-    str,
+    {"type": "string", "minLength": 1, "maxLength": EXTERNAL_ID_MAX_LENGTH, "pattern": r"^[^/]*\S[^/]*$"},
     OpenApiParameter.PATH,
-    description=f"The customer's id in the CRM (at most {EXTERNAL_ID_MAX_LENGTH} characters).",
+    description=f"The customer's id in the CRM (1 to {EXTERNAL_ID_MAX_LENGTH} characters; spaces around it trimmed).",
 )
 
 

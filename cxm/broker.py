@@ -16,7 +16,7 @@ class QoS(redis.QoS):
         if self.channel.connection is not None and self.channel.connection.client is None:
             self._on_collect.cancel()
             self._delivered.clear()
-            self._delivered.restored = True
+            self._delivered.restored = True  # type: ignore[attr-defined]  # kombu's QoS marks it so
             return None
         return super().restore_unacked_once(stderr)
 

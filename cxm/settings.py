@@ -214,6 +214,10 @@ CXM_API_MAX_BODY_BYTES = env.int("CXM_API_MAX_BODY_BYTES", default=1024 * 1024)
 # How long an Idempotency-Key header is remembered (docs/api.md).
 CXM_IDEMPOTENCY_KEY_HOURS = env.int("CXM_IDEMPOTENCY_KEY_HOURS", default=24)
 CXM_WEBHOOK_TIMEOUT_SECONDS = env.float("CXM_WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Receivers on loopback, private or link-local addresses (on premises) are refused unless allowed.
+CXM_WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = env.bool("CXM_WEBHOOK_ALLOW_PRIVATE_DESTINATIONS", default=False)
+# After a secret rotation, the old secret keeps signing (beside the new one) for this long.
+CXM_WEBHOOK_SECRET_OVERLAP_HOURS = env.float("CXM_WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
 SPECTACULAR_SETTINGS = {
     "TITLE": "CXM API",
     "DESCRIPTION": "Customer experience management: ingest experiences, read customers, catalogues and scores.",

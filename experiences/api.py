@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from accounts import access
 from cxm.text import printable
 from integrations.api import ApiCursorPagination, ApiMixin, PayloadTooLarge
-from integrations.idempotency import HEADER, once
+from integrations.idempotency import HEADER, KEY_PATTERN, once
 from integrations.models import ApiKey, Scope
 
 from .filters import ExperienceFilter
@@ -52,6 +52,7 @@ def items_of(data) -> list:
 
 @extend_schema_view(
     list=extend_schema(summary="List experiences, newest first"),
+    retrieve=extend_schema(summary="Read one experience"),
     create=extend_schema(
         summary="Send experiences (1 to 1,000 per request)",
         description=(
@@ -66,7 +67,7 @@ def items_of(data) -> list:
         parameters=[
             OpenApiParameter(
                 HEADER,
-                str,
+                {"type": "string", "pattern": f"^{KEY_PATTERN.pattern}$", "minLength": 1, "maxLength": 255},
                 OpenApiParameter.HEADER,
                 description=(
                     "Optional, 1 to 255 characters: a retry with the same key and body gets the first answer "
@@ -81,7 +82,7 @@ def items_of(data) -> list:
         },
     ),
 )
-class ExperienceViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class ExperienceViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Experiences as the access gate shows them: managers and department-limited keys those charged
     to their departments, staff those they logged, CX admins and unlimited keys all."""
 
@@ -89,6 +90,7 @@ class ExperienceViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet
     pagination_class = ExperiencePagination
     filterset_class = ExperienceFilter
     parser_classes = [JSONParser]
+    lookup_value_regex = "[0-9]{1,18}"
     scopes = {"GET": Scope.EXPERIENCES_READ, "POST": Scope.EXPERIENCES_WRITE}
 
     def get_queryset(self):

@@ -77,7 +77,7 @@ class Experience(models.Model):
     )
     idempotency_scope = models.CharField(
         max_length=160,
-        default="",
+        db_default="",
         help_text=_("Whose id namespace the key belongs to: key:<API key>, user:<id>, import or survey."),
     )
     sent = models.JSONField(

@@ -39,6 +39,10 @@ class ExperienceSerializer(serializers.ModelSerializer):
         help_text=_("The department of the person who logged it; null for API, import and survey experiences."),
     )
     valence = ValenceField()
+    # Sent as "" when not noted: the schema says so, so that a strictly generated client reads every page.
+    emotion = serializers.ChoiceField(choices=Emotion.choices, allow_blank=True, read_only=True)
+    expectation = serializers.ChoiceField(choices=Expectation.choices, allow_blank=True, read_only=True)
+    outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Experience

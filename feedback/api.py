@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -11,15 +13,19 @@ from rest_framework.response import Response
 
 from accounts import access
 from customers.models import Customer
-from integrations.api import ApiMixin, CheckedTextJSONParser
+from experiences.filters import ExperienceFilter
+from integrations.api import ApiCursorPagination, ApiMixin, CheckedTextJSONParser
 from integrations.models import Scope
 
-from .models import Channel, Invitation, Survey, SurveyRule
+from .models import Case, CaseStatus, Channel, Invitation, Survey, SurveyRule
+from .models import Response as SurveyResponse
 from .serializers import (
     SKIP_REASONS,
     UNKNOWN,
+    CaseSerializer,
     InviteRequestSerializer,
     InviteResultSerializer,
+    SurveyResponseSerializer,
     SurveyRuleSerializer,
     SurveySerializer,
 )
@@ -163,3 +169,68 @@ class SurveyRuleViewSet(ApiMixin, viewsets.ModelViewSet):
         department_ids = self.reader.department_ids
         if department_ids is not None and not touchpoint.owners.filter(department__in=department_ids).exists():
             raise PermissionDenied(_("You may only make rules for your departments' touchpoints."))
+
+
+class CaseFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=CaseStatus.choices)
+    department = filters.CharFilter(field_name="department__code", label=gettext_lazy("Department code"))
+    customer = filters.CharFilter(field_name="customer__external_id", label=gettext_lazy("Customer external id"))
+
+    class Meta:
+        model = Case
+        fields = ["status", "department", "customer"]
+
+
+class CasePagination(ApiCursorPagination):
+    ordering = ("-opened_at", "-id")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List recovery cases, newest first"),
+    retrieve=extend_schema(summary="Read a recovery case"),
+)
+class CaseViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Cases as the access gate shows them: the reader's departments' cases; others' are 404."""
+
+    serializer_class = CaseSerializer
+    pagination_class = CasePagination
+    filterset_class = CaseFilter
+    lookup_value_regex = "[0-9]{1,18}"
+    scopes = {"GET": Scope.CASES_READ}
+
+    def get_queryset(self):
+        return access.cases(self.reader).select_related("customer", "department", "assignee")
+
+
+class SurveyResponseFilter(filters.FilterSet):
+    survey = filters.CharFilter(field_name="survey__slug", label=gettext_lazy("Survey slug"))
+    customer = filters.CharFilter(field_name="customer__external_id", label=gettext_lazy("Customer external id"))
+    since = filters.IsoDateTimeFilter(
+        field_name="created_at__gte", method="filter_moment", label=gettext_lazy("Answered at or after (ISO 8601)")
+    )
+    filter_moment = ExperienceFilter.filter_moment
+
+    class Meta:
+        model = SurveyResponse
+        fields = ["survey", "customer", "since"]
+
+
+class SurveyResponsePagination(ApiCursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List survey answers, newest first"),
+    retrieve=extend_schema(summary="Read a survey answer"),
+)
+class SurveyResponseViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Survey answers as the access gate shows them: about the reader's departments' moments; others' are 404."""
+
+    serializer_class = SurveyResponseSerializer
+    pagination_class = SurveyResponsePagination
+    filterset_class = SurveyResponseFilter
+    lookup_value_regex = "[0-9]{1,18}"
+    scopes = {"GET": Scope.RESPONSES_READ}
+
+    def get_queryset(self):
+        return access.responses(self.reader).select_related("survey", "customer")

@@ -58,7 +58,7 @@ class CaseFilterForm(forms.Form):
 
     def __init__(self, *args, departments, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = departments
+        cast(forms.ModelChoiceField, self.fields["department"]).queryset = departments
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -93,7 +93,9 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args, case, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = Department.objects.filter(active=True).exclude(pk=case.department_id)
+        cast(forms.ModelChoiceField, self.fields["department"]).queryset = Department.objects.filter(
+            active=True
+        ).exclude(pk=case.department_id)
 
 
 class CommentForm(forms.Form):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
@@ -9,7 +10,7 @@ from customers.models import Customer
 from integrations.strict_fields import StrictCharField
 from touchpoints.models import Touchpoint
 
-from .models import Channel, Survey, SurveyRule
+from .models import Case, CaseStatus, Channel, Response, Survey, SurveyRule
 from .services import ALREADY_INVITED, NO_EMAIL
 
 MAX_CUSTOMERS = 1000
@@ -95,7 +96,7 @@ class SurveyRuleSerializer(serializers.ModelSerializer):
         queryset=Touchpoint.objects.filter(active=True),
         help_text=_("The code of the touchpoint whose experiences trigger the survey."),
     )
-    survey = serializers.SlugRelatedField(
+    survey: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="slug", queryset=Survey.objects.all(), help_text=_("The slug of the survey to send.")
     )
     sample_percent = serializers.IntegerField(min_value=1, max_value=100, default=100)
@@ -129,3 +130,51 @@ class InviteResultSerializer(serializers.Serializer):
     counts = InviteCountsSerializer()
     invitations = InvitationSerializer(many=True, help_text=_("Created now (and queued for e-mail)."))
     skipped = SkippedCustomerSerializer(many=True, help_text=_("Not invited, and why."))
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    experience: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text=_("GET /experiences/{id}/")
+    )
+    customer: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    department: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    assignee: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    overdue = serializers.SerializerMethodField(help_text=_("Open and past its due time."))
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "experience",
+            "customer",
+            "department",
+            "assignee",
+            "status",
+            "opened_at",
+            "due_at",
+            "overdue",
+            "escalated_at",
+            "resolved_at",
+            "resolution",
+        ]
+        read_only_fields = fields
+
+    def get_overdue(self, case: Case) -> bool:
+        return case.status == CaseStatus.OPEN and case.due_at < timezone.now()
+
+
+class SurveyResponseSerializer(serializers.ModelSerializer):
+    """One survey answer: the score on the survey's scale, the comment and how it reads."""
+
+    survey: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    customer: serializers.SlugRelatedField = serializers.SlugRelatedField(slug_field="external_id", read_only=True)
+    experience: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True, help_text=_("The experience the answer became (GET /experiences/{id}/).")
+    )
+
+    class Meta:
+        model = Response
+        fields = ["id", "survey", "customer", "score", "comment", "sentiment", "flagged", "experience", "created_at"]
+        read_only_fields = fields

@@ -547,7 +547,7 @@ def sweep_missing_cases(*, now: datetime | None = None) -> list[int]:
 
 
 def _publish(event: str, case_ids: Sequence[int]) -> None:
-    """Tell webhook subscribers (case.opened, case.overdue)."""
+    """Tell webhook subscribers (case.opened, case.assigned, case.resolved, case.overdue)."""
     if not case_ids:
         return
     cases = Case.objects.filter(pk__in=case_ids).select_related("customer", "department", "assignee")
@@ -564,6 +564,8 @@ def case_payload(case: Case) -> dict[str, Any]:
         "assignee": case.assignee.get_username() if case.assignee else None,
         "opened_at": case.opened_at.isoformat(),
         "due_at": case.due_at.isoformat(),
+        "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
+        "resolution": case.resolution,
         "url": settings.CXM_BASE_URL.rstrip("/") + reverse("case-detail", args=[case.pk]),
     }
 
@@ -593,6 +595,7 @@ def assign_case(*, case: Case, assignee: User | None, by: User | None = None, no
                 "customer": case.customer.name,
             }
             _notify(case=case, kind=CaseEventKind.ASSIGNED, users=[assignee], message=message, now=now)
+        _publish("case.assigned", [case.pk])
 
 
 def transfer_case(*, case: Case, department: Department, reason: str, by: User, now: datetime | None = None) -> None:
@@ -683,6 +686,7 @@ def resolve_case(*, case: Case, by: User, resolution: str, now: datetime | None 
         CaseEvent.objects.create(
             case=case, kind=CaseEventKind.RESOLVED, actor=by, at=now, department_id=case.department_id
         )
+        _publish("case.resolved", [case.pk])
 
 
 def escalate_overdue_cases(*, now: datetime | None = None) -> int:

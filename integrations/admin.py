@@ -8,8 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from . import services
-from .models import ApiKey, Event, Scope, WebhookDelivery, WebhookSubscription
+from . import destinations, services, signing
+from .models import SUBSCRIBABLE_EVENTS, ApiKey, Scope, WebhookDelivery, WebhookSubscription
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -35,14 +35,22 @@ class ApiKeyAdmin(APIKeyModelAdmin):
 
 class WebhookSubscriptionForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https")
-    events = forms.MultipleChoiceField(choices=Event.choices, widget=forms.CheckboxSelectMultiple)
-    secret = forms.CharField(
+    events = forms.MultipleChoiceField(choices=SUBSCRIBABLE_EVENTS, widget=forms.CheckboxSelectMultiple)
+    secret = forms.RegexField(
+        regex=signing.SECRET_PATTERN,
         required=False,
-        min_length=16,
         max_length=100,
-        help_text=_("Leave empty to generate one when creating; it is then shown once."),
+        help_text=_("whsec_ and the base64 of 24 to 62 random bytes. Leave empty to generate one; it is shown once."),
         widget=forms.PasswordInput(render_value=False),
     )
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        try:
+            destinations.check(url, resolve_names=False)
+        except destinations.DestinationRefused as refused:
+            raise forms.ValidationError(str(refused)) from None
+        return url
 
     class Meta:
         model = WebhookSubscription
@@ -65,7 +73,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
                 request,
                 _("The signing secret is %(secret)s; store it now, it is not shown again.") % {"secret": obj.secret},
             )
-        super().save_model(request, obj, form, change)
+        services.save_webhook_subscription(subscription=obj)
 
 
 @admin.register(WebhookDelivery)

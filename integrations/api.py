@@ -8,12 +8,15 @@ import django_filters
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_spectacular.views import SpectacularSwaggerView
 from rest_framework import status, viewsets
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
@@ -24,10 +27,14 @@ from accounts.access import Reader, reader_of
 from cxm.text import text_problem
 
 from .authentication import ApiKeyAuthentication
-from .models import Scope, WebhookSubscription
+from .models import ApiKey, Scope, WebhookSubscription
 from .permissions import HasScope
-from .serializers import WebhookSubscriptionCreatedSerializer, WebhookSubscriptionSerializer
-from .services import new_webhook_secret
+from .serializers import (
+    WebhookDeliverySerializer,
+    WebhookSubscriptionCreatedSerializer,
+    WebhookSubscriptionSerializer,
+)
+from .services import new_webhook_secret, ping, redeliver, rotate_webhook_secret, save_webhook_subscription
 from .throttling import PerKeyRateThrottle
 
 
@@ -220,6 +227,8 @@ class ApiMixin(_ApiView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
+        for name, value in getattr(request, "rate_limit_headers", {}).items():
+            response[name] = value
         if getattr(request, "accepted_media_type", "") == "text/html":
             response._csp_update = BROWSABLE_API_STYLES
         return response
@@ -230,29 +239,100 @@ class ApiMixin(_ApiView):
         return reader_of(self.request)
 
 
+class WebhookPagination(ApiCursorPagination):
+    ordering = ("id",)
+
+
+class DeliveryPagination(ApiCursorPagination):
+    ordering = ("-id",)
+
+
 @extend_schema_view(
-    list=extend_schema(summary="List webhook subscriptions"),
+    list=extend_schema(summary="List webhook subscriptions (this key's; CX admins see all)"),
     retrieve=extend_schema(summary="Read a webhook subscription"),
     create=extend_schema(
         summary="Subscribe a URL to events",
-        description="The response carries the signing secret; it is not shown again.",
+        description=(
+            "The response carries the signing secret (`whsec_…`); it is not shown again. The URL must reach "
+            "a public address: loopback, private, link-local and metadata addresses are refused."
+        ),
         responses={201: WebhookSubscriptionCreatedSerializer},
     ),
     update=extend_schema(summary="Replace a webhook subscription"),
-    partial_update=extend_schema(summary="Change a webhook subscription"),
+    partial_update=extend_schema(
+        summary="Change a webhook subscription", description="`active: false` cancels its pending deliveries."
+    ),
     destroy=extend_schema(summary="Remove a webhook subscription"),
+    rotate_secret=extend_schema(
+        summary="Rotate the signing secret",
+        description="The new secret is shown once; the old one keeps signing beside it for the overlap "
+        "(CXM_WEBHOOK_SECRET_OVERLAP_HOURS, default 24).",
+        request=None,
+        responses={200: WebhookSubscriptionCreatedSerializer},
+    ),
+    deliveries=extend_schema(
+        summary="List the subscription's deliveries, newest first", responses=WebhookDeliverySerializer(many=True)
+    ),
+    redeliver=extend_schema(
+        summary="Send a delivery's event again", request=None, responses={202: WebhookDeliverySerializer}
+    ),
+    ping=extend_schema(summary="Send a test delivery", request=None, responses={202: WebhookDeliverySerializer}),
 )
 class WebhookSubscriptionViewSet(ApiMixin, viewsets.ModelViewSet):
-    """Subscriptions for outbound webhooks (scope webhooks:manage)."""
+    """Subscriptions for outbound webhooks (scope webhooks:manage); a key sees and changes only its own."""
 
-    queryset = WebhookSubscription.objects.all()
     serializer_class = WebhookSubscriptionSerializer
-    pagination_class = None
+    pagination_class = WebhookPagination
+    lookup_value_regex = "[0-9]{1,18}"
     scopes = {m: Scope.WEBHOOKS_MANAGE for m in ("GET", "POST", "PUT", "PATCH", "DELETE")}
+
+    def get_queryset(self):
+        subscriptions = WebhookSubscription.objects.all()
+        if isinstance(self.request.auth, ApiKey):
+            return subscriptions.filter(owner=self.request.auth)
+        return subscriptions
 
     def create(self, request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         secret = serializer.validated_data.pop("secret", None) or new_webhook_secret()
-        subscription = serializer.save(secret=secret)
+        owner = request.auth if isinstance(request.auth, ApiKey) else None
+        subscription = serializer.save(secret=secret, owner=owner)
         return Response(WebhookSubscriptionCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    def perform_update(self, serializer) -> None:
+        subscription = serializer.instance
+        for name, value in serializer.validated_data.items():
+            setattr(subscription, name, value)
+        save_webhook_subscription(subscription=subscription)
+
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None, format=None) -> Response:
+        subscription = self.get_object()
+        rotate_webhook_secret(subscription=subscription)
+        return Response(WebhookSubscriptionCreatedSerializer(subscription).data)
+
+    @action(
+        detail=True, methods=["get"], serializer_class=WebhookDeliverySerializer, pagination_class=DeliveryPagination
+    )
+    def deliveries(self, request, pk=None, format=None) -> Response:
+        page = self.paginate_queryset(self.get_object().deliveries.all())
+        return self.get_paginated_response(WebhookDeliverySerializer(page, many=True).data)
+
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"deliveries/(?P<delivery_id>[0-9]{1,18})/redeliver",
+        serializer_class=WebhookDeliverySerializer,
+    )
+    def redeliver(self, request, pk=None, delivery_id=None, format=None) -> Response:
+        delivery = get_object_or_404(self.get_object().deliveries, pk=delivery_id)
+        with transaction.atomic():
+            again = redeliver(delivery=delivery)
+        return Response(WebhookDeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["post"], serializer_class=WebhookDeliverySerializer)
+    def ping(self, request, pk=None, format=None) -> Response:
+        with transaction.atomic():
+            delivery = ping(subscription=self.get_object())
+        return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

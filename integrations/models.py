@@ -20,6 +20,8 @@ class Scope(models.TextChoices):
     REPORTS_READ = "reports:read", _("Read department reports")
     WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhook subscriptions")
     SURVEYS_WRITE = "surveys:write", _("Invite customers to surveys")
+    CASES_READ = "cases:read", _("Read recovery cases")
+    RESPONSES_READ = "responses:read", _("Read survey answers")
 
 
 class ApiKey(AbstractAPIKey):
@@ -58,7 +60,13 @@ class Event(models.TextChoices):
     CUSTOMER_AT_RISK = "customer.at_risk", _("A customer's recovery debt went from 0 to more than 0")
     CASE_OPENED = "case.opened", _("A recovery case was opened")
     CASE_OVERDUE = "case.overdue", _("A recovery case passed its due time unresolved")
+    CASE_ASSIGNED = "case.assigned", _("A recovery case was given to someone (or to nobody)")
+    CASE_RESOLVED = "case.resolved", _("A recovery case was resolved")
     SURVEY_ANSWERED = "survey.answered", _("A customer answered a survey")
+    WEBHOOK_PING = "webhook.ping", _("A test delivery asked for with POST /webhooks/{id}/ping/")
+
+
+SUBSCRIBABLE_EVENTS = [(value, label) for value, label in Event.choices if value != Event.WEBHOOK_PING]
 
 
 class WebhookSubscription(models.Model):
@@ -66,7 +74,19 @@ class WebhookSubscription(models.Model):
 
     url = models.URLField(max_length=500)
     events = models.JSONField(default=list, help_text=_("Event names, e.g. experience.negative."))
-    secret = models.CharField(max_length=100, help_text=_("Shared secret for the HMAC-SHA256 signature."))
+    secret = models.CharField(max_length=100, help_text=_("Signing secret (whsec_…), Standard Webhooks."))
+    previous_secret = models.CharField(
+        max_length=100, blank=True, help_text=_("The secret before the last rotation, still signing until below.")
+    )
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        ApiKey,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="webhook_subscriptions",
+        help_text=_("The API key that made it: only it (and CX admins) see and change it."),
+    )
     description = models.CharField(max_length=200, blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -78,11 +98,18 @@ class WebhookSubscription(models.Model):
     def __str__(self) -> str:
         return self.url
 
+    def secrets_in_force(self, now) -> list[str]:
+        """The current secret, and the previous one while its overlap lasts: deliveries carry both signatures."""
+        if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
+
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     DELIVERED = "delivered", _("Delivered")
     FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled (subscription deactivated)")
 
 
 class WebhookDelivery(models.Model):

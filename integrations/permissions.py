@@ -22,6 +22,8 @@ SESSION_ROLES = {
     Scope.EXPERIENCES_WRITE: {Role.ADMIN},
     Scope.WEBHOOKS_MANAGE: {Role.ADMIN},
     Scope.SURVEYS_WRITE: {Role.MANAGER, Role.ADMIN},  # managers: surveys of their departments' touchpoints
+    Scope.CASES_READ: {Role.MANAGER, Role.ADMIN},  # as the case pages: managers see their departments' cases
+    Scope.RESPONSES_READ: {Role.MANAGER, Role.ADMIN},  # managers: answers to their departments' surveys
 }
 
 

@@ -19,6 +19,13 @@ COMMON_ERRORS = {
     "403": "The API key lacks the scope, or the user's role or departments do not allow it.",
     "404": "No such object.",
     "429": "Too many requests for this key; wait for the seconds in the Retry-After header.",
+    "503": "The database is briefly unavailable; nothing was stored. Retry after the Retry-After seconds.",
+}
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before retrying."}}
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": {"schema": {"type": "integer"}, "description": "Requests this key may make per window."},
+    "RateLimit-Remaining": {"schema": {"type": "integer"}, "description": "Requests left in the current window."},
+    "RateLimit-Reset": {"schema": {"type": "integer"}, "description": "Seconds until the window frees a request."},
 }
 WRITE_ERRORS = {
     "413": "More than 1,000 experiences or a body over 1 MB.",
@@ -45,10 +52,11 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
                 errors = errors | {"422": "The Idempotency-Key was already used for a different request."}
             for code, description in errors.items():
                 operation["responses"].setdefault(code, {"description": description, "content": error})
-            if "429" in operation["responses"]:
-                operation["responses"]["429"]["headers"] = {
-                    "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}
-                }
+            for code, response in operation["responses"].items():
+                if code in ("429", "503"):
+                    response["headers"] = dict(RETRY_AFTER)
+                if code.startswith("2") or code == "429":
+                    response["headers"] = response.get("headers", {}) | RATE_LIMIT_HEADERS
     return result
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
 import logging
-import secrets
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +25,7 @@ from outbox.services import LEASE as DISPATCH_LEASE
 from outbox.services import queue_has_room, send_in_bulk, wake, wake_after_commit
 from touchpoints.models import Department
 
+from . import destinations, signing
 from .models import (
     ApiKey,
     DeliveryStatus,
@@ -41,10 +39,7 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "X-CXM-Signature"
-TIMESTAMP_HEADER = "X-CXM-Timestamp"
 EVENT_HEADER = "X-CXM-Event"
-DELIVERY_HEADER = "X-CXM-Delivery"
 ERROR_TEXT_LIMIT = 1000
 ATTEMPT_MARGIN_SECONDS = 20
 DELIVERIES_PER_MESSAGE = 20
@@ -87,7 +82,45 @@ def create_api_key(
 
 
 def new_webhook_secret() -> str:
-    return secrets.token_urlsafe(32)
+    return signing.new_secret()
+
+
+def rotate_webhook_secret(*, subscription: WebhookSubscription) -> str:
+    """A new secret; the old one keeps signing beside it for CXM_WEBHOOK_SECRET_OVERLAP_HOURS."""
+    secret = new_webhook_secret()
+    subscription.previous_secret = subscription.secret
+    subscription.previous_secret_until = timezone.now() + timedelta(hours=settings.CXM_WEBHOOK_SECRET_OVERLAP_HOURS)
+    subscription.secret = secret
+    subscription.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+    return secret
+
+
+def save_webhook_subscription(*, subscription: WebhookSubscription) -> None:
+    """Save a subscription; deactivating it cancels its pending deliveries (and their retries)."""
+    with transaction.atomic():
+        subscription.save()
+        if not subscription.active:
+            subscription.deliveries.filter(status=DeliveryStatus.PENDING).update(status=DeliveryStatus.CANCELLED)
+
+
+def redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send an earlier delivery's event again, as a new delivery (same payload, new attempts)."""
+    again = WebhookDelivery.objects.create(
+        subscription=delivery.subscription, event=delivery.event, payload=delivery.payload
+    )
+    wake_after_commit()
+    return again
+
+
+def ping(*, subscription: WebhookSubscription) -> WebhookDelivery:
+    """A test delivery, signed like every other, to check a receiver end to end."""
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription,
+        event=Event.WEBHOOK_PING,
+        payload={"subscription": subscription.pk, "message": "Ping from CXM: this receiver is set up."},
+    )
+    wake_after_commit()
+    return delivery
 
 
 def publish_event(*, event: str, payloads: Sequence[dict[str, Any]]) -> list[int]:
@@ -303,22 +336,19 @@ def send_again(*, deliveries) -> int:
     return count
 
 
-def sign(*, secret: str, timestamp: int, body: bytes) -> str:
-    """HMAC-SHA256 over `timestamp.body`: the receiver recomputes it and rejects old timestamps."""
-    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
 def signed_headers(delivery: WebhookDelivery, body: bytes) -> dict[str, str]:
-    """The headers of one attempt, its signature among them."""
-    timestamp = int(time.time())
+    """The headers of one attempt: Standard Webhooks' id, timestamp and signature (two during a rotation)."""
+    subscription = delivery.subscription
     return {
         "Content-Type": "application/json",
         "User-Agent": "CXM-Webhooks/1",
-        SIGNATURE_HEADER: sign(secret=delivery.subscription.secret, timestamp=timestamp, body=body),
-        TIMESTAMP_HEADER: str(timestamp),
         EVENT_HEADER: delivery.event,
-        DELIVERY_HEADER: str(delivery.pk),
+        **signing.headers(
+            secrets_in_force=subscription.secrets_in_force(timezone.now()),
+            message_id=f"msg_{delivery.pk}",
+            timestamp=int(time.time()),
+            body=body,
+        ),
     }
 
 
@@ -347,32 +377,36 @@ def attempt_delivery(*, delivery_id: int, attempt: int) -> None:
     if not claimed:
         return
     delivery = WebhookDelivery.objects.select_related("subscription").get(pk=delivery_id)
-    status, error = post(delivery)
+    status, error, refused = post(delivery)
     delivery.response_status = status
     delivery.last_error = error[:ERROR_TEXT_LIMIT]
     schedule = settings.CXM_WEBHOOK_RETRY_SCHEDULE
     if status is not None and 200 <= status < 300:
         delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, timezone.now()
-    elif delivery.attempts >= len(schedule):
+    elif refused or delivery.attempts >= len(schedule):
         delivery.status = DeliveryStatus.FAILED
     else:
         delivery.next_attempt_at = timezone.now() + timedelta(seconds=schedule[delivery.attempts])
     delivery.save(update_fields=["response_status", "last_error", "status", "delivered_at", "next_attempt_at"])
 
 
-def post(delivery: WebhookDelivery) -> tuple[int | None, str]:
-    """POST one delivery, signed; return the receiver's status (None if it never answered) and the error."""
+def post(delivery: WebhookDelivery) -> tuple[int | None, str, bool]:
+    """POST one delivery, signed, following no redirect; return the receiver's status (None if it never
+    answered), the error, and whether the destination was refused (private, loopback, metadata…)."""
     body = render_body(delivery)
     request = urllib.request.Request(
         delivery.subscription.url, data=body, method="POST", headers=signed_headers(delivery, body)
     )
     try:
-        with urllib.request.urlopen(request, timeout=settings.CXM_WEBHOOK_TIMEOUT_SECONDS) as response:
-            return response.status, ""
+        destinations.check(delivery.subscription.url)  # again at each delivery: DNS may have changed since
+        with destinations.opener.open(request, timeout=settings.CXM_WEBHOOK_TIMEOUT_SECONDS) as response:
+            return response.status, "", False
+    except destinations.DestinationRefused as exc:
+        return None, str(exc), True
     except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code} {exc.reason}"
+        return exc.code, f"HTTP {exc.code} {exc.reason}", False
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, str(getattr(exc, "reason", exc))
+        return None, str(getattr(exc, "reason", exc)), False
 
 
 # CSV import jobs (docs/api.md, "Bulk import"). A queued job older than the grace period has lost

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
@@ -16,11 +17,15 @@ from rest_framework import serializers
 
 
 class StrictCharField(serializers.CharField):
+    """A string, at most `max_length` as sent (spaces around it are trimmed after the check, as the schema says)."""
+
     default_error_messages = {"invalid": _("Must be a string.")}
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 
@@ -85,6 +90,9 @@ class StrictCharFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction) -> dict:
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        for validator in self.target.validators:
+            if isinstance(validator, RegexValidator) and not validator.inverse_match:
+                schema["pattern"] = getattr(validator.regex, "pattern", validator.regex)
         if not self.target.allow_blank and schema.get("type") == "string":
             schema["minLength"] = max(schema.get("minLength", 0), 1)
             schema.setdefault("pattern", r"\S")

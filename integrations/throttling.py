@@ -20,7 +20,20 @@ class PerKeyRateThrottle(SimpleRateThrottle):
         if isinstance(request.auth, ApiKey) and request.auth.throttle_rate:
             self.rate = request.auth.throttle_rate
             self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        allowed = super().allow_request(request, view)
+        if hasattr(self, "history"):  # counted (not an unlimited rate)
+            request.rate_limit_headers = self.rate_limit_headers()
+        return allowed
+
+    def rate_limit_headers(self) -> dict[str, str]:
+        """RateLimit-Limit / -Remaining / -Reset (the IETF draft's names), sent beside Retry-After."""
+        remaining = max((self.num_requests or 0) - len(self.history), 0)
+        reset = (self.duration or 0) - (self.now - self.history[-1]) if self.history else 0
+        return {
+            "RateLimit-Limit": str(self.num_requests),
+            "RateLimit-Remaining": str(remaining),
+            "RateLimit-Reset": str(max(int(reset + 0.999), 0)),
+        }
 
     def get_cache_key(self, request, view) -> str | None:
         if isinstance(request.auth, ApiKey):

@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from customers.api import CustomerViewSet
 from experiences.api import ExperienceViewSet
-from feedback.api import SurveyRuleViewSet, SurveyViewSet
+from feedback.api import CaseViewSet, SurveyResponseViewSet, SurveyRuleViewSet, SurveyViewSet
 from touchpoints.api import DepartmentViewSet, TouchpointViewSet
 
 from .api import ApiDocsView, WebhookSubscriptionViewSet
@@ -22,6 +22,8 @@ router.register("departments", DepartmentViewSet, basename="department")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 router.register("surveys", SurveyViewSet, basename="survey")
 router.register("survey-rules", SurveyRuleViewSet, basename="survey-rule")
+router.register("cases", CaseViewSet, basename="case")
+router.register("responses", SurveyResponseViewSet, basename="response")
 
 
 @csrf_exempt
@@ -34,5 +36,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     *router.urls,
-    re_path(r"^(?P<rest>.*)$", no_such_endpoint),
+    re_path(r"^(?P<rest>[\s\S]*)$", no_such_endpoint),  # a newline in the path too
 ]

@@ -75,6 +75,8 @@ def erase_customer(*, customer: Customer, actor_label: str, via: str, actor=None
                 content_type=ContentType.objects.get_for_model(Customer), object_id=str(customer.pk)
             ).update(object_repr=str(customer), change_message=""),
         }
+        # The items as sent (kept to tell a replay from a conflict) hold the note and the customer's name.
+        Experience.objects.filter(customer=customer, sent__isnull=False).update(sent=None)
         AuditEntry.objects.filter(customer=customer).update(customer=None)
         return AuditEntry.objects.create(
             action=AuditAction.ERASE,

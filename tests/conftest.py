@@ -1,3 +1,6 @@
+import ipaddress
+import socket
+
 import pytest
 import redis
 
@@ -58,6 +61,23 @@ def own_database(own_postgres, transactional_db):
         own_postgres.start()
     with database_in_use(own_postgres):
         yield own_postgres
+
+
+@pytest.fixture
+def dns_of_this_machine_only(monkeypatch):
+    """Host names do not resolve (a fuzzed webhook URL must not cause DNS lookups); addresses and localhost do."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            if name != "localhost":
+                raise socket.gaierror(socket.EAI_NONAME, "name resolution is off in this test") from None
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 @pytest.fixture

@@ -168,6 +168,12 @@ MATRIX: dict[str, list[tuple]] = {
         ("get", "/api/v1/experiences/", (401, 200, 200, 200, 200), Scope.EXPERIENCES_READ, 200),
         ("post", "/api/v1/experiences/", (401, 403, 403, 403, 400), Scope.EXPERIENCES_WRITE, 400),
     ],
+    "api/v1/^experiences/(?P<pk>[0-9]{1,18})/$": [
+        ("get", "/api/v1/experiences/{experience}/", (401, 200, 404, 200, 200), Scope.EXPERIENCES_READ, 200)
+    ],
+    "api/v1/^experiences/(?P<pk>[0-9]{1,18})\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/experiences/{experience}.json", (401, 200, 404, 200, 200), Scope.EXPERIENCES_READ, 200)
+    ],
     "api/v1/^experiences\\.(?P<format>[a-z0-9]+)/?$": [
         ("get", "/api/v1/experiences.json", (401, 200, 200, 200, 200), Scope.EXPERIENCES_READ, 200)
     ],
@@ -202,11 +208,71 @@ MATRIX: dict[str, list[tuple]] = {
     "api/v1/^webhooks\\.(?P<format>[a-z0-9]+)/?$": [
         ("get", "/api/v1/webhooks.json", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 200)
     ],
-    "api/v1/^webhooks/(?P<pk>[^/.]+)/$": [
-        ("get", "/api/v1/webhooks/{webhook}/", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 200)
+    # A subscription belongs to the key that made it: another key (here: any key) is answered 404.
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/$": [
+        ("get", "/api/v1/webhooks/{webhook}/", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 404)
     ],
-    "api/v1/^webhooks/(?P<pk>[^/.]+)\\.(?P<format>[a-z0-9]+)/?$": [
-        ("get", "/api/v1/webhooks/{webhook}.json", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 200)
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/webhooks/{webhook}.json", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/deliveries/$": [
+        ("get", "/api/v1/webhooks/{webhook}/deliveries/", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/deliveries\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/webhooks/{webhook}/deliveries.json", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/ping/$": [
+        ("post", "/api/v1/webhooks/{webhook}/ping/", (401, 403, 403, 403, 202), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/ping\\.(?P<format>[a-z0-9]+)/?$": [
+        ("post", "/api/v1/webhooks/{webhook}/ping.json", (401, 403, 403, 403, 202), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/rotate-secret/$": [
+        ("post", "/api/v1/webhooks/{webhook}/rotate-secret/", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/rotate-secret\\.(?P<format>[a-z0-9]+)/?$": [
+        ("post", "/api/v1/webhooks/{webhook}/rotate-secret.json", (401, 403, 403, 403, 200), Scope.WEBHOOKS_MANAGE, 404)
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/deliveries/(?P<delivery_id>[0-9]{1,18})/redeliver/$": [
+        (
+            "post",
+            "/api/v1/webhooks/{webhook}/deliveries/999999/redeliver/",
+            (401, 403, 403, 403, 404),
+            Scope.WEBHOOKS_MANAGE,
+            404,
+        )
+    ],
+    "api/v1/^webhooks/(?P<pk>[0-9]{1,18})/deliveries/(?P<delivery_id>[0-9]{1,18})/redeliver"
+    "\\.(?P<format>[a-z0-9]+)/?$": [
+        (
+            "post",
+            "/api/v1/webhooks/{webhook}/deliveries/999999/redeliver.json",
+            (401, 403, 403, 403, 404),
+            Scope.WEBHOOKS_MANAGE,
+            404,
+        )
+    ],
+    # Cases as on the case pages: staff no; a manager of another department does not see this one.
+    "api/v1/^cases/$": [("get", "/api/v1/cases/", (401, 403, 200, 200, 200), Scope.CASES_READ, 200)],
+    "api/v1/^cases\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/cases.json", (401, 403, 200, 200, 200), Scope.CASES_READ, 200)
+    ],
+    "api/v1/^cases/(?P<pk>[0-9]{1,18})/$": [
+        ("get", "/api/v1/cases/{case}/", (401, 403, 404, 200, 200), Scope.CASES_READ, 200)
+    ],
+    "api/v1/^cases/(?P<pk>[0-9]{1,18})\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/cases/{case}.json", (401, 403, 404, 200, 200), Scope.CASES_READ, 200)
+    ],
+    # Survey answers: keys with responses:read and CX admins all; managers their departments' surveys.
+    "api/v1/^responses/$": [("get", "/api/v1/responses/", (401, 403, 200, 200, 200), Scope.RESPONSES_READ, 200)],
+    "api/v1/^responses\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/responses.json", (401, 403, 200, 200, 200), Scope.RESPONSES_READ, 200)
+    ],
+    "api/v1/^responses/(?P<pk>[0-9]{1,18})/$": [
+        ("get", "/api/v1/responses/{response}/", (401, 403, 404, 200, 200), Scope.RESPONSES_READ, 200)
+    ],
+    "api/v1/^responses/(?P<pk>[0-9]{1,18})\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/responses/{response}.json", (401, 403, 404, 200, 200), Scope.RESPONSES_READ, 200)
     ],
     "api/v1/^surveys/$": [("get", "/api/v1/surveys/", (401, 200, 200, 200, 200), Scope.CATALOGUE_READ, 200)],
     "api/v1/^surveys\\.(?P<format>[a-z0-9]+)/?$": [
@@ -230,7 +296,7 @@ MATRIX: dict[str, list[tuple]] = {
     "api/v1/^survey-rules/(?P<touchpoint>[-a-zA-Z0-9_]+)\\.(?P<format>[a-z0-9]+)/?$": [
         ("get", "/api/v1/survey-rules/on-time-delivery.json", (401, 403, 404, 200, 200), Scope.SURVEYS_WRITE, 200)
     ],
-    "api/v1/^(?P<rest>.*)$": [("get", "/api/v1/no-such-thing/", (404, 404, 404, 404, 404), "any", 404)],
+    "api/v1/^(?P<rest>[\\s\\S]*)$": [("get", "/api/v1/no-such-thing/", (404, 404, 404, 404, 404), "any", 404)],
     # The Django admin, for superusers only; its own pages beside the models' pages below.
     "admin/": [("get", "/admin/", (A, A, A, A, 200), None, None)],
     "admin/login/": [("get", "/admin/login/", (200, 200, 200, 200, 302), None, None)],

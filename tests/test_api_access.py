@@ -33,7 +33,7 @@ ENDPOINTS = [
         "post",
         "/api/v1/webhooks/",
         Scope.WEBHOOKS_MANAGE,
-        {"url": "http://127.0.0.1:9/", "events": ["experience.negative"]},
+        {"url": "https://hooks.example.com/cxm", "events": ["experience.negative"]},
         201,
     ),
 ]

@@ -129,7 +129,9 @@ WRITE_ENDPOINTS = [
 @pytest.mark.parametrize(("method", "url", "fields"), WRITE_ENDPOINTS)
 @PROPERTY
 @given(data=st.data())
-def test_other_write_endpoints_never_answer_5xx(touchpoint, customer, method, url, fields, data):
+def test_other_write_endpoints_never_answer_5xx(
+    touchpoint, customer, dns_of_this_machine_only, method, url, fields, data
+):
     body = data.draw(st.dictionaries(st.sampled_from([*fields, "other"]), json_values, max_size=4))
     raw = json.dumps(body).replace("Infinity", "1e400").encode("utf-8", "surrogatepass")
     response = getattr(key_client(*Scope.values), method)(url, raw, content_type="application/json")

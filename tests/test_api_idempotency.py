@@ -135,7 +135,8 @@ def test_idempotency_keys_belong_to_their_api_key(writer):
     assert response.status_code == 201
 
 
-def test_idempotency_key_with_invisible_characters_is_400(writer):
-    response = writer.post(URL, {"experiences": [item("a")]}, format="json", HTTP_IDEMPOTENCY_KEY="req\u200b")
+@pytest.mark.parametrize("header", ["req\u200b", "", "r\u00e9q", "x" * 256])
+def test_idempotency_key_that_is_not_1_to_255_printable_ascii_characters_is_400(writer, header):
+    response = writer.post(URL, {"experiences": [item("a")]}, format="json", HTTP_IDEMPOTENCY_KEY=header)
     assert response.status_code == 400
     assert "Idempotency-Key" in response.json()["errors"]

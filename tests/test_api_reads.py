@@ -153,3 +153,27 @@ def test_experience_filter_with_a_bad_valence_is_400(client):
     response = client.get("/api/v1/experiences/?valence=furious")
     assert response.status_code == 400
     assert "valence" in response.json()["errors"]
+
+
+def test_one_experience_is_read_by_id(touchpoint, customer):
+    pk = (
+        record_experiences(
+            items=[{"id": "one", "customer": "ACME-1", "touchpoint": "on-time-delivery", "valence": "negative"}],
+            source="api",
+        )
+        .results[0]
+        .id
+    )
+    client = key_client(Scope.EXPERIENCES_READ)
+    body = client.get(f"/api/v1/experiences/{pk}/").json()
+    assert (body["id"], body["key"], body["valence"], body["emotion"]) == (pk, "one", "negative", "")
+    assert client.get("/api/v1/experiences/999999999/").status_code == 404
+    assert client.get("/api/v1/experiences/99999999999999999999999/").status_code == 404
+
+
+def test_reading_one_experience_takes_two_queries(touchpoint, customer, django_assert_num_queries):
+    item = {"id": "one", "customer": "ACME-1", "touchpoint": "on-time-delivery", "valence": "negative"}
+    pk = record_experiences(items=[item], source="api").results[0].id
+    client = key_client(Scope.EXPERIENCES_READ)
+    with django_assert_num_queries(2):  # the key, the experience with its customer, touchpoint and department
+        assert client.get(f"/api/v1/experiences/{pk}/").status_code == 200

@@ -19,3 +19,16 @@ def test_one_key_being_throttled_leaves_other_keys_alone(touchpoint):
     busy.get("/api/v1/touchpoints/")
     assert busy.get("/api/v1/touchpoints/").status_code == 429
     assert key_client(Scope.CATALOGUE_READ, rate="1/minute").get("/api/v1/touchpoints/").status_code == 200
+
+
+def test_every_answer_carries_the_rate_limit_headers(touchpoint):
+    client = key_client(Scope.CATALOGUE_READ, rate="3/minute")
+    first = client.get("/api/v1/touchpoints/")
+    assert (first["RateLimit-Limit"], first["RateLimit-Remaining"]) == ("3", "2")
+    assert 0 < int(first["RateLimit-Reset"]) <= 60
+    client.get("/api/v1/touchpoints/")
+    client.get("/api/v1/touchpoints/")
+    refused = client.get("/api/v1/touchpoints/")
+    assert refused.status_code == 429
+    assert (refused["RateLimit-Limit"], refused["RateLimit-Remaining"]) == ("3", "0")
+    assert int(refused["RateLimit-Reset"]) == int(refused["Retry-After"])

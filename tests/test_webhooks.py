@@ -1,16 +1,14 @@
 """Outbound webhooks: signed, delivered by Celery to a real HTTP receiver, retried with backoff."""
 
-import hashlib
-import hmac
 import json
 import threading
-import time
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
 from django.utils import timezone
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from experiences.services import record_experiences
 from integrations.models import DeliveryStatus, Scope, WebhookDelivery, WebhookSubscription
@@ -20,7 +18,7 @@ from scoring.recompute import rescore_dirty
 
 from .api import key_client
 
-SECRET = "a-shared-secret-of-enough-length"
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 class Receiver:
@@ -45,24 +43,26 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def verified_bodies(self, secret=SECRET, tolerance=300):
-        """Bodies whose signature checks out and whose timestamp is recent, as a receiver should verify."""
+    def verified_bodies(self, secret=SECRET):
+        """Bodies that the Standard Webhooks reference library verifies (signature and recent timestamp)."""
         bodies = []
         for headers, body in self.received:
-            timestamp = headers["X-CXM-Timestamp"]
-            expected = (
-                "sha256=" + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-            )
-            if (
-                hmac.compare_digest(expected, headers["X-CXM-Signature"])
-                and abs(time.time() - int(timestamp)) < tolerance
-            ):
-                bodies.append(json.loads(body))
+            try:
+                Webhook(secret).verify(body, dict(headers.items()))
+            except WebhookVerificationError:
+                continue
+            bodies.append(json.loads(body))
         return bodies
 
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def receivers_on_this_machine_allowed(settings):
+    """The test receiver listens on 127.0.0.1: refused unless allowed (tests/test_webhook_security.py)."""
+    settings.CXM_WEBHOOK_ALLOW_PRIVATE_DESTINATIONS = True
 
 
 @pytest.fixture
@@ -218,8 +218,8 @@ def test_subscription_created_through_the_api_shows_its_secret_once(db):
     created = client.post(
         "/api/v1/webhooks/", {"url": "https://crm.example/hooks", "events": ["customer.at_risk"]}, format="json"
     ).json()
-    assert len(created["secret"]) >= 32
-    listed = client.get("/api/v1/webhooks/").json()
+    assert created["secret"].startswith("whsec_")
+    listed = client.get("/api/v1/webhooks/").json()["results"]
     assert [s["url"] for s in listed] == ["https://crm.example/hooks"]
     assert "secret" not in listed[0]
 

@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='experience',
             name='idempotency_scope',
-            field=models.CharField(default='', help_text='Whose id namespace the key belongs to: key:<API key>, user:<id>, import or survey.', max_length=160),
+            field=models.CharField(db_default='', help_text='Whose id namespace the key belongs to: key:<API key>, user:<id>, import or survey.', max_length=160),
         ),
         migrations.RunPython(scope_existing_keys_by_source, migrations.RunPython.noop),
         migrations.AddField(

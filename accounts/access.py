@@ -139,9 +139,12 @@ def experiences(reader: Reader) -> QuerySet[Experience]:
 
 def cases(reader: Reader, action: Action = Action.VIEW) -> QuerySet[Case]:
     """Recovery cases: managers and admins see and manage their departments' cases; staff see the
-    cases assigned to them and the open cases of their departments, and work the ones assigned to them."""
-    if reader.role in ("anonymous", "key"):
+    cases assigned to them and the open cases of their departments, and work the ones assigned to them;
+    API keys read (never work) the cases of their departments, all of them when unlimited."""
+    if reader.role == "anonymous":
         return Case.objects.none()
+    if reader.role == "key":
+        return Case.objects.filter(_in_departments(reader)) if action == Action.VIEW else Case.objects.none()
     if reader.role != Role.STAFF:
         return Case.objects.filter(_in_departments(reader))
     mine = Q(assignee=reader.user)
@@ -174,8 +177,8 @@ def require_case_action(reader: Reader, case: Case, action: Action) -> None:
 
 
 def responses(reader: Reader) -> QuerySet[Response]:
-    """Survey answers about the reader's departments' touchpoints; managers and admins only."""
-    if not reader.manages:
+    """Survey answers about the reader's departments' touchpoints; managers, admins and API keys."""
+    if not (reader.manages or reader.role == "key"):
         return Response.objects.none()
     return Response.objects.filter(_in_departments(reader, "experience__department_id"))
 

@@ -44,7 +44,7 @@ def test_a_key_without_cases_read_is_refused(case):  # noqa: F811
     assert "cases:read" in response.json()["detail"]
 
 
-def test_case_list_takes_two_queries(case, other_case, django_assert_num_queries):  # noqa: F811
+def test_case_list_takes_three_queries(case, other_case, django_assert_num_queries):  # noqa: F811
     client = key_client(Scope.CASES_READ)
-    with django_assert_num_queries(2):  # the key, the page
+    with django_assert_num_queries(3):  # the key, the key's departments (the access gate), the page
         assert len(client.get(URL).json()["results"]) == 2

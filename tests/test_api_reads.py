@@ -171,9 +171,10 @@ def test_one_experience_is_read_by_id(touchpoint, customer):
     assert client.get("/api/v1/experiences/99999999999999999999999/").status_code == 404
 
 
-def test_reading_one_experience_takes_two_queries(touchpoint, customer, django_assert_num_queries):
+def test_reading_one_experience_takes_three_queries(touchpoint, customer, django_assert_num_queries):
     item = {"id": "one", "customer": "ACME-1", "touchpoint": "on-time-delivery", "valence": "negative"}
     pk = record_experiences(items=[item], source="api").results[0].id
     client = key_client(Scope.EXPERIENCES_READ)
-    with django_assert_num_queries(2):  # the key, the experience with its customer, touchpoint and department
+    # the key, the key's departments (the access gate), the experience with its customer, touchpoint and department
+    with django_assert_num_queries(3):
         assert client.get(f"/api/v1/experiences/{pk}/").status_code == 200

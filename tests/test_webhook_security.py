@@ -99,7 +99,7 @@ def test_private_destinations_are_refused_at_subscription(manager, url):
 def test_private_destinations_are_refused_again_at_delivery(db, dns_of_this_machine_only, url):
     subscription = WebhookSubscription.objects.create(url=url, events=["case.opened"], secret=signing.new_secret())
     delivery = WebhookDelivery.objects.create(subscription=subscription, event="case.opened", payload={})
-    assert attempt_delivery(delivery_id=delivery.pk) is None
+    assert attempt_delivery(delivery_id=delivery.pk, attempt=0) is None
     delivery.refresh_from_db()
     assert (delivery.status, delivery.response_status) == (DeliveryStatus.FAILED, None)
     assert "webhooks are not sent here" in delivery.last_error
@@ -112,7 +112,7 @@ def test_a_receiver_on_this_machine_gets_nothing_unless_allowed(db, dns_of_this_
             url=listening.url, events=["case.opened"], secret=signing.new_secret()
         )
         delivery = WebhookDelivery.objects.create(subscription=subscription, event="case.opened", payload={})
-        attempt_delivery(delivery_id=delivery.pk)
+        attempt_delivery(delivery_id=delivery.pk, attempt=0)
         assert listening.received == []
     finally:
         listening.close()
@@ -126,7 +126,7 @@ def test_redirects_are_not_followed(db, receiver):
             url=redirecting.url, events=["case.opened"], secret=signing.new_secret()
         )
         delivery = WebhookDelivery.objects.create(subscription=subscription, event="case.opened", payload={})
-        attempt_delivery(delivery_id=delivery.pk)
+        attempt_delivery(delivery_id=delivery.pk, attempt=0)
         delivery.refresh_from_db()
         assert delivery.response_status == 302
         assert delivery.status == DeliveryStatus.PENDING  # a failed attempt, retried later
@@ -167,7 +167,7 @@ def test_deactivation_cancels_pending_deliveries(manager):
     assert manager.patch(f"{URL}{pk}/", {"active": False}, format="json").status_code == 200
     pending.refresh_from_db()
     assert pending.status == DeliveryStatus.CANCELLED
-    assert attempt_delivery(delivery_id=pending.pk) is None
+    assert attempt_delivery(delivery_id=pending.pk, attempt=0) is None
     pending.refresh_from_db()
     assert pending.attempts == 0
 

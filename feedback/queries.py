@@ -261,21 +261,6 @@ def responses_for(*, responses: QuerySet[Response], flagged_only: bool = False) 
     return responses
 
 
-def nps(*, department: Department | None = None, since: datetime | None = None) -> float | None:
-    """% promoters − % detractors over NPS answers (optionally one department's, since a date)."""
-    answers = Response.objects.filter(survey__kind=SurveyKind.NPS)
-    if department is not None:
-        answers = answers.filter(experience__department=department)
-    if since is not None:
-        answers = answers.filter(created_at__gte=since)
-    row = answers.aggregate(
-        total=Count("pk"), promoters=Count("pk", filter=Q(score__gte=9)), detractors=Count("pk", filter=Q(score__lte=6))
-    )
-    if not row["total"]:
-        return None
-    return 100.0 * (row["promoters"] - row["detractors"]) / row["total"]
-
-
 # Relationship ladder ---------------------------------------------------------------------
 
 

@@ -80,8 +80,9 @@ class Reader:
 def reader_for(user: User | None = None, *, key: ApiKey | None = None) -> Reader:
     """The reader behind a user or an API key; active departments only, decided here once."""
     if key is not None:
-        limited = key.departments.all()
-        ids = frozenset(limited.filter(active=True).values_list("pk", flat=True)) if limited.exists() else None
+        # One query: a key with any department (even an inactive one) is limited to its active ones.
+        limited = list(key.departments.values_list("pk", "active"))
+        ids = frozenset(pk for pk, active in limited if active) if limited else None
         return Reader(role="key", department_ids=ids, key=key)
     if user is None or not user.is_authenticated:
         return Reader(role="anonymous", department_ids=frozenset())

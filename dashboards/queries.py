@@ -18,7 +18,7 @@ from django.db.models.functions import TruncWeek
 
 from experiences.models import EXPERIENCE_FIELDS, Experience, Valence
 from feedback import survey_scores
-from scoring.queries import SUMMED, SUMS, PeriodReport, rollups
+from scoring.queries import SUMS, PeriodReport, rollups
 from touchpoints.models import Department, Stage, Touchpoint, TouchpointOwner
 
 from .filters import Filters
@@ -107,10 +107,7 @@ def _by_week(points: list[TrendPoint]) -> list[TrendPoint]:
     for point in points:
         weeks.setdefault(point.start - timedelta(days=point.start.weekday()), []).append(point.report)
     return [
-        TrendPoint(
-            start=monday, report=PeriodReport(**{f: sum(getattr(r, f) for r in reports) for f in SUMMED}), weekly=True
-        )
-        for monday, reports in weeks.items()
+        TrendPoint(start=monday, report=sum(reports, PeriodReport()), weekly=True) for monday, reports in weeks.items()
     ]
 
 

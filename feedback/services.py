@@ -138,7 +138,7 @@ def create_invitations(
                 )
         batch.created = [i.pk for i in Invitation.objects.bulk_create(new)]
         if batch.created and channel == Channel.EMAIL:
-            _send_after_commit(batch.created)
+            _owe_sending(batch.created)
     return batch
 
 
@@ -152,7 +152,7 @@ def _new_invitation(*, survey: Survey, customer_id: int, now: datetime, **fields
     )
 
 
-def _send_after_commit(invitation_ids: list[int]) -> None:
+def _owe_sending(invitation_ids: list[int]) -> None:
     """Owe the e-mails in the caller's transaction: a worker sends them after commit (the outbox)."""
     outbox.record(handler="feedback.services.send_invitations", invitation_ids=list(invitation_ids))
 
@@ -293,7 +293,7 @@ def trigger_surveys(*, now: datetime | None = None) -> dict[str, int]:
         invitations = Invitation.objects.bulk_create([t.invitation for t in triggers if t.invitation])
         SurveyTrigger.objects.bulk_create(triggers)  # their invitations have ids now: bulk_create reads them
         if invitations:
-            _send_after_commit([i.pk for i in invitations])
+            _owe_sending([i.pk for i in invitations])
     return counts
 
 

@@ -9,10 +9,9 @@ from django.db import connection
 
 from customers.models import Customer
 from dashboards.filters import Filters
-from dashboards.queries import SUMS
 from experiences.models import Emotion, Experience
 from feedback.survey_scores import survey_scores
-from scoring.queries import PeriodReport, rollups
+from scoring.queries import SUMS, PeriodReport, rollups
 from touchpoints.models import Stage
 
 from .models import Journey, JourneyStep

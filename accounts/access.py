@@ -9,8 +9,9 @@ leak. A reader is a signed-in user or an API key:
 - Managers see their own active departments and the customers who dealt with them.
 - Staff see their own active departments' summaries, the cases assigned to them or open in their
   departments, and the experiences they logged themselves; never a customer list.
-- API keys see the whole company, unless the key is limited to departments: then it reads like a
-  manager of those departments. The key's scopes still decide which endpoints it may call.
+- API keys see the whole company, unless the key is limited to departments: then it reads (and,
+  with cases:write, works cases) like a manager of those departments. The key's scopes still decide
+  which endpoints it may call.
 
 Another department's object is answered as if it did not exist (404), on every page and endpoint.
 A role that may not use a page at all gets a 403 that says why. The rules are the table in
@@ -141,11 +142,10 @@ def experiences(reader: Reader) -> QuerySet[Experience]:
 def cases(reader: Reader, action: Action = Action.VIEW) -> QuerySet[Case]:
     """Recovery cases: managers and admins see and manage their departments' cases; staff see the
     cases assigned to them and the open cases of their departments, and work the ones assigned to them;
-    API keys read (never work) the cases of their departments, all of them when unlimited."""
+    API keys read, work and manage the cases of their departments, all of them when unlimited, as far
+    as their scopes let them (cases:read, cases:write)."""
     if reader.role == "anonymous":
         return Case.objects.none()
-    if reader.role == "key":
-        return Case.objects.filter(_in_departments(reader)) if action == Action.VIEW else Case.objects.none()
     if reader.role != Role.STAFF:
         return Case.objects.filter(_in_departments(reader))
     mine = Q(assignee=reader.user)
@@ -161,7 +161,7 @@ def case_actions(reader: Reader, case: Case) -> frozenset[Action]:
 
     The same rules as `cases`, for showing only the buttons that will work.
     """
-    if reader.manages:
+    if reader.manages or reader.role == "key":
         return frozenset(Action)
     if reader.user is not None and case.assignee_id == reader.user.pk:
         return frozenset({Action.VIEW, Action.WORK})

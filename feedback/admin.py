@@ -10,7 +10,17 @@ from django.utils.translation import ngettext
 
 from . import services
 from .forms import InviteForm
-from .models import Case, CaseComment, Invitation, LadderSuggestion, Response, Survey, SurveyRule, SurveyTrigger
+from .models import (
+    Case,
+    CaseComment,
+    CaseEvent,
+    Invitation,
+    LadderSuggestion,
+    Response,
+    Survey,
+    SurveyRule,
+    SurveyTrigger,
+)
 
 
 @admin.register(Survey)
@@ -126,7 +136,42 @@ class ResponseAdmin(admin.ModelAdmin):
 class CaseCommentInline(admin.TabularInline):
     model = CaseComment
     extra = 0
-    readonly_fields = ["author", "body", "sentiment", "created_at"]
+    fields = readonly_fields = ("written_by", "body", "sentiment", "created_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author", "api_key")
+
+    @admin.display(description=_("by"))
+    def written_by(self, comment: CaseComment) -> str:
+        return _by(comment.author, comment.api_key)
+
+
+class CaseEventInline(admin.TabularInline):
+    """The case's history, with who took each step (a person or an API key); written by the services only."""
+
+    model = CaseEvent
+    extra = 0
+    fields = readonly_fields = ("at", "kind", "taken_by", "department", "assignee", "note")
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor", "api_key", "department", "assignee")
+
+    @admin.display(description=_("by"))
+    def taken_by(self, event: CaseEvent) -> str:
+        return _by(event.actor, event.api_key)
+
+
+def _by(user, api_key) -> str:
+    """Who did it, as the case page says it: the person's username or "API key <name>"."""
+    if user is not None:
+        return user.get_username()
+    if api_key is not None:
+        return _("API key %(name)s") % {"name": api_key.name}
+    return "—"
 
 
 @admin.register(Case)
@@ -134,7 +179,8 @@ class CaseAdmin(admin.ModelAdmin):
     list_display = ["pk", "department", "customer", "status", "due_at", "assignee", "escalated_at"]
     list_filter = ["status", "department"]
     raw_id_fields = ["experience", "customer", "assignee", "resolved_by"]
-    inlines = [CaseCommentInline]
+    readonly_fields = ["resolved_by_key"]
+    inlines = [CaseEventInline, CaseCommentInline]
 
 
 @admin.register(LadderSuggestion)

@@ -5,23 +5,28 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from accounts import access
+from accounts.models import User
 from customers.models import Customer
 from experiences.filters import ExperienceFilter
-from integrations.api import ApiCursorPagination, ApiMixin, CheckedTextJSONParser
-from integrations.models import Scope
+from integrations.api import ApiCursorPagination, ApiMixin, CheckedTextJSONParser, Conflict
+from integrations.models import ApiKey, Scope
 
+from . import queries
 from .models import Case, CaseStatus, Channel, Invitation, Survey, SurveyRule
 from .models import Response as SurveyResponse
 from .serializers import (
     SKIP_REASONS,
     UNKNOWN,
+    CaseAssignSerializer,
+    CaseCommentSerializer,
+    CaseResolveSerializer,
     CaseSerializer,
     InviteRequestSerializer,
     InviteResultSerializer,
@@ -29,7 +34,16 @@ from .serializers import (
     SurveyRuleSerializer,
     SurveySerializer,
 )
-from .services import FeedbackError, InvitationBatch, create_invitations, invitation_url
+from .services import (
+    CaseClosed,
+    FeedbackError,
+    InvitationBatch,
+    assign_case,
+    comment_on_case,
+    create_invitations,
+    invitation_url,
+    resolve_case,
+)
 
 SLUG_REGEX = "[-a-zA-Z0-9_]+"
 SLUG = OpenApiParameter(
@@ -185,12 +199,47 @@ class CasePagination(ApiCursorPagination):
     ordering = ("-opened_at", "-id")
 
 
+RESOLVED_CASE = OpenApiResponse(description="The case is already resolved; `detail` says so and nothing changed.")
+CASE_WRITE_SCOPES = {"GET": Scope.CASES_WRITE, "POST": Scope.CASES_WRITE}
+
+
 @extend_schema_view(
     list=extend_schema(summary="List recovery cases, newest first"),
     retrieve=extend_schema(summary="Read a recovery case"),
+    assign=extend_schema(
+        summary="Give an open case to a member of its department (or to nobody)",
+        description=(
+            'Body `{"assignee": "<username>"}`, or `{"assignee": null}` to leave it to nobody. The assignee must '
+            "be an active member of the case's department, as on the case page; they are notified, and "
+            "subscribers get `case.assigned`. Answers the case as it now is."
+        ),
+        request=CaseAssignSerializer,
+        responses={200: CaseSerializer, 409: RESOLVED_CASE},
+    ),
+    comments=extend_schema(
+        summary="Comment on a case",
+        description=(
+            'Body `{"text": "..."}`. The comment shows on the case page as written by "API key <name>". '
+            "Resolved cases take comments too. Answers the case."
+        ),
+        request=CaseCommentSerializer,
+        responses={201: CaseSerializer},
+    ),
+    resolve=extend_schema(
+        summary="Resolve an open case with a note on what was done",
+        description=(
+            'Body `{"resolution": "..."}`. Subscribers get `case.resolved`; the case counts as recovered if the '
+            "customer's next experience is positive. A case already resolved is a 409. Answers the case."
+        ),
+        request=CaseResolveSerializer,
+        responses={200: CaseSerializer, 409: RESOLVED_CASE},
+    ),
 )
 class CaseViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Cases as the access gate shows them: the reader's departments' cases; others' are 404."""
+    """Cases as the access gate shows them: the reader's departments' cases; others' are 404.
+
+    The writes call the services the case pages call, and record the key as the one who acted.
+    """
 
     serializer_class = CaseSerializer
     pagination_class = CasePagination
@@ -200,6 +249,75 @@ class CaseViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
 
     def get_queryset(self):
         return access.cases(self.reader).select_related("customer", "department", "assignee")
+
+    @action(detail=True, methods=["post"], scopes=CASE_WRITE_SCOPES)
+    def assign(self, request, pk: str, format: str | None = None) -> Response:
+        case = self._case_for(access.Action.MANAGE)
+        username = _valid(CaseAssignSerializer, request.data)["assignee"]
+        assignee = None
+        if username is not None:
+            assignee = queries.assignable_users(case).filter(username=username).first()
+            if assignee is None:
+                raise ValidationError(
+                    {
+                        "assignee": [
+                            _("no active member of %(department)s has the username %(username)r")
+                            % {"department": case.department.name, "username": username}
+                        ]
+                    }
+                )
+        self._take_step(assign_case, case=case, assignee=assignee, by=self._user, by_key=self._key)
+        return self._answer(case)
+
+    @action(detail=True, methods=["post"], scopes=CASE_WRITE_SCOPES)
+    def comments(self, request, pk: str, format: str | None = None) -> Response:
+        case = self._case_for(access.Action.WORK)
+        text = _valid(CaseCommentSerializer, request.data)["text"]
+        self._take_step(comment_on_case, case=case, body=text, author=self._user, by_key=self._key)
+        return self._answer(case, status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["post"], scopes=CASE_WRITE_SCOPES)
+    def resolve(self, request, pk: str, format: str | None = None) -> Response:
+        case = self._case_for(access.Action.WORK)
+        resolution = _valid(CaseResolveSerializer, request.data)["resolution"]
+        self._take_step(resolve_case, case=case, resolution=resolution, by=self._user, by_key=self._key)
+        return self._answer(case)
+
+    def _case_for(self, action: access.Action) -> Case:
+        """The case of the URL if the caller may take this step on it: 404 when it is not theirs, as reads."""
+        cases = access.cases(self.reader, action).select_related("customer", "department")
+        case = access.get_or_404(cases, pk=self.kwargs["pk"])
+        access.require_case_action(self.reader, case, action)
+        return case
+
+    @staticmethod
+    def _take_step(step, **arguments) -> None:
+        """A resolved case is a 409 (the request was right, the case moved on); other refusals a 400."""
+        try:
+            step(**arguments)
+        except CaseClosed as error:
+            raise Conflict(str(error)) from None
+        except FeedbackError as error:
+            raise ValidationError({"non_field_errors": [str(error)]}) from None
+
+    def _answer(self, case: Case, code: int = status.HTTP_200_OK) -> Response:
+        return Response(CaseSerializer(self.get_queryset().get(pk=case.pk)).data, status=code)
+
+    @property
+    def _user(self) -> User | None:
+        """The person taking the step on the browsable API; None when an API key does."""
+        return None if self._key else self.reader.user
+
+    @property
+    def _key(self) -> ApiKey | None:
+        return self.reader.key
+
+
+def _valid(serializer_class: type[serializers.Serializer], data) -> dict:
+    """The body checked by its input serializer (400 naming each bad field); a body that is not an object too."""
+    checked = serializer_class(data=data)
+    checked.is_valid(raise_exception=True)
+    return checked.validated_data
 
 
 class SurveyResponseFilter(filters.FilterSet):

@@ -10,7 +10,7 @@ from touchpoints.models import Department
 
 from . import queries, scales
 from .models import FOLLOW_UP_SCALE, FollowUpKind, Survey
-from .services import MAX_COMMENT_LENGTH
+from .services import CASE_NOTE_LENGTH, MAX_COMMENT_LENGTH
 
 
 class SurveyAnswerForm(forms.Form):
@@ -99,14 +99,16 @@ class TransferForm(forms.Form):
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(label=_("Comment"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}), strip=True)
+    body = forms.CharField(
+        label=_("Comment"), max_length=CASE_NOTE_LENGTH, widget=forms.Textarea(attrs={"rows": 3}), strip=True
+    )
 
 
 class ResolveForm(forms.Form):
     resolution = forms.CharField(
         label=_("Resolution note"),
         help_text=_("What was done for the customer. Recovery is judged by their next experience."),
-        max_length=4000,
+        max_length=CASE_NOTE_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         strip=True,
     )

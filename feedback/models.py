@@ -267,6 +267,14 @@ class Case(models.Model):
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    resolved_by_key = models.ForeignKey(
+        "integrations.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The API key that resolved it (resolved_by is the person, on the case page)."),
+    )
     resolution = models.TextField(blank=True)
 
     class Meta:
@@ -295,6 +303,14 @@ class Case(models.Model):
 class CaseComment(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    api_key = models.ForeignKey(
+        "integrations.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The API key that wrote it (author is the person, on the case page)."),
+    )
     body = models.TextField()
     sentiment = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -321,6 +337,14 @@ class CaseEvent(models.Model):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=12, choices=CaseEventKind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    api_key = models.ForeignKey(
+        "integrations.ApiKey",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The API key that took the step (actor is the person, on the case page)."),
+    )
     at = models.DateTimeField(default=timezone.now)
     department = models.ForeignKey(
         "touchpoints.Department", on_delete=models.PROTECT, related_name="+", help_text=_("The case's department after")

@@ -6,12 +6,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from accounts.models import User
 from customers.models import Customer
 from integrations.strict_fields import StrictCharField
 from touchpoints.models import Touchpoint
 
 from .models import Case, CaseStatus, Channel, Response, Survey, SurveyRule
-from .services import ALREADY_INVITED, NO_EMAIL
+from .services import ALREADY_INVITED, CASE_NOTE_LENGTH, NO_EMAIL
 
 MAX_CUSTOMERS = 1000
 UNKNOWN = "unknown"
@@ -163,6 +164,27 @@ class CaseSerializer(serializers.ModelSerializer):
 
     def get_overdue(self, case: Case) -> bool:
         return case.status == CaseStatus.OPEN and case.due_at < timezone.now()
+
+
+class CaseAssignSerializer(serializers.Serializer):
+    assignee = StrictCharField(
+        max_length=User._meta.get_field("username").max_length,
+        allow_null=True,
+        help_text=_("The username of an active member of the case's department; null leaves the case to nobody."),
+    )
+
+
+class CaseCommentSerializer(serializers.Serializer):
+    text = StrictCharField(
+        max_length=CASE_NOTE_LENGTH, help_text=_("The comment, as colleagues read it on the case page.")
+    )
+
+
+class CaseResolveSerializer(serializers.Serializer):
+    resolution = StrictCharField(
+        max_length=CASE_NOTE_LENGTH,
+        help_text=_("What was done for the customer. Recovery is judged by their next experience."),
+    )
 
 
 class SurveyResponseSerializer(serializers.ModelSerializer):

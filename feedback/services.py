@@ -23,6 +23,7 @@ from customers import ladder
 from customers.models import Customer
 from experiences.models import Experience, Source, Valence
 from experiences.services import record_experiences
+from integrations.models import ApiKey
 from integrations.services import publish_event
 from outbox import services as outbox
 from touchpoints.models import Department, Stage, TouchpointOwner
@@ -52,10 +53,15 @@ log = logging.getLogger(__name__)
 
 TOKEN_SALT = "feedback.invitation"
 MAX_COMMENT_LENGTH = 2000
+CASE_NOTE_LENGTH = 4000  # a comment on a case or its resolution note, on the case page and through the API
 
 
 class FeedbackError(ValueError):
     """A request the feedback app refuses, with a message that says why (shown to the user)."""
+
+
+class CaseClosed(FeedbackError):
+    """The step needs an open case and this one is resolved: the request was fine, the case has moved on."""
 
 
 # Surveys ---------------------------------------------------------------------------------
@@ -570,8 +576,18 @@ def case_payload(case: Case) -> dict[str, Any]:
     }
 
 
-def assign_case(*, case: Case, assignee: User | None, by: User | None = None, now: datetime | None = None) -> None:
-    """Give the case to a member of its department, or to nobody; the assignee hears of it."""
+def assign_case(
+    *,
+    case: Case,
+    assignee: User | None,
+    by: User | None = None,
+    by_key: ApiKey | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Give an open case to a member of its department, or to nobody; the assignee hears of it.
+
+    `by` is the person who decided, `by_key` the API key when an integration did.
+    """
     if assignee is not None and not assignee.departments.filter(pk=case.department_id).exists():
         raise FeedbackError(
             _("%(user)s is not a member of %(department)s")
@@ -579,12 +595,14 @@ def assign_case(*, case: Case, assignee: User | None, by: User | None = None, no
         )
     now = now or timezone.now()
     with transaction.atomic():
-        Case.objects.filter(pk=case.pk).update(assignee=assignee)
+        if not Case.objects.filter(pk=case.pk, status=CaseStatus.OPEN).update(assignee=assignee):
+            raise CaseClosed(_("this case is already resolved; a resolved case is not assigned"))
         case.assignee = assignee
         CaseEvent.objects.create(
             case=case,
             kind=CaseEventKind.ASSIGNED,
             actor=by,
+            api_key=by_key,
             at=now,
             department_id=case.department_id,
             assignee=assignee,
@@ -662,16 +680,36 @@ def _send(messages: list[EmailMessage]) -> None:
         )
 
 
-def comment_on_case(*, case: Case, author: User, body: str, now: datetime | None = None) -> CaseComment:
+def comment_on_case(
+    *,
+    case: Case,
+    body: str,
+    author: User | None = None,
+    by_key: ApiKey | None = None,
+    now: datetime | None = None,
+) -> CaseComment:
+    """A note on the case for colleagues, by a person (`author`) or an integration (`by_key`)."""
     body = (body or "").strip()
     if not body:
         raise FeedbackError(_("write a comment first"))
     return CaseComment.objects.create(
-        case=case, author=author, body=body, sentiment=sentiment.compound(body), created_at=now or timezone.now()
+        case=case,
+        author=author,
+        api_key=by_key,
+        body=body,
+        sentiment=sentiment.compound(body),
+        created_at=now or timezone.now(),
     )
 
 
-def resolve_case(*, case: Case, by: User, resolution: str, now: datetime | None = None) -> None:
+def resolve_case(
+    *,
+    case: Case,
+    resolution: str,
+    by: User | None = None,
+    by_key: ApiKey | None = None,
+    now: datetime | None = None,
+) -> None:
     """Close the loop with a note on what was done; recovery is judged by the customer's next experience."""
     resolution = (resolution or "").strip()
     if not resolution:
@@ -679,12 +717,12 @@ def resolve_case(*, case: Case, by: User, resolution: str, now: datetime | None 
     now = now or timezone.now()
     with transaction.atomic():
         updated = Case.objects.filter(pk=case.pk, status=CaseStatus.OPEN).update(
-            status=CaseStatus.RESOLVED, resolved_at=now, resolved_by=by, resolution=resolution
+            status=CaseStatus.RESOLVED, resolved_at=now, resolved_by=by, resolved_by_key=by_key, resolution=resolution
         )
         if not updated:
-            raise FeedbackError(_("this case is already resolved"))
+            raise CaseClosed(_("this case is already resolved"))
         CaseEvent.objects.create(
-            case=case, kind=CaseEventKind.RESOLVED, actor=by, at=now, department_id=case.department_id
+            case=case, kind=CaseEventKind.RESOLVED, actor=by, api_key=by_key, at=now, department_id=case.department_id
         )
         _publish("case.resolved", [case.pk])
 

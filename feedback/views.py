@@ -183,10 +183,10 @@ def _render_case(request: AuthenticatedRequest, case: Case, status: int = 200, *
         "may_manage": access.Action.MANAGE in actions,
         "may_work": access.Action.WORK in actions,
         "row": queries.case_rows([case])[0],
-        "comments": case.comments.select_related("author"),
+        "comments": case.comments.select_related("author", "api_key"),
         "assign_form": forms.get("assign_form") or AssignForm(initial={"assignee": case.assignee_id}, case=case),
         "transfer_form": forms.get("transfer_form") or TransferForm(case=case),
-        "history": case.events.select_related("actor", "department", "from_department", "assignee"),
+        "history": case.events.select_related("actor", "api_key", "department", "from_department", "assignee"),
         "comment_form": forms.get("comment_form") or CommentForm(),
         "resolve_form": forms.get("resolve_form") or ResolveForm(),
         "response": Response.objects.filter(experience_id=case.experience_id).first(),
@@ -199,11 +199,15 @@ def _render_case(request: AuthenticatedRequest, case: Case, status: int = 200, *
 def case_assign(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     case = _case_or_404(request, pk, access.Action.MANAGE)
     form = AssignForm(request.POST, case=case)
-    if not form.is_valid():
-        return _render_case(request, case, status=400, assign_form=form)
-    services.assign_case(case=case, assignee=form.cleaned_data["assignee"], by=request.user)
-    messages.success(request, _("Case assigned."))
-    return redirect("case-detail", pk=case.pk)
+    if form.is_valid():
+        try:
+            services.assign_case(case=case, assignee=form.cleaned_data["assignee"], by=request.user)
+        except services.FeedbackError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Case assigned."))
+            return redirect("case-detail", pk=case.pk)
+    return _render_case(request, case, status=400, assign_form=form)
 
 
 @require_POST

@@ -43,6 +43,13 @@ class PayloadTooLarge(APIException):
     default_code = "payload_too_large"
 
 
+class Conflict(APIException):
+    """The request is well formed but the object's state refuses it (e.g. resolving a resolved case)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
 def body_too_large() -> PayloadTooLarge:
     return PayloadTooLarge(
         _("The body is larger than %(size)d bytes; send at most 1 MB per request.")

@@ -21,6 +21,7 @@ class Scope(models.TextChoices):
     WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhook subscriptions")
     SURVEYS_WRITE = "surveys:write", _("Invite customers to surveys")
     CASES_READ = "cases:read", _("Read recovery cases")
+    CASES_WRITE = "cases:write", _("Assign, comment on and resolve recovery cases")
     RESPONSES_READ = "responses:read", _("Read survey answers")
 
 

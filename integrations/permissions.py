@@ -23,6 +23,7 @@ SESSION_ROLES = {
     Scope.WEBHOOKS_MANAGE: {Role.ADMIN},
     Scope.SURVEYS_WRITE: {Role.MANAGER, Role.ADMIN},  # managers: surveys of their departments' touchpoints
     Scope.CASES_READ: {Role.MANAGER, Role.ADMIN},  # as the case pages: managers see their departments' cases
+    Scope.CASES_WRITE: {Role.MANAGER, Role.ADMIN},  # and work and manage them
     Scope.RESPONSES_READ: {Role.MANAGER, Role.ADMIN},  # managers: answers to their departments' surveys
 }
 

@@ -53,6 +53,8 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
             for code, description in errors.items():
                 operation["responses"].setdefault(code, {"description": description, "content": error})
             for code, response in operation["responses"].items():
+                if code.startswith("4") and "content" not in response:  # an operation's own 4xx (e.g. 409)
+                    response["content"] = error
                 if code in ("429", "503"):
                     response["headers"] = dict(RETRY_AFTER)
                 if code.startswith("2") or code == "429":

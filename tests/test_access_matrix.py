@@ -263,6 +263,26 @@ MATRIX: dict[str, list[tuple]] = {
     "api/v1/^cases/(?P<pk>[0-9]{1,18})\\.(?P<format>[a-z0-9]+)/?$": [
         ("get", "/api/v1/cases/{case}.json", (401, 403, 404, 200, 200), Scope.CASES_READ, 200)
     ],
+    # Working a case: as the case page, managers of its department and admins; keys with cases:write
+    # (limited to their departments). The checks send no body: the caller who may is told what is missing.
+    "api/v1/^cases/(?P<pk>[0-9]{1,18})/assign/$": [
+        ("post", "/api/v1/cases/{case}/assign/", (401, 403, 404, 400, 400), Scope.CASES_WRITE, 400)
+    ],
+    "api/v1/^cases/(?P<pk>[0-9]{1,18})/assign\\.(?P<format>[a-z0-9]+)/?$": [
+        ("post", "/api/v1/cases/{case}/assign.json", (401, 403, 404, 400, 400), Scope.CASES_WRITE, 400)
+    ],
+    "api/v1/^cases/(?P<pk>[0-9]{1,18})/comments/$": [
+        ("post", "/api/v1/cases/{case}/comments/", (401, 403, 404, 400, 400), Scope.CASES_WRITE, 400)
+    ],
+    "api/v1/^cases/(?P<pk>[0-9]{1,18})/comments\\.(?P<format>[a-z0-9]+)/?$": [
+        ("post", "/api/v1/cases/{case}/comments.json", (401, 403, 404, 400, 400), Scope.CASES_WRITE, 400)
+    ],
+    "api/v1/^cases/(?P<pk>[0-9]{1,18})/resolve/$": [
+        ("post", "/api/v1/cases/{case}/resolve/", (401, 403, 404, 400, 400), Scope.CASES_WRITE, 400)
+    ],
+    "api/v1/^cases/(?P<pk>[0-9]{1,18})/resolve\\.(?P<format>[a-z0-9]+)/?$": [
+        ("post", "/api/v1/cases/{case}/resolve.json", (401, 403, 404, 400, 400), Scope.CASES_WRITE, 400)
+    ],
     # Survey answers: keys with responses:read and CX admins all; managers their departments' surveys.
     "api/v1/^responses/$": [("get", "/api/v1/responses/", (401, 403, 200, 200, 200), Scope.RESPONSES_READ, 200)],
     "api/v1/^responses\\.(?P<format>[a-z0-9]+)/?$": [

@@ -12,11 +12,10 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 from rest_framework.response import Response
 
 from accounts import access
-from accounts.models import User
 from customers.models import Customer
 from experiences.filters import ExperienceFilter
 from integrations.api import ApiCursorPagination, ApiMixin, CheckedTextJSONParser, Conflict
-from integrations.models import ApiKey, Scope
+from integrations.models import Scope
 
 from . import queries
 from .models import Case, CaseStatus, Channel, Invitation, Survey, SurveyRule
@@ -266,21 +265,21 @@ class CaseViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
                         ]
                     }
                 )
-        self._take_step(assign_case, case=case, assignee=assignee, by=self._user, by_key=self._key)
+        self._take_step(assign_case, case=case, assignee=assignee, by=self.reader.user, by_key=self.reader.key)
         return self._answer(case)
 
     @action(detail=True, methods=["post"], scopes=CASE_WRITE_SCOPES)
     def comments(self, request, pk: str, format: str | None = None) -> Response:
         case = self._case_for(access.Action.WORK)
         text = _valid(CaseCommentSerializer, request.data)["text"]
-        self._take_step(comment_on_case, case=case, body=text, author=self._user, by_key=self._key)
+        self._take_step(comment_on_case, case=case, body=text, author=self.reader.user, by_key=self.reader.key)
         return self._answer(case, status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["post"], scopes=CASE_WRITE_SCOPES)
     def resolve(self, request, pk: str, format: str | None = None) -> Response:
         case = self._case_for(access.Action.WORK)
         resolution = _valid(CaseResolveSerializer, request.data)["resolution"]
-        self._take_step(resolve_case, case=case, resolution=resolution, by=self._user, by_key=self._key)
+        self._take_step(resolve_case, case=case, resolution=resolution, by=self.reader.user, by_key=self.reader.key)
         return self._answer(case)
 
     def _case_for(self, action: access.Action) -> Case:
@@ -302,15 +301,6 @@ class CaseViewSet(ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
 
     def _answer(self, case: Case, code: int = status.HTTP_200_OK) -> Response:
         return Response(CaseSerializer(self.get_queryset().get(pk=case.pk)).data, status=code)
-
-    @property
-    def _user(self) -> User | None:
-        """The person taking the step on the browsable API; None when an API key does."""
-        return None if self._key else self.reader.user
-
-    @property
-    def _key(self) -> ApiKey | None:
-        return self.reader.key
 
 
 def _valid(serializer_class: type[serializers.Serializer], data) -> dict:

@@ -178,3 +178,11 @@ def test_the_case_page_refuses_to_assign_a_resolved_case_and_says_why(client, ma
     response = client.post(f"/cases/{case.pk}/assign/", {"assignee": manager.pk})
     assert response.status_code == 400
     assert "this case is already resolved" in response.content.decode()
+
+
+def test_a_manager_on_the_browsable_api_comments_as_themselves(case, manager):  # noqa: F811
+    client = APIClient()
+    client.force_login(manager)
+    assert client.post(url(case, "comments"), {"text": "Spoke to the driver"}, format="json").status_code == 201
+    comment = case.comments.get()
+    assert (comment.author, comment.api_key) == (manager, None)

@@ -19,6 +19,7 @@ from experiences.services import ITEM_FIELDS, record_experiences
 from integrations.models import Scope
 
 from .api import key_client
+from .test_case_pages import case  # noqa: F401 - the fixture
 
 # Any text (NUL and lone surrogates included), numbers of any size (1e400 arrives as inf), nesting.
 scalars = (
@@ -122,6 +123,9 @@ WRITE_ENDPOINTS = [
     ("patch", "/api/v1/customers/ACME-1/", ["name", "email", "segment", "relationship_level", "our_revenue"]),
     ("post", "/api/v1/webhooks/", ["url", "events", "secret", "description", "active"]),
     ("post", "/api/v1/surveys/nps/invitations/", ["customers", "segment"]),
+    ("post", "/api/v1/cases/{case}/assign/", ["assignee"]),
+    ("post", "/api/v1/cases/{case}/comments/", ["text"]),
+    ("post", "/api/v1/cases/{case}/resolve/", ["resolution"]),
 ]
 
 
@@ -130,8 +134,17 @@ WRITE_ENDPOINTS = [
 @PROPERTY
 @given(data=st.data())
 def test_other_write_endpoints_never_answer_5xx(
-    touchpoint, customer, dns_of_this_machine_only, method, url, fields, data
+    touchpoint,
+    customer,
+    case,  # noqa: F811 - the fixture: the case endpoints work on it (resolved by the first valid resolve)
+    staff_user,
+    dns_of_this_machine_only,
+    method,
+    url,
+    fields,
+    data,
 ):
+    url = url.format(case=case.pk)
     body = data.draw(st.dictionaries(st.sampled_from([*fields, "other"]), json_values, max_size=4))
     raw = json.dumps(body).replace("Infinity", "1e400").encode("utf-8", "surrogatepass")
     response = getattr(key_client(*Scope.values), method)(url, raw, content_type="application/json")

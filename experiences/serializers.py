@@ -36,6 +36,7 @@ class ExperienceSerializer(serializers.ModelSerializer):
     reported_from_department: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="code",
         read_only=True,
+        allow_null=True,
         help_text=_("The department of the person who logged it; null for API, import and survey experiences."),
     )
     valence = ValenceField()

@@ -74,7 +74,12 @@ class ReplicaReadsMiddleware:
             _on_replica.set(False)
         if request.method not in SAFE_METHODS and _is_a_browser(request, response):
             response.set_cookie(
-                PIN_COOKIE, "1", max_age=settings.CXM_REPLICA_PIN_SECONDS, httponly=True, samesite="Lax"
+                PIN_COOKIE,
+                "1",
+                max_age=settings.CXM_REPLICA_PIN_SECONDS,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
             )
         elif getattr(request, "reads_replica", False) and _is_a_wsgi_stream(response):
             response.streaming_content = _chunks_on_replica(cast(Iterator[bytes], response.streaming_content))

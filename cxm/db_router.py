@@ -10,7 +10,9 @@ middleware). A read goes to the replica only when all of these hold:
 - the model belongs to the reported data (`REPLICA_APPS`): sessions, users, department memberships
   and API keys always come from the primary, so a sign-in or a revoked membership takes effect at
   once however far the replica lags;
-- no transaction is open on the primary (a read inside a write transaction sees that transaction).
+- no transaction is open on the primary (a read inside a write transaction sees that transaction);
+- the replica answers: when it does not, the pages read the primary and the process leaves the
+  replica alone for `CXM_REPLICA_RETRY_SECONDS` (a stopped replica slows nothing and breaks nothing).
 
 Writes and migrations always go to the primary. Celery tasks, the API and every other page never
 read the replica.
@@ -18,12 +20,14 @@ read the replica.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import TypeGuard, cast
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import Model
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase, StreamingHttpResponse
@@ -37,6 +41,9 @@ PIN_COOKIE = "cxm_primary"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 _on_replica: ContextVar[bool] = ContextVar("cxm_reads_on_replica", default=False)
+_replica_skipped_until = 0.0  # time.monotonic() before which this process reads the primary instead
+
+log = logging.getLogger(__name__)
 
 
 class ReplicaRouter:
@@ -92,8 +99,25 @@ class ReplicaReadsMiddleware:
             and match is not None
             and match.namespace in REPLICA_NAMESPACES
             and PIN_COOKIE not in request.COOKIES
+            and _replica_answers()
         )
         _on_replica.set(request.reads_replica)  # type: ignore[attr-defined]
+
+
+def _replica_answers() -> bool:
+    """Connected, or connectable now; a dead persistent connection fails its health check and is replaced."""
+    global _replica_skipped_until
+    if time.monotonic() < _replica_skipped_until:
+        return False
+    replica = connections[REPLICA]
+    try:
+        replica.close_if_health_check_failed()
+        replica.ensure_connection()
+    except DatabaseError as exc:
+        log.warning("replica unavailable, dashboards read the primary: %s", exc)
+        _replica_skipped_until = time.monotonic() + settings.CXM_REPLICA_RETRY_SECONDS
+        return False
+    return True
 
 
 def _is_a_wsgi_stream(response: HttpResponseBase) -> TypeGuard[StreamingHttpResponse]:

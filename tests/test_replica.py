@@ -3,6 +3,7 @@
 A throwaway primary and its replica (`pg_basebackup -R`, tests/servers.py) run on ports of their
 own. With the replica's replay paused, what the dashboards show is the replica's older state, while
 the API's writes land on the primary: the pages visibly read the replica (cxm/db_router.py).
+With the replica stopped, the pages read the primary.
 """
 
 import csv
@@ -124,3 +125,12 @@ def test_dashboards_read_the_replica_while_writes_and_a_writers_next_pages_use_t
     until(lambda: caught_up(primary, replica))
     assert exported(leo) == {"A-C0", "A-C1", "A-C2", "B-C0", "B-C1", "B-C2"}
     assert "Customer B0" in page(leo)
+
+    replica.stop()  # the replica goes away: the pages read the primary, where C is, without an error
+    try:
+        send("C")
+        for _ in range(4):  # every web worker finds its persistent replica connection dead
+            assert "Customer C0" in page(leo)
+        assert "C-C0" in exported(leo)
+    finally:
+        replica.start()

@@ -84,6 +84,22 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A PostgreSQL streaming replica for dashboard reads (docs/scaling.md, step 4; cxm/db_router.py): unset,
+# everything reads and writes the one database. A browser that wrote reads the primary for
+# CXM_REPLICA_PIN_SECONDS after, so it sees its own change (longer than the replica's usual lag).
+# A replica that does not answer (within connect_timeout) is left alone for CXM_REPLICA_RETRY_SECONDS.
+CXM_REPLICA_PIN_SECONDS = env.int("CXM_REPLICA_PIN_SECONDS", default=10)
+CXM_REPLICA_RETRY_SECONDS = env.float("CXM_REPLICA_RETRY_SECONDS", default=30)
+if env("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # the tests' database has no replica of its own
+    DATABASE_ROUTERS = ["cxm.db_router.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"), "cxm.db_router.ReplicaReadsMiddleware"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

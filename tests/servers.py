@@ -95,9 +95,11 @@ class ThrowawayPostgres:
     """A cluster of its own (`initdb`, trust auth) in a temporary directory, run by `pg_ctl` on a free port.
 
     PostgreSQL refuses to run as root; under root the cluster belongs to the `postgres` user.
+    Given a started `primary`, the cluster is its streaming replica instead: `pg_basebackup -R`
+    copies the primary and writes the standby settings, so it replays the primary's WAL once started.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, primary: ThrowawayPostgres | None = None) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="cxm-postgres-"))
         self.data = self.directory / "data"
         self.port = free_port()
@@ -105,7 +107,11 @@ class ThrowawayPostgres:
         if self.owner:
             owner = pwd.getpwnam(self.owner)
             os.chown(self.directory, owner.pw_uid, owner.pw_gid)
-        self._run(_postgres_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        if primary is None:
+            self._run(_postgres_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        else:
+            self._run(_postgres_bin("pg_basebackup"), "-D", str(self.data), "-h", "127.0.0.1", "-p", str(primary.port),
+                      "-U", "postgres", "-R", "-X", "stream", "-c", "fast")  # fmt: skip
 
     def _run(self, *command: str) -> None:
         prefix = ["runuser", "-u", self.owner, "--"] if self.owner else []
@@ -172,6 +178,18 @@ def postgres_server(database: str = "cxm_faults") -> Iterator[ThrowawayPostgres]
         yield server
     finally:
         server.remove()
+
+
+@contextmanager
+def postgres_with_replica(database: str = "cxm_replicated") -> Iterator[tuple[ThrowawayPostgres, ThrowawayPostgres]]:
+    """A migrated primary (as `postgres_server`) and a started streaming replica of it, each on its own port."""
+    with postgres_server(database) as primary:
+        replica = ThrowawayPostgres(primary=primary)
+        try:
+            replica.start()
+            yield primary, replica
+        finally:
+            replica.remove()
 
 
 @contextmanager

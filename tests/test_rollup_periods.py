@@ -1,5 +1,6 @@
 """Weekly and monthly rollups: always the sum of their days, after incremental rescores and a full recompute."""
 
+import random
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -10,7 +11,7 @@ from customers.models import Customer
 from customers.services import segments_changed
 from experiences.models import Experience
 from scoring.models import DailyRollup, MonthlyRollup, WeeklyRollup
-from scoring.queries import SUMMED
+from scoring.queries import SUMMED, Cover, PeriodReport, rollups, summed
 from scoring.recompute import rescore_all, rescore_dirty
 from scoring.services import mark_for_rescore
 
@@ -101,3 +102,56 @@ def test_the_full_recompute_rebuilds_weeks_and_months_and_drops_vanished_ones():
     assert not WeeklyRollup.objects.filter(week__lt=monday(first + timedelta(days=33))).exists()
     assert Experience.objects.count() == sum(WeeklyRollup.objects.values_list("experiences", flat=True))
     assert Experience.objects.count() == sum(MonthlyRollup.objects.values_list("experiences", flat=True))
+
+
+def days_of(cover: Cover) -> list[date]:
+    """Every day the cover reads, once per time it reads it."""
+    days = []
+    for ranges, length in ((cover.days, lambda d: 1), (cover.weeks, lambda d: 7), (cover.months, month_length)):
+        for first, last in ranges:
+            start = first
+            while start <= last:
+                days += [start + timedelta(days=n) for n in range(length(start))]
+                start += timedelta(days=length(start))
+    return sorted(days)
+
+
+def month_length(first: date) -> int:
+    return ((first + timedelta(days=31)).replace(day=1) - first).days
+
+
+def test_a_cover_reads_every_day_of_the_period_once():
+    rng = random.Random(5)
+    for _ in range(500):
+        start = date(2025, 1, 1) + timedelta(days=rng.randrange(800))
+        end = start + timedelta(days=rng.choice([0, 1, 6, 7, 13, 27, 30, 31, 59, 90, 364, 365, rng.randrange(1100)]))
+        expected = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+        for months in (True, False):
+            cover = Cover.of(start, end, months=months)
+            assert days_of(cover) == expected, (start, end, months)
+            assert months or not cover.months
+            assert all(first.weekday() == 0 and last.weekday() == 0 for first, last in cover.weeks)
+
+
+def test_sums_over_the_cover_equal_the_sums_of_the_days():
+    random_history(14, experiences=400)
+    rescore_dirty()
+    rng = random.Random(14)
+    today = timezone.localdate()
+    for _ in range(12):
+        start = today - timedelta(days=rng.randrange(730))
+        end = min(today, start + timedelta(days=rng.choice([6, 30, 90, 364, rng.randrange(700)])))
+        segments = rng.choice([None, ["smb"], ["enterprise", ""]])
+        got = summed(start=start, end=end, by=("department_id", "stage"), segments=segments)
+        weekly = summed(start=start, end=end, per_week=True, segments=segments)
+        expected: dict[tuple, PeriodReport] = defaultdict(PeriodReport)
+        per_week: dict[tuple, PeriodReport] = defaultdict(PeriodReport)
+        for row in rollups(start=start, end=end, segments=segments).values("day", "department_id", "stage", *SUMMED):
+            expected[(row["department_id"], row["stage"])] += PeriodReport.from_sums(row)
+            per_week[(monday(row["day"]),)] += PeriodReport.from_sums(row)
+        assert rounded(got) == rounded(expected)
+        assert rounded(weekly) == rounded(per_week)
+
+
+def rounded(reports: dict[tuple, PeriodReport]) -> dict[tuple, tuple]:
+    return {key: tuple(round(getattr(r, name), 6) for name in SUMMED) for key, r in reports.items()}

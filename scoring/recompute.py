@@ -1,4 +1,7 @@
-"""Set-based recompute of the stored scores: customer scores and daily rollups, upserted by SQL.
+"""Set-based recompute of the stored scores: customer scores and rollups, upserted by SQL.
+
+The daily rollups are summed from the experiences, the weekly and monthly ones from the daily
+ones, in the same transaction: a week or month is always the sum of its days.
 
 A few statements per batch, never a Python loop over experiences. The SQL runs unchanged on
 PostgreSQL and SQLite (Django registers CEILING on SQLite connections that lack it; row values
@@ -242,11 +245,13 @@ def rescore_dirty(
 def rescore_all(
     progress: Callable[[int, int], None] | None = None, *, batch_size: int = FULL_BATCH, now: datetime | None = None
 ) -> RescoreResult:
-    """Recompute every customer score and every daily rollup from the experiences.
+    """Recompute every customer score and every rollup from the experiences.
 
-    Run nightly (the debt shrinks as memories fade) and after a change of weights. The customer
-    sums come from one aggregate into a temporary table, then are upserted in batches of
-    customer ids so that `progress(done, total)` can report the steps.
+    Run nightly (the debt shrinks as memories fade) and after a change of weights. One aggregate
+    fills a temporary table with the customer sums and the daily sums; the scores are upserted
+    from it in batches of customer ids (so that `progress(done, total)` can report the steps),
+    then the rollups are upserted and vanished keys deleted against it, never re-scanning the
+    experiences.
     """
     now = now or timezone.now()
     result = RescoreResult()

@@ -152,14 +152,15 @@ def main() -> None:
     import django
 
     django.setup()
-    from scoring.models import CustomerScore, DailyRollup
+    from scoring.models import CustomerScore, DailyRollup, MonthlyRollup, WeeklyRollup
     from scoring.recompute import rescore_all, rescore_dirty
 
     print(f"CXM scoring benchmark: {args.experiences:,} experiences, {args.customers:,} customers")
     if not args.reuse:
         timed("load (generate_series + engine masses + VACUUM ANALYZE)", lambda: load(args.experiences, args.customers))
     CustomerScore.objects.all().delete()
-    DailyRollup.objects.all().delete()
+    for rollups in (DailyRollup, WeeklyRollup, MonthlyRollup):
+        rollups.objects.all().delete()
     aggregate = min(timed("hand-written aggregate of customer masses", hand_written_aggregate) for _ in range(3))
     full_recompute("full recompute, empty score tables (first run)", rescore_all)
     runs = [full_recompute("full recompute, scores stored (nightly)", rescore_all) for _ in range(3)]

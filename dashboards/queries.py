@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from experiences.models import EXPERIENCE_FIELDS, Experience, Valence
 from feedback import survey_scores
@@ -239,18 +239,6 @@ def reported_by_others(*, filters: Filters, department: Department) -> ReportedB
         if reporter is not None and reporter != department.pk:
             others.append((row["reported_from_department__name"], row["n"]))
     return ReportedByOthers(negatives=negatives, by_department=sorted(others, key=lambda o: (-o[1], o[0])))
-
-
-def reported_by_others_shares(*, filters: Filters, department_ids: Iterable[int] | None) -> dict[int, float]:
-    """Per department, the share (0–1) of its negatives that other departments reported; one query."""
-    others = Q(reported_from_department__isnull=False) & ~Q(reported_from_department=F("department"))
-    rows = (
-        _experiences(filters, department_ids)
-        .filter(valence=Valence.NEGATIVE)
-        .values("department_id")
-        .annotate(negatives=Count("pk"), from_others=Count("pk", filter=others))
-    )
-    return {r["department_id"]: r["from_others"] / r["negatives"] for r in rows if r["negatives"]}
 
 
 def worst_moments(rows: list[TouchpointRow], *, limit: int = 10) -> list[TouchpointRow]:

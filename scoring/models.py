@@ -68,6 +68,8 @@ class Rollup(models.Model):
     met = models.IntegerField(default=0)
     exceeded = models.IntegerField(default=0)
     failed = models.IntegerField(default=0)
+    # Negatives someone of another department reported (`Experience.reported_from_department`).
+    reported_by_others = models.IntegerField(default=0)
 
     class Meta:
         abstract = True

@@ -35,6 +35,7 @@ SUMMED = (
     "met",
     "exceeded",
     "failed",
+    "reported_by_others",
 )
 
 
@@ -56,6 +57,7 @@ class PeriodReport:
     met: int = 0
     exceeded: int = 0
     failed: int = 0
+    reported_by_others: int = 0
 
     @property
     def index(self) -> float | None:
@@ -111,6 +113,11 @@ class PeriodReport:
     def failed_share(self) -> float | None:
         """Share of all experiences whose tangible outcome failed."""
         return _share(self.failed, self.experiences)
+
+    @property
+    def reported_by_others_share(self) -> float | None:
+        """Share of the negatives that people of other departments reported."""
+        return _share(self.reported_by_others, self.negatives)
 
     @classmethod
     def from_sums(cls, sums: Mapping[str, Any]) -> PeriodReport:

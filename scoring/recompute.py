@@ -90,7 +90,17 @@ UPSERT_SCORES_SQL = f"""
     RETURNING customer_id, recovery_debt
 """
 
-ROLLUP_COUNTS = ("experiences", "positives", "neutrals", "negatives", "missed", "met", "exceeded", "failed")
+ROLLUP_COUNTS = (
+    "experiences",
+    "positives",
+    "neutrals",
+    "negatives",
+    "missed",
+    "met",
+    "exceeded",
+    "failed",
+    "reported_by_others",
+)
 ROLLUP_MASSES = ("positive_mass", "negative_mass")
 ROLLUP_DIMENSIONS = ("department_id", "touchpoint_id", "stage", "segment")
 ROLLUP_SUMS = ROLLUP_COUNTS + ROLLUP_MASSES
@@ -107,6 +117,8 @@ ROLLUP_AGGREGATES = """
            SUM(CASE WHEN e.expectation = 'met' THEN 1 ELSE 0 END) AS met,
            SUM(CASE WHEN e.expectation = 'exceeded' THEN 1 ELSE 0 END) AS exceeded,
            SUM(CASE WHEN e.outcome = 'failed' THEN 1 ELSE 0 END) AS failed,
+           SUM(CASE WHEN e.valence = -1 AND e.reported_from_department_id <> e.department_id
+                    THEN 1 ELSE 0 END) AS reported_by_others,
            SUM(CASE WHEN e.impact > 0 THEN e.impact ELSE 0 END) AS positive_mass,
            SUM(CASE WHEN e.impact < 0 THEN -e.impact ELSE 0 END) AS negative_mass"""
 DAILY_SUMS_SQL = f"""

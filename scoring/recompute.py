@@ -42,7 +42,6 @@ EXPERIENCES = Experience._meta.db_table
 SCORES = CustomerScore._meta.db_table
 ROLLUPS = DailyRollup._meta.db_table
 CUSTOMERS = Customer._meta.db_table
-CUSTOMER_SUMS = "cxm_customer_sums"
 PERIOD_TABLES = {"week": WeeklyRollup._meta.db_table, "month": MonthlyRollup._meta.db_table}
 
 CUSTOMER_SUMS_SQL = f"""
@@ -137,6 +136,22 @@ PERIOD_SUMS_SQL = f"""
      WHERE {{where}}
      GROUP BY {{bucket}}, {", ".join(ROLLUP_DIMENSIONS)}
 """
+
+# The full recompute's one scan of the experiences: the customer sums (`CUSTOMER_SUMS_SQL`'s columns)
+# and the daily sums (`DAILY_SUMS_SQL`'s) side by side; a row is of one set, NULL in the other's keys.
+FULL_SUMS_SQL = f"""
+    SELECT e.customer_id, e.occurred_on AS day, e.department_id, e.touchpoint_id, e.stage, c.segment,
+           GROUPING(e.occurred_on) AS per_customer,
+           SUM(e.positive_mass_norm) AS pn,
+           SUM(e.negative_mass_norm) AS nn,
+           MAX(CASE WHEN e.valence = -1 THEN e.occurred_at END) AS last_negative_at,
+           {ROLLUP_AGGREGATES}
+      FROM {EXPERIENCES} e JOIN {CUSTOMERS} c ON c.id = e.customer_id
+     GROUP BY GROUPING SETS ((e.customer_id), (e.occurred_on, e.department_id, e.touchpoint_id, e.stage, c.segment))
+"""
+FULL_SUMS = "cxm_full_sums"
+PER_CUSTOMER = "per_customer = 1"
+CUSTOMER_SUM_COLUMNS = "customer_id, pn, nn, positives, neutrals, negatives, last_negative_at"
 
 # The first day of a day's week (Monday) and month: the other vendor-specific pieces of SQL.
 PERIOD_START = {
@@ -244,13 +259,11 @@ def rescore_all(
 ) -> RescoreResult:
     """Recompute every customer score and every rollup from the experiences.
 
-    Run nightly (the debt shrinks as memories fade) and after a change of weights. The customer
-    sums come from one aggregate into a temporary table, then are upserted in batches of
-    customer ids so that `progress(done, total)` can report the steps. The daily sums come from
-    one more aggregate into a temporary table (tens of thousands of rows), against which the
-    rollups are upserted and vanished keys deleted. Two aggregates rather than one with grouping
-    sets: PostgreSQL runs each of them in parallel, grouping sets on one process
-    (docs/performance.md#scores).
+    Run nightly (the debt shrinks as memories fade) and after a change of weights. One aggregate
+    fills a temporary table with the customer sums and the daily sums; the scores are upserted
+    from it in batches of customer ids (so that `progress(done, total)` can report the steps),
+    then the rollups are upserted and vanished keys deleted against it, never re-scanning the
+    experiences.
     """
     now = now or timezone.now()
     result = RescoreResult()
@@ -259,43 +272,50 @@ def rescore_all(
     starts = list(range(low, high + 1, batch_size))
     total = len(starts) + 2
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {CUSTOMER_SUMS}")
+        cursor.execute(f"DROP TABLE IF EXISTS {FULL_SUMS}")
         try:
-            with transaction.atomic():
-                _raise_work_mem(cursor)
-                cursor.execute(f"CREATE TEMPORARY TABLE {CUSTOMER_SUMS} AS " + CUSTOMER_SUMS_SQL.format(where="1 = 1"))
-            cursor.execute(f"SELECT COUNT(*) FROM {CUSTOMER_SUMS}")
+            daily_sums = _sum_everything(cursor)
+            cursor.execute(f"SELECT COUNT(*) FROM {FULL_SUMS} WHERE {PER_CUSTOMER}")
             result.customers = cursor.fetchone()[0]
             _report(progress, 1, total)
             for step, start in enumerate(starts, start=2):
                 with transaction.atomic():
                     where = "customer_id >= %(low)s AND customer_id < %(high)s"
                     bounds_params = {"low": start, "high": start + batch_size}
-                    sums = f"SELECT * FROM {CUSTOMER_SUMS} WHERE {where}"
+                    sums = f"SELECT {CUSTOMER_SUM_COLUMNS} FROM {FULL_SUMS} WHERE {PER_CUSTOMER} AND {where}"
                     _score(cursor, sums, bounds_params, where, now, result)
                 _report(progress, step, total)
             cursor.execute(
-                f"DELETE FROM {SCORES} WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {CUSTOMER_SUMS} s WHERE s.customer_id = {SCORES}.customer_id)"
+                f"DELETE FROM {SCORES} WHERE NOT EXISTS (SELECT 1 FROM {FULL_SUMS} s "
+                f"WHERE {PER_CUSTOMER} AND s.customer_id = {SCORES}.customer_id)"
             )
+            with transaction.atomic():
+                _refresh(cursor, ROLLUPS, "day", daily_sums, {}, ("1 = 1", {}))
+                _roll_up_periods(cursor, None)
+                # Every rollup row may have been rewritten: fresh statistics before the pages plan on them.
+                for table in (ROLLUPS, *PERIOD_TABLES.values()):
+                    cursor.execute(f"ANALYZE {table}")
         finally:
-            cursor.execute(f"DROP TABLE IF EXISTS {CUSTOMER_SUMS}")
-        with transaction.atomic():
-            _raise_work_mem(cursor)
-            _refresh(cursor, ROLLUPS, "day", DAILY_SUMS_SQL.format(where="1 = 1"), {}, ("1 = 1", {}))
-            _roll_up_periods(cursor, None)
-            # Every rollup row may have been rewritten: fresh statistics before the pages plan on them.
-            for table in (ROLLUPS, *PERIOD_TABLES.values()):
-                cursor.execute(f"ANALYZE {table}")
+            cursor.execute(f"DROP TABLE IF EXISTS {FULL_SUMS}")
         result.days = DailyRollup.objects.values("day").distinct().count()
         _report(progress, total, total)
     return result
 
 
-def _raise_work_mem(cursor) -> None:
-    """Give this transaction's aggregates of every experience `FULL_WORK_MEM`, so they do not spill to disk."""
-    if connection.vendor == "postgresql":
+def _sum_everything(cursor) -> str:
+    """Aggregate every experience into the temporary `FULL_SUMS`: per customer, and (on PostgreSQL) per rollup key.
+
+    PostgreSQL does both in one scan (grouping sets, hashed side by side, within `FULL_WORK_MEM`);
+    returns the statement that selects the daily sums, which on SQLite aggregates the experiences again.
+    """
+    if connection.vendor != "postgresql":
+        sums = CUSTOMER_SUMS_SQL.format(where="1 = 1")
+        cursor.execute(f"CREATE TEMPORARY TABLE {FULL_SUMS} AS SELECT s.*, 1 AS per_customer FROM ({sums}) s")
+        return DAILY_SUMS_SQL.format(where="1 = 1")
+    with transaction.atomic():
         cursor.execute(f"SET LOCAL work_mem = '{FULL_WORK_MEM}'")
+        cursor.execute(f"CREATE TEMPORARY TABLE {FULL_SUMS} AS {FULL_SUMS_SQL}")
+    return f"SELECT {', '.join(('day', *ROLLUP_DIMENSIONS, *ROLLUP_SUMS))} FROM {FULL_SUMS} WHERE NOT {PER_CUSTOMER}"
 
 
 def rewrite_masses() -> int:

@@ -13,25 +13,28 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import TruncWeek
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from experiences.models import EXPERIENCE_FIELDS, Experience, Valence
 from feedback import survey_scores
-from scoring.queries import SUMS, PeriodReport, rollups
+from scoring.queries import SUMS, PeriodReport, rollups, summed
 from touchpoints.models import Department, Stage, Touchpoint, TouchpointOwner
 
 from .filters import Filters
 
 
-def _rollups(filters: Filters, department_ids: Iterable[int] | None, *, previous: bool = False) -> QuerySet:
+def _summed(
+    filters: Filters, department_ids: Iterable[int] | None, *, previous: bool = False, **grouping
+) -> dict[tuple, PeriodReport]:
+    """`scoring.queries.summed` over the filter's period (or the one before) and narrowing; one query."""
     period = filters.period.previous if previous else filters.period
-    return rollups(
+    return summed(
         start=period.start,
         end=period.end,
         department_ids=department_ids,
         stages=filters.stages or None,
         segments=filters.segments or None,
+        **grouping,
     )
 
 
@@ -56,8 +59,8 @@ def department_ranking(*, filters: Filters, department_ids: Iterable[int] | None
         departments = departments.filter(pk__in=list(department_ids))
 
     def by_department(previous: bool) -> dict[int, PeriodReport]:
-        rows = _rollups(filters, department_ids, previous=previous).values("department_id").annotate(**SUMS)
-        return {r["department_id"]: PeriodReport.from_sums(r) for r in rows}
+        rows = _summed(filters, department_ids, previous=previous, by=("department_id",))
+        return {pk: report for (pk,), report in rows.items()}
 
     current, before = by_department(False), by_department(True)
     ranking = [
@@ -81,11 +84,22 @@ class TrendPoint:
 
 
 def index_trend(*, filters: Filters, department_ids: Iterable[int] | None) -> list[TrendPoint]:
-    """The figures per day (per week from Monday for long periods or sparse days), gaps filled; one query."""
+    """The figures per day (per week from Monday for long periods or sparse days), gaps filled; one query.
+
+    Weeks are read from the weekly rollups, except the partial weeks at the ends of the period.
+    """
     period = filters.period
-    bucket = TruncWeek("day") if period.weekly else F("day")
-    rows = _rollups(filters, department_ids).annotate(bucket=bucket).values("bucket").annotate(**SUMS)
-    by_bucket = {_as_date(r["bucket"]): PeriodReport.from_sums(r) for r in rows}
+    if period.weekly:
+        by_bucket = {week: report for (week,), report in _summed(filters, department_ids, per_week=True).items()}
+    else:
+        rows = rollups(
+            start=period.start,
+            end=period.end,
+            department_ids=department_ids,
+            stages=filters.stages or None,
+            segments=filters.segments or None,
+        )
+        by_bucket = {r["day"]: PeriodReport.from_sums(r) for r in rows.values("day").annotate(**SUMS)}
     step = timedelta(days=7 if period.weekly else 1)
     first = period.start - timedelta(days=period.start.weekday()) if period.weekly else period.start
     points, day = [], first
@@ -111,10 +125,6 @@ def _by_week(points: list[TrendPoint]) -> list[TrendPoint]:
     ]
 
 
-def _as_date(value) -> date:
-    return value.date() if hasattr(value, "date") else value
-
-
 @dataclass(frozen=True)
 class TouchpointRow:
     touchpoint_id: int
@@ -130,19 +140,11 @@ def touchpoint_rows(*, filters: Filters, department_ids: Iterable[int] | None) -
     One row per touchpoint × stage comes back (at most three per touchpoint), so the per-touchpoint
     totals are the sum of at most three reports.
     """
-    rows = (
-        _rollups(filters, department_ids)
-        .values("touchpoint_id", "touchpoint__name", "touchpoint__code", "stage")
-        .annotate(**SUMS)
-        .order_by("touchpoint__name", "touchpoint_id")
-    )
+    rows = _summed(filters, department_ids, by=("touchpoint__name", "touchpoint_id", "touchpoint__code", "stage"))
     result: dict[int, TouchpointRow] = {}
-    for r in rows:
-        row = result.setdefault(
-            r["touchpoint_id"],
-            TouchpointRow(r["touchpoint_id"], r["touchpoint__name"], r["touchpoint__code"], PeriodReport(), {}),
-        )
-        row.by_stage[r["stage"]] = PeriodReport.from_sums(r)
+    for (name, pk, code, stage), report in sorted(rows.items(), key=lambda item: item[0][:2]):
+        row = result.setdefault(pk, TouchpointRow(pk, name, code, PeriodReport(), {}))
+        row.by_stage[stage] = report
     return [
         TouchpointRow(row.touchpoint_id, row.name, row.code, sum(row.by_stage.values(), PeriodReport()), row.by_stage)
         for row in result.values()
@@ -183,8 +185,16 @@ def owned_touchpoints(*, filters: Filters, department: Department, rows: list[To
     co_owned = [tp.pk for tp in owned if tp.owner_count > 1]
     whole: dict[int, PeriodReport] = {}
     if co_owned:
-        sums = _rollups(filters, None).filter(touchpoint_id__in=co_owned).values("touchpoint_id").annotate(**SUMS)
-        whole = {r["touchpoint_id"]: PeriodReport.from_sums(r) for r in sums}
+        period = filters.period
+        sums = summed(
+            start=period.start,
+            end=period.end,
+            by=("touchpoint_id",),
+            touchpoint_ids=co_owned,
+            stages=filters.stages or None,
+            segments=filters.segments or None,
+        )
+        whole = {pk: report for (pk,), report in sums.items()}
     share = {row.touchpoint_id: row.report for row in rows}
     return [
         OwnedTouchpoint(
@@ -229,18 +239,6 @@ def reported_by_others(*, filters: Filters, department: Department) -> ReportedB
         if reporter is not None and reporter != department.pk:
             others.append((row["reported_from_department__name"], row["n"]))
     return ReportedByOthers(negatives=negatives, by_department=sorted(others, key=lambda o: (-o[1], o[0])))
-
-
-def reported_by_others_shares(*, filters: Filters, department_ids: Iterable[int] | None) -> dict[int, float]:
-    """Per department, the share (0–1) of its negatives that other departments reported; one query."""
-    others = Q(reported_from_department__isnull=False) & ~Q(reported_from_department=F("department"))
-    rows = (
-        _experiences(filters, department_ids)
-        .filter(valence=Valence.NEGATIVE)
-        .values("department_id")
-        .annotate(negatives=Count("pk"), from_others=Count("pk", filter=others))
-    )
-    return {r["department_id"]: r["from_others"] / r["negatives"] for r in rows if r["negatives"]}
 
 
 def worst_moments(rows: list[TouchpointRow], *, limit: int = 10) -> list[TouchpointRow]:

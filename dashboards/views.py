@@ -76,7 +76,6 @@ def company(request: AuthenticatedRequest) -> HttpResponseBase:
     if request.GET.get("export") == "experiences":
         return export_experiences("company", filters, department_ids=ids)
     ranking = queries.department_ranking(filters=filters, department_ids=ids)
-    reported = queries.reported_by_others_shares(filters=filters, department_ids=ids)
     trend = queries.index_trend(filters=filters, department_ids=ids)
     surveys = queries.survey_scores_by_department(filters=filters, department_ids=ids)
     exports = {"departments": tables.departments_table(ranking), "trend": tables.trend_table(trend)}
@@ -86,7 +85,7 @@ def company(request: AuthenticatedRequest) -> HttpResponseBase:
     if export:
         return unknown_export(export, [*exports, "experiences"])
     context |= {
-        "ranking": [(row, row.report.recovery_debt, reported.get(row.department.pk)) for row in ranking],
+        "ranking": [(row, row.report.recovery_debt, row.report.reported_by_others_share) for row in ranking],
         "survey_figures": surveys.figures,
         "survey_by_department": surveys.by_department,
         # The trend's buckets partition the period: their sum is the period's total, with no extra scan.

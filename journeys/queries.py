@@ -11,7 +11,7 @@ from customers.models import Customer
 from dashboards.filters import Filters
 from experiences.models import Emotion, Experience
 from feedback.survey_scores import survey_scores
-from scoring.queries import SUMS, PeriodReport, rollups
+from scoring.queries import PeriodReport, summed
 from touchpoints.models import Stage
 
 from .models import Journey, JourneyStep
@@ -49,18 +49,15 @@ def journey_map(journey: Journey, *, filters: Filters, department_ids: Iterable[
     ids = None if department_ids is None else list(department_ids)
     steps = list(journey.steps.select_related("touchpoint").order_by("position"))
     period = filters.period
-    narrowed = rollups(
+    by_key = summed(
         start=period.start,
         end=period.end,
+        by=("touchpoint_id", "stage"),
         department_ids=ids,
         touchpoint_ids={s.touchpoint_id for s in steps},
         stages=filters.stages or None,
         segments=filters.segments or None,
     )
-    by_key = {
-        (r["touchpoint_id"], r["stage"]): PeriodReport.from_sums(r)
-        for r in narrowed.values("touchpoint_id", "stage").annotate(**SUMS)
-    }
     emotions = _frequent_emotions(journey, filters=filters, department_ids=ids)
     scores = survey_scores(
         by="touchpoint",

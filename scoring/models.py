@@ -46,15 +46,14 @@ class CustomerScore(models.Model):
         return self.recovery_debt > 0
 
 
-class DailyRollup(models.Model):
-    """Undecayed sums per company calendar day × department × touchpoint × stage × customer segment.
+class Rollup(models.Model):
+    """Undecayed sums of a period × department × touchpoint × stage × customer segment.
 
     `segment` is the customer's segment at the last recompute ("" for none): changing a
     customer's segment marks the days of their experiences dirty, so figures follow the
     customer's current segment, not the one they had when the experience happened.
     """
 
-    day = models.DateField()
     department = models.ForeignKey("touchpoints.Department", on_delete=models.CASCADE, related_name="+")
     touchpoint = models.ForeignKey("touchpoints.Touchpoint", on_delete=models.CASCADE, related_name="+")
     stage = models.CharField(max_length=20, choices=Stage.choices)
@@ -69,6 +68,17 @@ class DailyRollup(models.Model):
     met = models.IntegerField(default=0)
     exceeded = models.IntegerField(default=0)
     failed = models.IntegerField(default=0)
+    # Negatives someone of another department reported (`Experience.reported_from_department`).
+    reported_by_others = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DailyRollup(Rollup):
+    """The sums of one company calendar day: what every page and report reads, directly or summed up."""
+
+    day = models.DateField()
 
     class Meta:
         constraints = [
@@ -78,6 +88,44 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.department_id}/{self.touchpoint_id}/{self.stage}/{self.segment}"
+
+
+class WeeklyRollup(Rollup):
+    """The sum of a week's daily rollups (Monday to Sunday, `week` is the Monday): a year is 53 rows a key.
+
+    Kept in step with the daily rollups by the same rescore transaction, so long periods read
+    a seventh of the rows.
+    """
+
+    week = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week", "department", "touchpoint", "stage", "segment"], name="weekly_rollup_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "week"], name="weekly_rollup_department")]
+
+    def __str__(self) -> str:
+        return f"week of {self.week} {self.department_id}/{self.touchpoint_id}/{self.stage}/{self.segment}"
+
+
+class MonthlyRollup(Rollup):
+    """The sum of a calendar month's daily rollups (`month` is its first day), kept like the weekly ones."""
+
+    month = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "department", "touchpoint", "stage", "segment"], name="monthly_rollup_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "month"], name="monthly_rollup_department")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.department_id}/{self.touchpoint_id}/{self.stage}/{self.segment}"
 
 
 class DirtyCustomer(models.Model):

@@ -6,13 +6,14 @@ none of them reads the experience table except `customers_at_risk` filtered by d
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import DateField, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Cast, TruncWeek
 from django.utils import timezone
 
 from customers.models import Customer
@@ -21,7 +22,7 @@ from journeys.models import Journey, JourneyStep
 from touchpoints.models import Department, Touchpoint
 
 from . import engine
-from .models import CustomerScore, DailyRollup
+from .models import CustomerScore, DailyRollup, MonthlyRollup, WeeklyRollup
 
 SUMMED = (
     "experiences",
@@ -34,6 +35,7 @@ SUMMED = (
     "met",
     "exceeded",
     "failed",
+    "reported_by_others",
 )
 
 
@@ -55,6 +57,7 @@ class PeriodReport:
     met: int = 0
     exceeded: int = 0
     failed: int = 0
+    reported_by_others: int = 0
 
     @property
     def index(self) -> float | None:
@@ -111,6 +114,11 @@ class PeriodReport:
         """Share of all experiences whose tangible outcome failed."""
         return _share(self.failed, self.experiences)
 
+    @property
+    def reported_by_others_share(self) -> float | None:
+        """Share of the negatives that people of other departments reported."""
+        return _share(self.reported_by_others, self.negatives)
+
     @classmethod
     def from_sums(cls, sums: Mapping[str, Any]) -> PeriodReport:
         """Build from an aggregate row; missing or NULL sums (no rollups) count as zero."""
@@ -156,6 +164,101 @@ def rollups(
     return rows
 
 
+@dataclass(frozen=True)
+class Cover:
+    """A period cut into what the rollups store: whole months, whole weeks, and the days left over.
+
+    Each list holds (first, last) pairs of period starts, both included; reading a year this way
+    takes about 12 monthly, a few weekly and a few daily rows per key instead of 365 daily ones.
+    """
+
+    days: list[tuple[date, date]]
+    weeks: list[tuple[date, date]]
+    months: list[tuple[date, date]]
+
+    @classmethod
+    def of(cls, start: date, end: date, *, months: bool = True) -> Cover:
+        """`months=False` leaves months out, for reads grouped by week (a month is no whole number of weeks)."""
+        first_month = start if start.day == 1 else _next_month(start)
+        after_months = end + timedelta(days=1)
+        after_months = after_months if after_months.day == 1 else after_months.replace(day=1)
+        if months and first_month < after_months:
+            month_range = [(first_month, _previous_month(after_months))]
+            rests = [(start, first_month - timedelta(days=1)), (after_months, end)]
+        else:
+            month_range, rests = [], [(start, end)]
+        days, weeks = [], []
+        for low, high in rests:
+            if low > high:
+                continue
+            first_week = low + timedelta(days=-low.weekday() % 7)
+            after_weeks = high + timedelta(days=1) - timedelta(days=(high + timedelta(days=1)).weekday())
+            if first_week < after_weeks:
+                weeks.append((first_week, after_weeks - timedelta(days=7)))
+                days += [(low, first_week - timedelta(days=1)), (after_weeks, high)]
+            else:
+                days.append((low, high))
+        return cls(days=[(a, b) for a, b in days if a <= b], weeks=weeks, months=month_range)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=31)).replace(day=1)
+
+
+def _previous_month(first: date) -> date:
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def summed(
+    *,
+    start: date,
+    end: date,
+    by: Sequence[str] = (),
+    per_week: bool = False,
+    department_ids: Iterable[int] | None = None,
+    touchpoint_ids: Iterable[int] | None = None,
+    stages: Iterable[str] | None = None,
+    segments: Iterable[str] | None = None,
+) -> dict[tuple, PeriodReport]:
+    """The figures of start..end per value of the `by` fields (led by the week's Monday with `per_week`); one query.
+
+    `by` names fields every rollup has (department, touchpoint and their columns, stage, segment).
+
+    Reads the monthly, weekly and daily rollups that cover the period (`Cover`) in one UNION ALL
+    and adds up the parts of each key, so a year costs tens of rows per key, not hundreds.
+    """
+    cover = Cover.of(start, end, months=not per_week)
+    filters: dict[str, Iterable[int] | Iterable[str] | None] = {
+        "department_id__in": department_ids,
+        "touchpoint_id__in": touchpoint_ids,
+        "stage__in": stages,
+        "segment__in": segments,
+    }
+    narrowing = {name: list(values) for name, values in filters.items() if values is not None}
+    parts = []
+    for model, key, ranges in (
+        (MonthlyRollup, "month", cover.months),
+        (WeeklyRollup, "week", cover.weeks),
+        (DailyRollup, "day", cover.days),
+    ):
+        if not ranges:
+            continue
+        within = Q()
+        for low, high in ranges:
+            within |= Q(**{f"{key}__gte": low, f"{key}__lte": high})
+        rows = model.objects.filter(within, **narrowing)
+        if per_week:
+            week = F(key) if key == "week" else Cast(TruncWeek(key), DateField())
+            rows = rows.annotate(bucket=week)
+        parts.append(rows.values(*(["bucket"] if per_week else []), *by).annotate(**SUMS).order_by())
+    result: dict[tuple, PeriodReport] = {}
+    names = (["bucket"] if per_week else []) + list(by)
+    for row in parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]:
+        key_values = tuple(row[name] for name in names)
+        result[key_values] = result.get(key_values, PeriodReport()) + PeriodReport.from_sums(row)
+    return result
+
+
 def customer_score(customer: Customer | int) -> CustomerScore | None:
     """The stored score, its masses and balance brought forward to now; None before the first experience.
 
@@ -184,7 +287,7 @@ def period_report(
     segments: Iterable[str] | None = None,
 ) -> PeriodReport:
     """Figures of the company calendar days start..end (both included), optionally narrowed; one query."""
-    narrowed = rollups(
+    sums = summed(
         start=start,
         end=end,
         department_ids=department_ids,
@@ -192,7 +295,7 @@ def period_report(
         stages=stages,
         segments=segments,
     )
-    return PeriodReport.from_sums(narrowed.aggregate(**SUMS))
+    return sums.get((), PeriodReport())
 
 
 def department_report(
@@ -216,21 +319,15 @@ def journey_report(
 ) -> list[tuple[JourneyStep, PeriodReport]]:
     """Each step in order with the figures of its touchpoint at its stage; two queries."""
     steps = list(journey.steps.select_related("touchpoint").order_by("position"))
-    rows = (
-        rollups(start=start, end=end, segments=segments)
-        .filter(touchpoint_id__in={s.touchpoint_id for s in steps})
-        .values("touchpoint_id", "stage")
-        .annotate(**SUMS)
-    )
-    by_key = {(r["touchpoint_id"], r["stage"]): PeriodReport.from_sums(r) for r in rows}
+    touchpoints = {s.touchpoint_id for s in steps}
+    by_key = summed(start=start, end=end, by=("touchpoint_id", "stage"), touchpoint_ids=touchpoints, segments=segments)
     return [(step, by_key.get((step.touchpoint_id, step.stage), PeriodReport())) for step in steps]
 
 
 def company_overview(*, start: date, end: date, segments: Iterable[str] | None = None) -> CompanyOverview:
     """Every active department's figures (inactive ones still count in the total); two queries."""
     by_department = {
-        r["department_id"]: PeriodReport.from_sums(r)
-        for r in rollups(start=start, end=end, segments=segments).values("department_id").annotate(**SUMS)
+        pk: report for (pk,), report in summed(start=start, end=end, by=("department_id",), segments=segments).items()
     }
     total = sum(by_department.values(), PeriodReport())
     departments = [(d, by_department.get(d.pk, PeriodReport())) for d in Department.objects.filter(active=True)]

@@ -1,4 +1,7 @@
-"""Set-based recompute of the stored scores: customer scores and daily rollups, upserted by SQL.
+"""Set-based recompute of the stored scores: customer scores and rollups, upserted by SQL.
+
+The daily rollups are summed from the experiences, the weekly and monthly ones from the daily
+ones, in the same transaction: a week or month is always the sum of its days.
 
 A few statements per batch, never a Python loop over experiences. The SQL runs unchanged on
 PostgreSQL and SQLite (Django registers CEILING on SQLite connections that lack it; row values
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -27,7 +30,7 @@ from experiences.models import Experience
 from integrations.services import record_customers_at_risk
 
 from . import engine
-from .models import CustomerScore, DailyRollup, DirtyCustomer, DirtyDay
+from .models import CustomerScore, DailyRollup, DirtyCustomer, DirtyDay, MonthlyRollup, WeeklyRollup
 
 CUSTOMER_BATCH = 2_000
 DAY_BATCH = 31
@@ -39,7 +42,7 @@ EXPERIENCES = Experience._meta.db_table
 SCORES = CustomerScore._meta.db_table
 ROLLUPS = DailyRollup._meta.db_table
 CUSTOMERS = Customer._meta.db_table
-CUSTOMER_SUMS = "cxm_customer_sums"
+PERIOD_TABLES = {"week": WeeklyRollup._meta.db_table, "month": MonthlyRollup._meta.db_table}
 
 CUSTOMER_SUMS_SQL = f"""
     SELECT customer_id,
@@ -87,47 +90,101 @@ UPSERT_SCORES_SQL = f"""
     RETURNING customer_id, recovery_debt
 """
 
-ROLLUP_COUNTS = ("experiences", "positives", "neutrals", "negatives", "missed", "met", "exceeded", "failed")
+ROLLUP_COUNTS = (
+    "experiences",
+    "positives",
+    "neutrals",
+    "negatives",
+    "missed",
+    "met",
+    "exceeded",
+    "failed",
+    "reported_by_others",
+)
 ROLLUP_MASSES = ("positive_mass", "negative_mass")
-ROLLUP_KEY = ("day", "department_id", "touchpoint_id", "stage", "segment")
+ROLLUP_DIMENSIONS = ("department_id", "touchpoint_id", "stage", "segment")
+ROLLUP_SUMS = ROLLUP_COUNTS + ROLLUP_MASSES
+ROLLUP_SUMS_TABLE = "cxm_rollup_sums"
 
-# The segment is the customer's current one, read through the join at each recompute.
+# The daily sums of the experiences `where` selects; the segment is the customer's current one,
+# read through the join at each recompute.
+ROLLUP_AGGREGATES = """
+           COUNT(*) AS experiences,
+           SUM(CASE WHEN e.valence = 1 THEN 1 ELSE 0 END) AS positives,
+           SUM(CASE WHEN e.valence = 0 THEN 1 ELSE 0 END) AS neutrals,
+           SUM(CASE WHEN e.valence = -1 THEN 1 ELSE 0 END) AS negatives,
+           SUM(CASE WHEN e.expectation = 'missed' THEN 1 ELSE 0 END) AS missed,
+           SUM(CASE WHEN e.expectation = 'met' THEN 1 ELSE 0 END) AS met,
+           SUM(CASE WHEN e.expectation = 'exceeded' THEN 1 ELSE 0 END) AS exceeded,
+           SUM(CASE WHEN e.outcome = 'failed' THEN 1 ELSE 0 END) AS failed,
+           SUM(CASE WHEN e.valence = -1 AND e.reported_from_department_id <> e.department_id
+                    THEN 1 ELSE 0 END) AS reported_by_others,
+           SUM(CASE WHEN e.impact > 0 THEN e.impact ELSE 0 END) AS positive_mass,
+           SUM(CASE WHEN e.impact < 0 THEN -e.impact ELSE 0 END) AS negative_mass"""
+DAILY_SUMS_SQL = f"""
+    SELECT e.occurred_on AS day, e.department_id, e.touchpoint_id, e.stage, c.segment, {ROLLUP_AGGREGATES}
+      FROM {EXPERIENCES} e JOIN {CUSTOMERS} c ON c.id = e.customer_id
+     WHERE {{where}}
+     GROUP BY e.occurred_on, e.department_id, e.touchpoint_id, e.stage, c.segment
+"""
+
+# The week's or month's sums of the daily rollups `where` selects; {bucket} maps a day to its period.
+PERIOD_SUMS_SQL = f"""
+    SELECT {{bucket}} AS {{key}}, {", ".join(ROLLUP_DIMENSIONS)},
+           {", ".join(f"SUM({c}) AS {c}" for c in ROLLUP_SUMS)}
+      FROM {ROLLUPS}
+     WHERE {{where}}
+     GROUP BY {{bucket}}, {", ".join(ROLLUP_DIMENSIONS)}
+"""
+
+# The full recompute's one scan of the experiences: the customer sums (`CUSTOMER_SUMS_SQL`'s columns)
+# and the daily sums (`DAILY_SUMS_SQL`'s) side by side; a row is of one set, NULL in the other's keys.
+FULL_SUMS_SQL = f"""
+    SELECT e.customer_id, e.occurred_on AS day, e.department_id, e.touchpoint_id, e.stage, c.segment,
+           GROUPING(e.occurred_on) AS per_customer,
+           SUM(e.positive_mass_norm) AS pn,
+           SUM(e.negative_mass_norm) AS nn,
+           MAX(CASE WHEN e.valence = -1 THEN e.occurred_at END) AS last_negative_at,
+           {ROLLUP_AGGREGATES}
+      FROM {EXPERIENCES} e JOIN {CUSTOMERS} c ON c.id = e.customer_id
+     GROUP BY GROUPING SETS ((e.customer_id), (e.occurred_on, e.department_id, e.touchpoint_id, e.stage, c.segment))
+"""
+FULL_SUMS = "cxm_full_sums"
+PER_CUSTOMER = "per_customer = 1"
+CUSTOMER_SUM_COLUMNS = "customer_id, pn, nn, positives, neutrals, negatives, last_negative_at"
+
+# The first day of a day's week (Monday) and month: the other vendor-specific pieces of SQL.
+PERIOD_START = {
+    "postgresql": {"week": "CAST(date_trunc('week', day) AS date)", "month": "CAST(date_trunc('month', day) AS date)"},
+    "sqlite": {"week": "date(day, 'weekday 0', '-6 days')", "month": "date(day, 'start of month')"},
+}
+
+# Rows whose sums did not change are not rewritten; vanished keys are deleted by `DELETE_VANISHED_SQL`.
 UPSERT_ROLLUPS_SQL = f"""
-    INSERT INTO {ROLLUPS} ({", ".join(ROLLUP_KEY + ROLLUP_COUNTS + ROLLUP_MASSES)})
-    SELECT {", ".join("f." + c for c in ROLLUP_KEY + ROLLUP_COUNTS + ROLLUP_MASSES)}
-      FROM (SELECT e.occurred_on AS day, e.department_id, e.touchpoint_id, e.stage, c.segment,
-                   COUNT(*) AS experiences,
-                   SUM(CASE WHEN e.valence = 1 THEN 1 ELSE 0 END) AS positives,
-                   SUM(CASE WHEN e.valence = 0 THEN 1 ELSE 0 END) AS neutrals,
-                   SUM(CASE WHEN e.valence = -1 THEN 1 ELSE 0 END) AS negatives,
-                   SUM(CASE WHEN e.expectation = 'missed' THEN 1 ELSE 0 END) AS missed,
-                   SUM(CASE WHEN e.expectation = 'met' THEN 1 ELSE 0 END) AS met,
-                   SUM(CASE WHEN e.expectation = 'exceeded' THEN 1 ELSE 0 END) AS exceeded,
-                   SUM(CASE WHEN e.outcome = 'failed' THEN 1 ELSE 0 END) AS failed,
-                   SUM(CASE WHEN e.impact > 0 THEN e.impact ELSE 0 END) AS positive_mass,
-                   SUM(CASE WHEN e.impact < 0 THEN -e.impact ELSE 0 END) AS negative_mass
-              FROM {EXPERIENCES} e JOIN {CUSTOMERS} c ON c.id = e.customer_id
-             WHERE {{where}}
-             GROUP BY e.occurred_on, e.department_id, e.touchpoint_id, e.stage, c.segment) f
-      LEFT JOIN {ROLLUPS} old
-        ON old.day = f.day AND old.department_id = f.department_id
-       AND old.touchpoint_id = f.touchpoint_id AND old.stage = f.stage AND old.segment = f.segment
+    INSERT INTO {{table}} ({{key}}, {", ".join(ROLLUP_DIMENSIONS + ROLLUP_SUMS)})
+    SELECT f.{{key}}, {", ".join("f." + c for c in ROLLUP_DIMENSIONS + ROLLUP_SUMS)}
+      FROM {ROLLUP_SUMS_TABLE} f
+      LEFT JOIN {{table}} old
+        ON old.{{key}} = f.{{key}} AND {" AND ".join(f"old.{c} = f.{c}" for c in ROLLUP_DIMENSIONS)}
      WHERE old.id IS NULL
         OR {" OR ".join(f"old.{c} <> f.{c}" for c in ROLLUP_COUNTS)}
         OR {" OR ".join(f"ABS(old.{c} - f.{c}) > %(same)s * (old.{c} + f.{c})" for c in ROLLUP_MASSES)}
-     ORDER BY {", ".join("f." + c for c in ROLLUP_KEY)}
-    ON CONFLICT ({", ".join(ROLLUP_KEY)}) DO UPDATE SET
-           {", ".join(f"{c} = EXCLUDED.{c}" for c in ROLLUP_COUNTS + ROLLUP_MASSES)}
+     ORDER BY f.{{key}}, {", ".join("f." + c for c in ROLLUP_DIMENSIONS)}
+    ON CONFLICT ({{key}}, {", ".join(ROLLUP_DIMENSIONS)}) DO UPDATE SET
+           {", ".join(f"{c} = EXCLUDED.{c}" for c in ROLLUP_SUMS)}
 """
 
-DELETE_VANISHED_ROLLUPS_SQL = f"""
-    DELETE FROM {ROLLUPS}
+DELETE_VANISHED_SQL = f"""
+    DELETE FROM {{table}}
      WHERE {{where}}
-       AND NOT EXISTS (SELECT 1 FROM {EXPERIENCES} e JOIN {CUSTOMERS} c ON c.id = e.customer_id
-                        WHERE e.occurred_on = {ROLLUPS}.day AND e.department_id = {ROLLUPS}.department_id
-                          AND e.touchpoint_id = {ROLLUPS}.touchpoint_id AND e.stage = {ROLLUPS}.stage
-                          AND c.segment = {ROLLUPS}.segment)
+       AND NOT EXISTS (SELECT 1 FROM {ROLLUP_SUMS_TABLE} f
+                        WHERE f.{{key}} = {{table}}.{{key}}
+                          AND {" AND ".join(f"f.{c} = {{table}}.{c}" for c in ROLLUP_DIMENSIONS)})
 """
+
+# A full recompute's aggregate of every experience hashes ~1M rows into tens of thousands of
+# groups; with PostgreSQL's default 4 MB it spills to disk in batches (docs/performance.md#scores).
+FULL_WORK_MEM = "64MB"
 
 
 # Seconds since 1970 of a stored timestamp, as float8: the only vendor-specific piece of SQL.
@@ -192,8 +249,7 @@ def rescore_dirty(
                 _forget(cursor, DirtyCustomer._meta.db_table, "customer_id", customers)
             if days:
                 marks = [(connection.ops.adapt_datefield_value(d), generation) for d, generation in days]
-                adapted = [d for d, _ in marks]
-                _roll_up(cursor, _in("occurred_on", adapted), _in("day", adapted))
+                _roll_up(cursor, [d for d, _ in days])
                 result.days += len(marks)
                 _forget(cursor, DirtyDay._meta.db_table, "day", marks)
 
@@ -201,11 +257,13 @@ def rescore_dirty(
 def rescore_all(
     progress: Callable[[int, int], None] | None = None, *, batch_size: int = FULL_BATCH, now: datetime | None = None
 ) -> RescoreResult:
-    """Recompute every customer score and every daily rollup from the experiences.
+    """Recompute every customer score and every rollup from the experiences.
 
-    Run nightly (the debt shrinks as memories fade) and after a change of weights. The customer
-    sums come from one aggregate into a temporary table, then are upserted in batches of
-    customer ids so that `progress(done, total)` can report the steps.
+    Run nightly (the debt shrinks as memories fade) and after a change of weights. One aggregate
+    fills a temporary table with the customer sums and the daily sums; the scores are upserted
+    from it in batches of customer ids (so that `progress(done, total)` can report the steps),
+    then the rollups are upserted and vanished keys deleted against it, never re-scanning the
+    experiences.
     """
     now = now or timezone.now()
     result = RescoreResult()
@@ -214,30 +272,50 @@ def rescore_all(
     starts = list(range(low, high + 1, batch_size))
     total = len(starts) + 2
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {CUSTOMER_SUMS}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {CUSTOMER_SUMS} AS " + CUSTOMER_SUMS_SQL.format(where="1 = 1"))
+        cursor.execute(f"DROP TABLE IF EXISTS {FULL_SUMS}")
         try:
-            cursor.execute(f"SELECT COUNT(*) FROM {CUSTOMER_SUMS}")
+            daily_sums = _sum_everything(cursor)
+            cursor.execute(f"SELECT COUNT(*) FROM {FULL_SUMS} WHERE {PER_CUSTOMER}")
             result.customers = cursor.fetchone()[0]
             _report(progress, 1, total)
             for step, start in enumerate(starts, start=2):
                 with transaction.atomic():
                     where = "customer_id >= %(low)s AND customer_id < %(high)s"
                     bounds_params = {"low": start, "high": start + batch_size}
-                    sums = f"SELECT * FROM {CUSTOMER_SUMS} WHERE {where}"
+                    sums = f"SELECT {CUSTOMER_SUM_COLUMNS} FROM {FULL_SUMS} WHERE {PER_CUSTOMER} AND {where}"
                     _score(cursor, sums, bounds_params, where, now, result)
                 _report(progress, step, total)
             cursor.execute(
-                f"DELETE FROM {SCORES} WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {CUSTOMER_SUMS} s WHERE s.customer_id = {SCORES}.customer_id)"
+                f"DELETE FROM {SCORES} WHERE NOT EXISTS (SELECT 1 FROM {FULL_SUMS} s "
+                f"WHERE {PER_CUSTOMER} AND s.customer_id = {SCORES}.customer_id)"
             )
+            with transaction.atomic():
+                _refresh(cursor, ROLLUPS, "day", daily_sums, {}, ("1 = 1", {}))
+                _roll_up_periods(cursor, None)
+                # Every rollup row may have been rewritten: fresh statistics before the pages plan on them.
+                for table in (ROLLUPS, *PERIOD_TABLES.values()):
+                    cursor.execute(f"ANALYZE {table}")
         finally:
-            cursor.execute(f"DROP TABLE IF EXISTS {CUSTOMER_SUMS}")
-        with transaction.atomic():
-            _roll_up(cursor, ("1 = 1", {}), ("1 = 1", {}))
+            cursor.execute(f"DROP TABLE IF EXISTS {FULL_SUMS}")
         result.days = DailyRollup.objects.values("day").distinct().count()
         _report(progress, total, total)
     return result
+
+
+def _sum_everything(cursor) -> str:
+    """Aggregate every experience into the temporary `FULL_SUMS`: per customer, and (on PostgreSQL) per rollup key.
+
+    PostgreSQL does both in one scan (grouping sets, hashed side by side, within `FULL_WORK_MEM`);
+    returns the statement that selects the daily sums, which on SQLite aggregates the experiences again.
+    """
+    if connection.vendor != "postgresql":
+        sums = CUSTOMER_SUMS_SQL.format(where="1 = 1")
+        cursor.execute(f"CREATE TEMPORARY TABLE {FULL_SUMS} AS SELECT s.*, 1 AS per_customer FROM ({sums}) s")
+        return DAILY_SUMS_SQL.format(where="1 = 1")
+    with transaction.atomic():
+        cursor.execute(f"SET LOCAL work_mem = '{FULL_WORK_MEM}'")
+        cursor.execute(f"CREATE TEMPORARY TABLE {FULL_SUMS} AS {FULL_SUMS_SQL}")
+    return f"SELECT {', '.join(('day', *ROLLUP_DIMENSIONS, *ROLLUP_SUMS))} FROM {FULL_SUMS} WHERE NOT {PER_CUSTOMER}"
 
 
 def rewrite_masses() -> int:
@@ -265,9 +343,10 @@ def _report(progress: Callable[[int, int], None] | None, done: int, total: int) 
         progress(done, total)
 
 
-def _in(column: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
-    """`column IN (...)` with named parameters, for statements that also take named weights."""
-    names = {f"{column}_{n}": v for n, v in enumerate(values)}
+def _in(column: str, values: Sequence[Any], *, name: str = "") -> tuple[str, dict[str, Any]]:
+    """`column IN (...)` with named parameters (`name` or the column's, numbered), for statements that
+    also take named weights."""
+    names = {f"{name or column}_{n}": v for n, v in enumerate(values)}
     return f"{column} IN ({', '.join(f'%({name})s' for name in names)})", names
 
 
@@ -295,12 +374,54 @@ def _score(cursor, sums_sql: str, params: dict[str, Any], where: str, now: datet
     record_customers_at_risk(customer_ids=became_at_risk)
 
 
-def _roll_up(cursor, experiences: tuple[str, dict[str, Any]], rollups: tuple[str, dict[str, Any]]) -> None:
-    """Recompute the rollups of the days the two filters select (on experiences and on rollups)."""
-    where, params = experiences
-    cursor.execute(UPSERT_ROLLUPS_SQL.format(where=where), {**params, "same": SAME_SUM})
-    where, params = rollups
-    cursor.execute(DELETE_VANISHED_ROLLUPS_SQL.format(where=where), params)
+def _roll_up(cursor, days: Sequence[date]) -> None:
+    """Recompute the daily rollups of `days` from the experiences, then their weeks and months."""
+    chosen = [connection.ops.adapt_datefield_value(d) for d in days]
+    where, params = _in("occurred_on", chosen)
+    _refresh(cursor, ROLLUPS, "day", DAILY_SUMS_SQL.format(where=where), params, _in("day", chosen))
+    _roll_up_periods(cursor, days)
+
+
+def _roll_up_periods(cursor, days: Sequence[date] | None) -> None:
+    """Recompute the weekly and monthly rollups of `days` (None: all) from the daily ones."""
+    adapt = connection.ops.adapt_datefield_value
+    for key, table in PERIOD_TABLES.items():
+        bucket = PERIOD_START[connection.vendor][key]
+        if days is None:
+            _refresh(
+                cursor, table, key, PERIOD_SUMS_SQL.format(bucket=bucket, key=key, where="1 = 1"), {}, ("1 = 1", {})
+            )
+            continue
+        starts = sorted({_period_start(key, d) for d in days})
+        periods, params = _in(bucket, [adapt(d) for d in starts], name=key)
+        # The range lets the (day, …) key's index narrow the scan; the IN keeps only the chosen periods.
+        where = f"day >= %(first)s AND day < %(after)s AND {periods}"
+        params |= {"first": adapt(starts[0]), "after": adapt(_period_after(key, starts[-1]))}
+        scope = _in(key, [adapt(d) for d in starts])
+        _refresh(cursor, table, key, PERIOD_SUMS_SQL.format(bucket=bucket, key=key, where=where), params, scope)
+
+
+def _period_start(key: str, day: date) -> date:
+    return day - timedelta(days=day.weekday()) if key == "week" else day.replace(day=1)
+
+
+def _period_after(key: str, start: date) -> date:
+    """The first day of the next week or month."""
+    return start + timedelta(days=7) if key == "week" else (start + timedelta(days=31)).replace(day=1)
+
+
+def _refresh(
+    cursor, table: str, key: str, sums_sql: str, params: dict[str, Any], scope: tuple[str, dict[str, Any]]
+) -> None:
+    """Make the rollups of `table` that `scope` selects equal the sums: one aggregate into a temporary table,
+    then an upsert of what changed and a delete of the keys no longer there, both against that table."""
+    cursor.execute(f"DROP TABLE IF EXISTS {ROLLUP_SUMS_TABLE}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {ROLLUP_SUMS_TABLE} AS {sums_sql}", params)
+    cursor.execute(f"ANALYZE {ROLLUP_SUMS_TABLE}")
+    cursor.execute(UPSERT_ROLLUPS_SQL.format(table=table, key=key), {"same": SAME_SUM})
+    where, scope_params = scope
+    cursor.execute(DELETE_VANISHED_SQL.format(table=table, key=key, where=where), scope_params)
+    cursor.execute(f"DROP TABLE {ROLLUP_SUMS_TABLE}")
 
 
 def _forget(cursor, table: str, key: str, marks: Sequence[tuple[Any, int]]) -> None:

@@ -497,3 +497,63 @@ class ThemeScan(models.Model):
     def __str__(self) -> str:
         return f"themes matched up to experience {self.last_experience_id}"
 
+
+class SurveyRollup(models.Model):
+    """Answers per company calendar day × department × touchpoint × stage × customer segment × survey kind.
+
+    Keyed and kept like scoring's DailyRollup (the day, department, touchpoint and stage of the
+    experience each answer became; the customer's current segment), so the dashboards read
+    these rows instead of the answers. Sums, not scores: NPS, CSAT, CES and their margins of
+    error follow from them (`feedback/survey_scores.py`).
+    """
+
+    day = models.DateField()
+    department = models.ForeignKey("touchpoints.Department", on_delete=models.CASCADE, related_name="+")
+    touchpoint = models.ForeignKey("touchpoints.Touchpoint", on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=20)
+    segment = models.CharField(max_length=60, blank=True, default="")
+    kind = models.CharField(max_length=10, choices=SurveyKind.choices)
+    responses = models.IntegerField(default=0)
+    positives = models.IntegerField(default=0)
+    negatives = models.IntegerField(default=0)
+    total = models.BigIntegerField(default=0, help_text=_("Sum of the scores."))
+    squares = models.BigIntegerField(default=0, help_text=_("Sum of the squared scores, for the margin of error."))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "department", "touchpoint", "stage", "segment", "kind"], name="survey_rollup_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "day"], name="survey_rollup_department_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.department_id}/{self.touchpoint_id}/{self.stage}/{self.segment}/{self.kind}"
+
+
+class InvitationRollup(models.Model):
+    """Invitations sent per company calendar day (of `sent_at`) × survey × department × touchpoint, and how many
+    of them were answered: the response rates without reading the invitations."""
+
+    day = models.DateField()
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(
+        "touchpoints.Department", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    touchpoint = models.ForeignKey(
+        "touchpoints.Touchpoint", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    sent = models.IntegerField(default=0)
+    answered = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "survey", "department", "touchpoint"], name="invitation_rollup_key"),
+        ]
+        indexes = [
+            models.Index(fields=["department", "day"], name="invitation_rollup_department"),
+            models.Index(fields=["day"], name="invitation_rollup_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.survey_id}/{self.department_id}/{self.touchpoint_id}"

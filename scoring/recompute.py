@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from experiences.models import Experience
+from feedback.rollups import roll_up_surveys
 from integrations.services import record_customers_at_risk
 
 from . import engine
@@ -194,6 +195,7 @@ def rescore_dirty(
                 marks = [(connection.ops.adapt_datefield_value(d), generation) for d, generation in days]
                 adapted = [d for d, _ in marks]
                 _roll_up(cursor, _in("occurred_on", adapted), _in("day", adapted))
+                roll_up_surveys(days=[d for d, _ in days])
                 result.days += len(marks)
                 _forget(cursor, DirtyDay._meta.db_table, "day", marks)
 
@@ -235,6 +237,7 @@ def rescore_all(
             cursor.execute(f"DROP TABLE IF EXISTS {CUSTOMER_SUMS}")
         with transaction.atomic():
             _roll_up(cursor, ("1 = 1", {}), ("1 = 1", {}))
+            roll_up_surveys(days=None)
         result.days = DailyRollup.objects.values("day").distinct().count()
         _report(progress, total, total)
     return result

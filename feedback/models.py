@@ -224,6 +224,7 @@ class Invitation(models.Model):
             models.Index(fields=["survey", "customer"], name="invitation_survey_customer"),
             models.Index(fields=["customer", "created_at"], name="invitation_customer_time"),
             models.Index(fields=["department", "sent_at"], name="invitation_department_sent"),
+            models.Index(fields=["sent_at"], name="invitation_sent"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -14,10 +14,12 @@ unique key that treats empty values as equal.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
+from functools import reduce
+from operator import or_
 
 from django.db import connection
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -31,6 +33,13 @@ ROLLUP_LOCK = 0x5E7A11  # the advisory lock of survey rollup writes
 def sent_day(sent_at: datetime) -> date:
     """The company calendar day (TIME_ZONE) an invitation was sent on: the day of its response-rate row."""
     return timezone.localdate(sent_at)
+
+
+def _sent_on(days: Sequence[date]) -> Q:
+    """Sent on one of `days`, as ranges of `sent_at` (its index serves them, where `sent_at__date` would not)."""
+    midnight = [timezone.make_aware(datetime.combine(day, time.min)) for day in days]
+    after = [timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min)) for day in days]
+    return reduce(or_, (Q(sent_at__gte=a, sent_at__lt=b) for a, b in zip(midnight, after, strict=True)), Q(pk__in=[]))
 
 
 def roll_up_surveys(*, days: Sequence[date] | None) -> None:
@@ -49,7 +58,7 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
     if days is not None:
         days = list(days)
         answers = answers.filter(experience__occurred_on__in=days)
-        invitations = invitations.filter(sent_at__date__in=days)
+        invitations = invitations.filter(_sent_on(days))
         answer_rows = answer_rows.filter(day__in=days)
         invitation_rows = invitation_rows.filter(day__in=days)
     found = [

@@ -72,5 +72,9 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('day', 'department', 'touchpoint', 'stage', 'segment', 'kind'), name='survey_rollup_key')],
             },
         ),
+        migrations.AddIndex(
+            model_name="invitation",
+            index=models.Index(fields=["sent_at"], name="invitation_sent"),
+        ),
         migrations.RunPython(mark_answered_days, migrations.RunPython.noop),
     ]

@@ -5,10 +5,15 @@
 
 Creates the database if needed (its name must contain "bench": the script empties it), loads a
 year of experiences with set-based SQL (emotions, expectations, outcomes, staff who logged them),
-100,000 survey answers (NPS, CSAT, CES, one in ten with a theme),
-computes the scores and rollups with the real `rescore_all`, then requests every dashboard page
-in-process through Django's test client and prints, per page, the server time p50 / p95 and the
-number of SQL queries. Drop the database afterwards: `dropdb -h 127.0.0.1 -U postgres cxm_bench_dash`.
+computes the scores and rollups with the real `rescore_all`, loads 100,000 survey answers (NPS,
+CSAT, CES, one in ten with a theme; INSERT … SELECT from a random sample of the experiences) and
+builds the daily survey rollups with the real `roll_up_surveys`, printing how long each step
+took. Then it requests every dashboard page in-process through Django's test client and prints,
+per page, the server time p50 / p95 and the number of SQL queries, and last the survey scores of
+a year read from the answers themselves (the raw-database baseline) against the same figures read
+from the rollups, with their ratio. `--reuse` keeps the experiences of an earlier run (migrating
+the schema if needed) and reloads the answers. Drop the database afterwards:
+`dropdb -h 127.0.0.1 -U postgres cxm_bench_dash`.
 """
 
 import argparse
@@ -51,13 +56,15 @@ def load_answers(answers: int) -> None:
     """Survey answers on as many experiences, spread over the year: an invitation and a response each.
 
     One survey of each kind per touchpoint group (touchpoint id mod 3); scores drawn per kind;
-    30 themes, each mentioned by about 1 answer in 30.
+    30 themes, each mentioned by about 1 answer in 30. Earlier answers, surveys and themes go first.
     """
     from django.db import connection
 
     from feedback.models import ExperienceTheme, Invitation, Response, Survey, Theme
     from touchpoints.models import Touchpoint
 
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE feedback_survey, feedback_theme CASCADE")
     touchpoints = list(Touchpoint.objects.order_by("pk")[:3])
     surveys = [
         Survey.objects.create(slug=f"bench-{kind}", name=f"Bench {kind}", kind=kind, touchpoint=t)
@@ -105,6 +112,17 @@ def load_answers(answers: int) -> None:
             [],  # with parameters, so that %% is read as %
         )
         cursor.execute("DROP TABLE bench_answer")
+
+
+def roll_up_answers() -> None:
+    """The daily survey rollups of every day, as `rescore_all` builds them."""
+    from django.db import connection, transaction
+
+    from feedback.rollups import roll_up_surveys
+
+    with transaction.atomic():
+        roll_up_surveys(days=None)
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
 
@@ -131,6 +149,7 @@ def pages() -> list[tuple[str, str, str]]:
             (f"customer timeline, {period} days", "bench-manager", f"/customers/{busiest}/?period={period}"),
             (f"journey map, {period} days", "bench-admin", f"/journeys/journey-0/?period={period}"),
         ]
+    result.append(("answers page, 90 days (manager)", "bench-manager", "/cases/answers/"))
     return result
 
 
@@ -175,13 +194,73 @@ def measure(requests: int) -> list[tuple[str, float, float, int]]:
     return rows
 
 
+# The survey scores of a period as the dashboards computed them before the rollups: from the answers.
+FROM_ANSWERS_SQL = """
+    SELECT x.department_id, s.kind, COUNT(*),
+           COUNT(*) FILTER (WHERE (s.kind = 'nps' AND r.score >= 9) OR (s.kind = 'csat' AND r.score >= 4)
+                                  OR (s.kind = 'ces' AND r.score >= 6)),
+           COUNT(*) FILTER (WHERE (s.kind = 'nps' AND r.score <= 6) OR (s.kind = 'csat' AND r.score <= 2)
+                                  OR (s.kind = 'ces' AND r.score <= 3)),
+           SUM(r.score), SUM(r.score * r.score)
+      FROM feedback_response r
+      JOIN experiences_experience x ON x.id = r.experience_id
+      JOIN feedback_survey s ON s.id = r.survey_id
+     WHERE x.occurred_on BETWEEN %s AND %s
+     GROUP BY x.department_id, s.kind
+"""
+
+
+def baseline(requests: int) -> None:
+    """A year's survey scores per department: read from the answers (raw SQL) and from the rollups (the app)."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from feedback.survey_scores import survey_scores
+
+    end = timezone.localdate()
+    start = end - timedelta(days=364)
+
+    def timed(run) -> tuple[float, object]:
+        times, result = [], None
+        for _ in range(3 + requests):
+            began = time.perf_counter()
+            result = run()
+            times.append((time.perf_counter() - began) * 1000)
+        return statistics.median(times[3:]), result
+
+    def from_answers():
+        with connection.cursor() as cursor:
+            cursor.execute(FROM_ANSWERS_SQL, [start, end])
+            return {(d, k): tuple(rest) for d, k, *rest in cursor.fetchall()}
+
+    def from_rollups():
+        return {
+            (d, k): (s.responses, s.positives, s.negatives, s.total, s.squares)
+            for d, scores in survey_scores(by="department", start=start, end=end, department_ids=None).items()
+            for k, s in scores.items()
+        }
+
+    raw_ms, raw = timed(from_answers)
+    app_ms, app = timed(from_rollups)
+    assert raw == app, "the rollups disagree with the answers"
+    print(
+        f"survey scores of 365 days per department (median of {requests}): from the answers (raw SQL) "
+        f"{raw_ms:.1f} ms, from the rollups {app_ms:.1f} ms: rollups / answers = {app_ms / raw_ms:.2f}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiences", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--answers", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=40)
-    parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the experiences of an earlier run; the answers are reloaded"
+    )
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if "bench" not in url or not url.startswith("postgres"):
@@ -194,18 +273,31 @@ def main() -> None:
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    if not args.reuse:
+    if args.reuse:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+    else:
         start = time.perf_counter()
         load(args.experiences, args.customers)
-        load_answers(args.answers)
-        seconds = time.perf_counter() - start
         print(
-            f"loaded {args.experiences:,} experiences and {args.answers:,} survey answers "
-            f"for {args.customers:,} customers in {seconds:.0f} s"
+            f"loaded {args.experiences:,} experiences for {args.customers:,} customers, scores and rollups "
+            f"in {time.perf_counter() - start:.0f} s",
+            flush=True,
         )
+    start = time.perf_counter()
+    load_answers(args.answers)
+    loaded = time.perf_counter()
+    roll_up_answers()
+    print(
+        f"loaded {args.answers:,} survey answers in {loaded - start:.1f} s, "
+        f"their daily rollups built in {time.perf_counter() - loaded:.1f} s",
+        flush=True,
+    )
     targets = f"p95 < {TARGET_P95_MS} ms, ≤ {TARGET_QUERIES} queries"
     print(f"server time over {args.requests} requests per page (targets: {targets})")
     measure(args.requests)
+    baseline(args.requests)
 
 
 if __name__ == "__main__":

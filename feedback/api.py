@@ -54,16 +54,33 @@ SLUG = OpenApiParameter(
 )
 
 
-@extend_schema_view(list=extend_schema(summary="List surveys (NPS, CSAT, CES) and the touchpoint each asks about"))
-class SurveyViewSet(ApiMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    """Surveys are part of the catalogue (catalogue:read); inviting needs surveys:write."""
+@extend_schema_view(
+    list=extend_schema(summary="List surveys (NPS, CSAT, CES) and the touchpoint each asks about"),
+    retrieve=extend_schema(summary="Read a survey with its texts in English and Spanish", parameters=[SLUG]),
+    partial_update=extend_schema(
+        summary="Change a survey's texts (question, second question, choices) in English and Spanish",
+        parameters=[SLUG],
+    ),
+)
+class SurveyViewSet(
+    ApiMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet
+):
+    """Surveys are part of the catalogue (catalogue:read); changing their texts and inviting need surveys:write."""
 
     queryset = Survey.objects.select_related("touchpoint")
     serializer_class = SurveySerializer
     pagination_class = None
     lookup_field = "slug"
     lookup_value_regex = SLUG_REGEX
-    scopes = {"GET": Scope.CATALOGUE_READ}
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    scopes = {"GET": Scope.CATALOGUE_READ, "PATCH": Scope.SURVEYS_WRITE}
+
+    def perform_update(self, serializer) -> None:
+        department_ids = self.reader.department_ids
+        touchpoint = serializer.instance.touchpoint
+        if department_ids is not None and not touchpoint.departments.filter(pk__in=department_ids).exists():
+            raise PermissionDenied(_("You may only change surveys of your departments' touchpoints."))
+        serializer.save()
 
     @extend_schema(
         summary="Invite customers to a survey (1 to 1,000 external ids, or a segment)",

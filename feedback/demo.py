@@ -34,9 +34,13 @@ class DemoSurvey:
     touchpoint: str
     delay_minutes: int
     sample_percent: int
+    question: str = ""
+    question_es: str = ""
     follow_up_kind: str = ""
     follow_up_question: str = ""
+    follow_up_question_es: str = ""
     follow_up_choices: str = ""
+    follow_up_choices_es: str = ""
 
 
 SURVEYS = (
@@ -47,10 +51,20 @@ SURVEYS = (
         "on-time-delivery",
         120,
         60,
-        "scale",
-        "How would you rate the driver, from 1 to 5?",
+        follow_up_kind="scale",
+        follow_up_question="How would you rate the driver, from 1 to 5?",
+        follow_up_question_es="¿Cómo valora al conductor, del 1 al 5?",
     ),
-    DemoSurvey("invoice-csat", "Your invoice", "csat", "invoice-clarity", 24 * 60, 100),
+    DemoSurvey(
+        "invoice-csat",
+        "Your invoice",
+        "csat",
+        "invoice-clarity",
+        24 * 60,
+        100,
+        question="How satisfied are you with how clear your invoice is?",
+        question_es="¿Qué tan satisfecho está con la claridad de su factura?",
+    ),
     DemoSurvey(
         "order-status-ces",
         "Finding your order",
@@ -58,9 +72,11 @@ SURVEYS = (
         "order-status",
         60,
         100,
-        "choice",
-        "What would have made it easier?",
-        "Tracking link\nA phone call\nA clearer e-mail\nNothing, it was fine",
+        follow_up_kind="choice",
+        follow_up_question="What would have made it easier?",
+        follow_up_question_es="¿Qué lo habría hecho más fácil?",
+        follow_up_choices="Tracking link\nA phone call\nA clearer e-mail\nNothing, it was fine",
+        follow_up_choices_es="Enlace de seguimiento\nUna llamada\nUn correo más claro\nNada, estuvo bien",
     ),
 )
 
@@ -150,9 +166,13 @@ def seed_feedback(*, seed: int, now: datetime | None = None) -> dict[str, int]:
                 name=demo.name,
                 kind=demo.kind,
                 touchpoint=touchpoint,
+                question=demo.question,
+                question_es=demo.question_es,
                 follow_up_kind=demo.follow_up_kind,
                 follow_up_question=demo.follow_up_question,
+                follow_up_question_es=demo.follow_up_question_es,
                 follow_up_choices=demo.follow_up_choices,
+                follow_up_choices_es=demo.follow_up_choices_es,
             )
             rule = SurveyRule.objects.create(
                 touchpoint=touchpoint,

@@ -33,10 +33,10 @@ class SurveyAnswerForm(forms.Form):
             choices = (
                 [(str(n), str(n)) for n in FOLLOW_UP_SCALE]
                 if survey.follow_up_kind == FollowUpKind.SCALE
-                else [(c, c) for c in survey.choices]
+                else survey.choices_shown
             )
             self.fields["follow_up"] = forms.ChoiceField(
-                label=survey.follow_up_question,
+                label=survey.follow_up_asked,
                 choices=choices,
                 required=False,
                 widget=forms.RadioSelect,

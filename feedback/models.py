@@ -1,9 +1,10 @@
 """Closing the loop: surveys and their answers, recovery cases, relationship ladder suggestions."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import RelationshipLevel
@@ -21,6 +22,10 @@ class FollowUpKind(models.TextChoices):
 
 
 FOLLOW_UP_SCALE = range(1, 6)
+FOLLOW_UP_CHOICES = range(2, 9)
+# A survey's own texts, written in the default language (LANGUAGE_CODE) with a Spanish twin `<field>_es`.
+TRANSLATED_TEXTS = ("question", "follow_up_question", "follow_up_choices")
+SPANISH_FALLBACK = _("Spanish; leave empty to show the English text.")
 
 
 class Survey(models.Model):
@@ -33,6 +38,7 @@ class Survey(models.Model):
     question = models.CharField(
         max_length=300, blank=True, help_text=_("Leave empty to ask the standard question of the survey's kind.")
     )
+    question_es = models.CharField(max_length=300, blank=True, help_text=SPANISH_FALLBACK)
     follow_up_kind = models.CharField(
         max_length=10,
         choices=FollowUpKind.choices,
@@ -40,8 +46,16 @@ class Survey(models.Model):
         help_text=_("An optional second question, asked after the standard one and the free-text 'why'."),
     )
     follow_up_question = models.CharField(max_length=300, blank=True)
+    follow_up_question_es = models.CharField(max_length=300, blank=True, help_text=SPANISH_FALLBACK)
     follow_up_choices = models.TextField(
         blank=True, help_text=_("For a single-choice second question: one choice per line (2 to 8).")
+    )
+    follow_up_choices_es = models.TextField(
+        blank=True,
+        help_text=_(
+            "Spanish: the same choices in the same order, one per line; leave empty to show the English ones. "
+            "Answers are stored as the English choice."
+        ),
     )
     reminder_days = models.PositiveSmallIntegerField(
         null=True,
@@ -64,18 +78,58 @@ class Survey(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """A second question has its text; a single-choice one 2 to 8 choices, matched one to one in Spanish."""
+        errors: dict[str, object] = {}
+        if self.follow_up_kind and not self.follow_up_question:
+            errors["follow_up_question"] = _("Write the second question, or choose no second question.")
+        choices, spanish = _lines(self.follow_up_choices), _lines(self.follow_up_choices_es)
+        if self.follow_up_kind == FollowUpKind.CHOICE and len(choices) not in FOLLOW_UP_CHOICES:
+            errors["follow_up_choices"] = _("Give 2 to 8 choices, one per line (there are %(n)d).") % {
+                "n": len(choices)
+            }
+        if spanish and len(spanish) != len(choices):
+            errors["follow_up_choices_es"] = _(
+                "Give the Spanish choices in the same order as the English ones: %(want)d lines, not %(got)d."
+            ) % {"want": len(choices), "got": len(spanish)}
+        if errors:
+            raise ValidationError(errors)
+
+    def text(self, field: str) -> str:
+        """The survey's own `field` in the active language; the default language's text where no Spanish was given."""
+        if field not in TRANSLATED_TEXTS:
+            raise ValueError(field)
+        if (translation.get_language() or "").split("-")[0] == "es":
+            return getattr(self, f"{field}_es") or getattr(self, field)
+        return getattr(self, field)
+
     @property
     def asked(self) -> str:
-        """The question shown to the customer: the survey's own, or the standard one of its kind.
+        """The question shown to the customer, in the active language: the survey's own, or the standard one.
 
-        The standard questions are translated into the active language; a survey's own text is
-        shown as written (docs/feedback.md, "Languages").
+        The standard questions come from the translation catalogue; a survey's own text from its
+        field in that language, else the default language's (docs/feedback.md, "Languages").
         """
-        return self.question or str(STANDARD_QUESTIONS[SurveyKind(self.kind)])
+        return self.text("question") or str(STANDARD_QUESTIONS[SurveyKind(self.kind)])
+
+    @property
+    def follow_up_asked(self) -> str:
+        return self.text("follow_up_question")
 
     @property
     def choices(self) -> list[str]:
-        return [line.strip() for line in self.follow_up_choices.splitlines() if line.strip()]
+        """The second question's choices as stored in answers: the default language's."""
+        return _lines(self.follow_up_choices)
+
+    @property
+    def choices_shown(self) -> list[tuple[str, str]]:
+        """(stored value, label in the active language) for each choice."""
+        labels = _lines(self.text("follow_up_choices"))
+        return list(zip(self.choices, labels if len(labels) == len(self.choices) else self.choices, strict=True))
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 STANDARD_QUESTIONS = {
@@ -170,6 +224,7 @@ class Invitation(models.Model):
             models.Index(fields=["survey", "customer"], name="invitation_survey_customer"),
             models.Index(fields=["customer", "created_at"], name="invitation_customer_time"),
             models.Index(fields=["department", "sent_at"], name="invitation_department_sent"),
+            models.Index(fields=["sent_at"], name="invitation_sent"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -466,3 +521,64 @@ class ThemeScan(models.Model):
 
     def __str__(self) -> str:
         return f"themes matched up to experience {self.last_experience_id}"
+
+
+class SurveyRollup(models.Model):
+    """Answers per company calendar day × department × touchpoint × stage × customer segment × survey kind.
+
+    Keyed and kept like scoring's DailyRollup (the day, department, touchpoint and stage of the
+    experience each answer became; the customer's current segment), so the dashboards read
+    these rows instead of the answers. Sums, not scores: NPS, CSAT, CES and their margins of
+    error follow from them (`feedback/survey_scores.py`).
+    """
+
+    day = models.DateField()
+    department = models.ForeignKey("touchpoints.Department", on_delete=models.CASCADE, related_name="+")
+    touchpoint = models.ForeignKey("touchpoints.Touchpoint", on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=20)
+    segment = models.CharField(max_length=60, blank=True, default="")
+    kind = models.CharField(max_length=10, choices=SurveyKind.choices)
+    responses = models.IntegerField(default=0)
+    positives = models.IntegerField(default=0)
+    negatives = models.IntegerField(default=0)
+    total = models.BigIntegerField(default=0, help_text=_("Sum of the scores."))
+    squares = models.BigIntegerField(default=0, help_text=_("Sum of the squared scores, for the margin of error."))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "department", "touchpoint", "stage", "segment", "kind"], name="survey_rollup_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "day"], name="survey_rollup_department_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.department_id}/{self.touchpoint_id}/{self.stage}/{self.segment}/{self.kind}"
+
+
+class InvitationRollup(models.Model):
+    """Invitations sent per company calendar day (of `sent_at`) × survey × department × touchpoint, and how many
+    of them were answered: the response rates without reading the invitations."""
+
+    day = models.DateField()
+    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="+")
+    department = models.ForeignKey(
+        "touchpoints.Department", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    touchpoint = models.ForeignKey(
+        "touchpoints.Touchpoint", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    sent = models.IntegerField(default=0)
+    answered = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "survey", "department", "touchpoint"], name="invitation_rollup_key"),
+        ]
+        indexes = [
+            models.Index(fields=["department", "day"], name="invitation_rollup_department"),
+            models.Index(fields=["day"], name="invitation_rollup_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.survey_id}/{self.department_id}/{self.touchpoint_id}"

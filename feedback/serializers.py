@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any, cast
+
+from django.core.exceptions import ValidationError as ModelValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -11,7 +15,7 @@ from customers.models import Customer
 from integrations.strict_fields import StrictCharField
 from touchpoints.models import Touchpoint
 
-from .models import Case, CaseStatus, Channel, Response, Survey, SurveyRule
+from .models import Case, CaseStatus, Channel, FollowUpKind, Response, Survey, SurveyRule
 from .services import ALREADY_INVITED, CASE_NOTE_LENGTH, NO_EMAIL
 
 MAX_CUSTOMERS = 1000
@@ -21,18 +25,93 @@ EXTERNAL_ID_LENGTH = Customer._meta.get_field("external_id").max_length
 SEGMENT_LENGTH = Customer._meta.get_field("segment").max_length
 
 
+class ChoicesField(serializers.ListField):
+    """A second question's choices as a JSON list of strings, stored one per line."""
+
+    child = StrictCharField(max_length=100)
+
+    def to_representation(self, text: str) -> list[str]:  # type: ignore[override]  # stored as text
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    def to_internal_value(self, data: Any) -> str:  # type: ignore[override]
+        choices = super().to_internal_value(data)
+        if any("\n" in c or "\r" in c for c in choices):
+            raise serializers.ValidationError(_("a choice is one line of text"))
+        return "\n".join(choices)
+
+
+# The survey's own texts: English (the default language, the model's plain field) and Spanish.
+TEXT_FIELDS = {
+    "question_en": "question",
+    "question_es": "question_es",
+    "follow_up_question_en": "follow_up_question",
+    "follow_up_question_es": "follow_up_question_es",
+    "follow_up_choices_en": "follow_up_choices",
+    "follow_up_choices_es": "follow_up_choices_es",
+}
+
+
 class SurveySerializer(serializers.ModelSerializer):
     touchpoint: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="code", read_only=True, help_text=_("The code of the touchpoint the survey asks about.")
     )
     question = serializers.CharField(
-        source="asked", read_only=True, help_text=_("The question as the customer sees it.")
+        source="asked",
+        read_only=True,
+        help_text=_("The question as the customer sees it, in the language of the request (Accept-Language)."),
+    )
+    question_en = StrictCharField(
+        source="question",
+        max_length=300,
+        required=False,
+        allow_blank=True,
+        help_text=_("The survey's own question in English; empty: the standard question of its kind."),
+    )
+    question_es = StrictCharField(
+        max_length=300, required=False, allow_blank=True, help_text=_("In Spanish; empty: the English text.")
+    )
+    follow_up_kind = serializers.ChoiceField(
+        choices=[("", _("None")), *FollowUpKind.choices],
+        required=False,
+        allow_blank=True,
+        help_text=_("An optional second question: scale (1–5) or choice (one of 2 to 8); empty: none."),
+    )
+    follow_up_question_en = StrictCharField(
+        source="follow_up_question", max_length=300, required=False, allow_blank=True
+    )
+    follow_up_question_es = StrictCharField(
+        max_length=300, required=False, allow_blank=True, help_text=_("In Spanish; empty: the English text.")
+    )
+    follow_up_choices_en = ChoicesField(
+        source="follow_up_choices", required=False, help_text=_("The choices of a single-choice second question.")
+    )
+    follow_up_choices_es = ChoicesField(
+        required=False,
+        help_text=_("The same choices in Spanish, in the same order; empty: the English ones. Answers store English."),
     )
 
     class Meta:
         model = Survey
-        fields = ["slug", "name", "kind", "touchpoint", "question", "active"]
-        read_only_fields = fields
+        fields = ["slug", "name", "kind", "touchpoint", "question", *TEXT_FIELDS, "follow_up_kind", "active"]
+        read_only_fields = ["slug", "name", "kind", "touchpoint", "question", "active"]
+
+    def validate(self, data: dict) -> dict:
+        """The model's own checks (the admin's too: a second question's text, its choices), as a 400."""
+        unknown = sorted(set(self.initial_data) - {name for name, f in self.fields.items() if not f.read_only})
+        if unknown:
+            raise serializers.ValidationError({name: [_("unknown or read-only field")] for name in unknown})
+        candidate = copy.copy(cast(Survey, self.instance))  # only PATCH reaches here
+        for name, value in data.items():
+            setattr(candidate, name, value)
+        try:
+            candidate.clean_fields()
+            candidate.clean()
+        except ModelValidationError as error:
+            api_name = {model: api for api, model in TEXT_FIELDS.items()}
+            raise serializers.ValidationError(
+                {api_name.get(field, field): messages for field, messages in error.message_dict.items()}
+            ) from None
+        return data
 
 
 class InviteRequestSerializer(serializers.Serializer):

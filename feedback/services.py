@@ -26,9 +26,10 @@ from experiences.services import record_experiences
 from integrations.models import ApiKey
 from integrations.services import publish_event
 from outbox import services as outbox
+from scoring.services import mark_for_rescore
 from touchpoints.models import Department, Stage, TouchpointOwner
 
-from . import sampling, scales, sentiment, themes
+from . import rollups, sampling, scales, sentiment, themes
 from .models import (
     FOLLOW_UP_SCALE,
     Case,
@@ -183,6 +184,8 @@ def send_invitations(*, invitation_ids: Sequence[int], now: datetime | None = No
         if messages:
             get_connection().send_messages(messages)
         Invitation.objects.filter(pk__in=[i.pk for i in invitations]).update(sent_at=now)
+        if invitations:  # the day's response rates change (feedback/rollups.py)
+            mark_for_rescore(customer_ids=[], days=[rollups.sent_day(now)])
     return len(messages)
 
 
@@ -378,6 +381,8 @@ def record_response(
             created_at=now,
         )
         Invitation.objects.filter(pk=locked.pk).update(answered_at=now)
+        if locked.sent_at is not None:  # the response rate of the day it was sent changes (feedback/rollups.py)
+            mark_for_rescore(customer_ids=[], days=[rollups.sent_day(locked.sent_at)])
         result = record_experiences(
             items=[
                 {

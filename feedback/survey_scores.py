@@ -2,8 +2,9 @@
 
 An answer counts where and when the experience it became was recorded: the department and
 touchpoint of that remembrance-stage experience (for a triggered survey, the touchpoint of the
-moment it recalls) and its calendar day. Each function is one query over a period; the pages
-call it twice (this period and the previous one) for the trend.
+moment it recalls) and its calendar day. Scores and response rates are read from the daily
+rollups (feedback/rollups.py), themes from their mentions. Each function is one query over a
+period; the pages call it twice (this period and the previous one) for the trend.
 """
 
 from __future__ import annotations
@@ -11,16 +12,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from functools import reduce
 from operator import or_
 
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.utils import timezone
+from django.db.models import Count, Q, QuerySet, Sum
 
 from experiences.models import Valence
 
-from .models import ExperienceTheme, Invitation, Response, SurveyKind
+from .models import ExperienceTheme, InvitationRollup, SurveyKind, SurveyRollup
 from .scales import SCALES
 
 FEW_RESPONSES = 100  # below this, a score is shown with its margin of error
@@ -87,7 +87,7 @@ POSITIVE = reduce(or_, (Q(survey__kind=k, score__gte=SCALES[k].positive_from) fo
 NEGATIVE = reduce(or_, (Q(survey__kind=k, score__lte=SCALES[k].negative_up_to) for k in KINDS))
 
 
-def _answers(
+def _rollups(
     *,
     start: date,
     end: date,
@@ -95,46 +95,41 @@ def _answers(
     touchpoint_ids: Iterable[int] | None = None,
     segments: Iterable[str] | None = None,
     stages: Iterable[str] | None = None,
-) -> QuerySet[Response]:
-    rows = Response.objects.filter(experience__occurred_on__gte=start, experience__occurred_on__lte=end)
+) -> QuerySet[SurveyRollup]:
+    rows = SurveyRollup.objects.filter(day__gte=start, day__lte=end)
     if department_ids is not None:
-        rows = rows.filter(experience__department_id__in=list(department_ids))
+        rows = rows.filter(department_id__in=list(department_ids))
     if touchpoint_ids is not None:
-        rows = rows.filter(experience__touchpoint_id__in=list(touchpoint_ids))
+        rows = rows.filter(touchpoint_id__in=list(touchpoint_ids))
     if segments is not None:
-        rows = rows.filter(customer__segment__in=list(segments))
+        rows = rows.filter(segment__in=list(segments))
     if stages is not None:
-        rows = rows.filter(experience__stage__in=list(stages))
+        rows = rows.filter(stage__in=list(stages))
     return rows
 
 
 Scores = dict[str, SurveyScore]
+SCORE_SUMS = ("responses", "positives", "negatives", "total", "squares")
 
 
 def survey_scores(*, by: str | None = None, **narrowing) -> dict[object, Scores]:
     """NPS, CSAT and CES per `by` ("department", "touchpoint" or None for one total under the key None); one query.
 
-    `narrowing`: start, end, department_ids, and optionally touchpoint_ids, segments, stages.
+    Read from the daily survey rollups (feedback/rollups.py), so the cost follows the days ×
+    touchpoints in the period, not the answers. `narrowing`: start, end, department_ids, and
+    optionally touchpoint_ids, segments, stages.
     """
-    group = {"department": "experience__department_id", "touchpoint": "experience__touchpoint_id"}.get(by or "")
+    group = {"department": "department_id", "touchpoint": "touchpoint_id"}.get(by or "")
     rows = (
-        _answers(**narrowing)
-        .values(*([group] if group else []), "survey__kind")
-        .annotate(
-            responses=Count("pk"),
-            positives=Count("pk", filter=POSITIVE),
-            negatives=Count("pk", filter=NEGATIVE),
-            total=Sum("score"),
-            squares=Sum(F("score") * F("score")),
-        )
+        _rollups(**narrowing)
+        .values(*([group] if group else []), "kind")
+        .annotate(**{name: Sum(name) for name in SCORE_SUMS})
         .order_by()
     )
     found: dict[object, Scores] = {}
     for r in rows:
-        kind = r["survey__kind"]
-        found.setdefault(r[group] if group else None, {})[kind] = SurveyScore(
-            kind, r["responses"], r["positives"], r["negatives"], r["total"] or 0, r["squares"] or 0
-        )
+        kind = r["kind"]
+        found.setdefault(r[group] if group else None, {})[kind] = SurveyScore(kind, *(r[name] for name in SCORE_SUMS))
     return found
 
 
@@ -197,14 +192,13 @@ def response_rates(
     """Invitations sent in the period and how many were answered, per "survey", "touchpoint" or "department".
 
     An invitation belongs to the touchpoint and department of the moment it asks about (stored on
-    it when it is made), so this is one grouped scan of the invitations sent in the period.
+    it when it is made); read from the daily invitation rollups (feedback/rollups.py), one query.
     """
     group, name = RATE_GROUPS[by]
-    first, after = (timezone.make_aware(datetime.combine(day, time.min)) for day in (start, end + timedelta(days=1)))
-    rows = Invitation.objects.filter(sent_at__gte=first, sent_at__lt=after)
+    rows = InvitationRollup.objects.filter(day__gte=start, day__lte=end)
     if department_ids is not None:
         rows = rows.filter(department_id__in=list(department_ids))
-    result = rows.values(group, name).annotate(sent=Count("pk"), answered=Count("answered_at")).order_by(name)
+    result = rows.values(group, name).annotate(sent=Sum("sent"), answered=Sum("answered")).order_by(name)
     return {r[group]: ResponseRate(r["sent"], r["answered"], r[name] or "") for r in result}
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from customers.models import Customer
 from experiences.models import Experience
+from feedback.rollups import roll_up_surveys
 from integrations.services import record_customers_at_risk
 
 from . import engine
@@ -250,6 +251,7 @@ def rescore_dirty(
             if days:
                 marks = [(connection.ops.adapt_datefield_value(d), generation) for d, generation in days]
                 _roll_up(cursor, [d for d, _ in days])
+                roll_up_surveys(days=[d for d, _ in days])
                 result.days += len(marks)
                 _forget(cursor, DirtyDay._meta.db_table, "day", marks)
 
@@ -297,6 +299,8 @@ def rescore_all(
                     cursor.execute(f"ANALYZE {table}")
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {FULL_SUMS}")
+        with transaction.atomic():
+            roll_up_surveys(days=None)
         result.days = DailyRollup.objects.values("day").distinct().count()
         _report(progress, total, total)
     return result

@@ -298,6 +298,14 @@ MATRIX: dict[str, list[tuple]] = {
     "api/v1/^surveys\\.(?P<format>[a-z0-9]+)/?$": [
         ("get", "/api/v1/surveys.json", (401, 200, 200, 200, 200), Scope.CATALOGUE_READ, 200)
     ],
+    # Managers change the texts of their departments' touchpoints' surveys (an empty PATCH changes nothing).
+    "api/v1/^surveys/(?P<slug>[-a-zA-Z0-9_]+)/$": [
+        ("get", "/api/v1/surveys/delivery-nps/", (401, 200, 200, 200, 200), Scope.CATALOGUE_READ, 200),
+        ("patch", "/api/v1/surveys/delivery-nps/", (401, 403, 403, 200, 200), Scope.SURVEYS_WRITE, 200),
+    ],
+    "api/v1/^surveys/(?P<slug>[-a-zA-Z0-9_]+)\\.(?P<format>[a-z0-9]+)/?$": [
+        ("get", "/api/v1/surveys/delivery-nps.json", (401, 200, 200, 200, 200), Scope.CATALOGUE_READ, 200)
+    ],
     # Managers invite to the surveys of their departments' touchpoints; an empty body is then refused (400).
     "api/v1/^surveys/(?P<slug>[-a-zA-Z0-9_]+)/invitations/$": [
         ("post", "/api/v1/surveys/delivery-nps/invitations/", (401, 403, 403, 400, 400), Scope.SURVEYS_WRITE, 400)

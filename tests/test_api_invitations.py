@@ -153,6 +153,13 @@ def test_surveys_are_listed_with_their_kind_touchpoint_and_question(survey):
             "kind": "nps",
             "touchpoint": "on-time-delivery",
             "question": "How likely is it that you would recommend us to a friend or colleague?",
+            "question_en": "",
+            "question_es": "",
+            "follow_up_question_en": "",
+            "follow_up_question_es": "",
+            "follow_up_choices_en": [],
+            "follow_up_choices_es": [],
+            "follow_up_kind": "",
             "active": True,
         }
     ]

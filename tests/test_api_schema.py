@@ -40,6 +40,7 @@ def test_schema_describes_every_endpoint(db):
         "/api/v1/responses/",
         "/api/v1/responses/{id}/",
         "/api/v1/surveys/",
+        "/api/v1/surveys/{slug}/",
         "/api/v1/surveys/{slug}/invitations/",
         "/api/v1/survey-rules/",
         "/api/v1/survey-rules/{touchpoint}/",

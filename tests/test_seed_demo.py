@@ -211,7 +211,10 @@ def test_the_demo_shows_cross_department_reports_and_work_in_the_inboxes():
 
 @pytest.mark.django_db
 def test_the_demo_has_surveys_rules_and_answers_in_both_languages_and_ladder_suggestions():
-    from feedback.models import Invitation, LadderSuggestion, Response, Survey, SurveyRule, Theme
+    from django.db.models import Sum
+
+    from feedback.models import Invitation, LadderSuggestion, Response, Survey, SurveyRollup, SurveyRule, Theme
+    from scoring.recompute import rescore_dirty
 
     seed("--customers", "150", "--experiences", "4000")
 
@@ -221,3 +224,12 @@ def test_the_demo_has_surveys_rules_and_answers_in_both_languages_and_ladder_sug
     assert languages == {"en", "es"}
     assert Theme.objects.filter(language="es").exists() and Theme.objects.filter(language="en").exists()
     assert LadderSuggestion.objects.exists()
+    for survey in Survey.objects.all():  # each own text in English and Spanish, choices one to one
+        assert bool(survey.question) == bool(survey.question_es)
+        assert bool(survey.follow_up_question) == bool(survey.follow_up_question_es)
+        assert len(survey.choices) == len(survey.follow_up_choices_es.splitlines())
+    assert Survey.objects.exclude(question_es="").exists() and Survey.objects.exclude(follow_up_choices_es="").exists()
+    # once the rescoring the answers marked has run (a worker, after commit), the dashboards count every answer
+    rescore_dirty()
+    answered = Response.objects.filter(experience__isnull=False).count()
+    assert SurveyRollup.objects.aggregate(n=Sum("responses"))["n"] == answered

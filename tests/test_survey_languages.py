@@ -90,3 +90,73 @@ def test_the_second_question_can_be_left_empty(client, survey, django_capture_on
     invitation = invite(survey, CustomerFactory(), django_capture_on_commit_callbacks)
     client.post(reverse("survey-answer", args=[services.invitation_token(invitation)]), {"score": "3"})
     assert Response.objects.get().follow_up_answer == ""
+
+
+@pytest.fixture
+def bilingual(survey):
+    survey.question = "How likely are you to recommend our deliveries?"
+    survey.question_es = "¿Recomendaría nuestras entregas?"
+    survey.follow_up_question_es = "¿Qué fue lo más importante?"
+    survey.follow_up_choices_es = "Rapidez\nAmabilidad\nPrecio"
+    survey.save()
+    return survey
+
+
+def page_of(client, invitation) -> str:
+    return client.get(reverse("survey-answer", args=[services.invitation_token(invitation)])).content.decode()
+
+
+def test_a_spanish_customer_reads_the_surveys_own_texts_in_spanish_on_the_page_and_in_the_email(
+    client, bilingual, mailoutbox, django_capture_on_commit_callbacks
+):
+    invitation = invite(bilingual, CustomerFactory(language="es"), django_capture_on_commit_callbacks)
+
+    [mail] = mailoutbox
+    assert (
+        "¿Recomendaría nuestras entregas?" in mail.body
+        and "¿Recomendaría nuestras entregas?" in mail.alternatives[0][0]
+    )
+    assert "recommend our deliveries" not in mail.body
+    page = page_of(client, invitation)
+    assert "¿Recomendaría nuestras entregas?" in page and "¿Qué fue lo más importante?" in page
+    assert "<span>Amabilidad</span>" in page and "<span>Friendliness</span>" not in page
+
+
+def test_a_spanish_choice_is_stored_as_the_english_one(client, bilingual, django_capture_on_commit_callbacks):
+    invitation = invite(bilingual, CustomerFactory(language="es"), django_capture_on_commit_callbacks)
+    client.post(
+        reverse("survey-answer", args=[services.invitation_token(invitation)]),
+        {"score": "9", "follow_up": "Friendliness"},
+    )
+    assert Response.objects.get().follow_up_answer == "Friendliness"
+
+
+def test_an_english_customer_reads_the_english_texts(client, bilingual, mailoutbox, django_capture_on_commit_callbacks):
+    invitation = invite(bilingual, CustomerFactory(language="en"), django_capture_on_commit_callbacks)
+
+    assert "How likely are you to recommend our deliveries?" in mailoutbox[0].body
+    page = page_of(client, invitation)
+    assert "How likely are you to recommend our deliveries?" in page and "What mattered most?" in page
+    assert "<span>Friendliness</span>" in page and "Amabilidad" not in page and "Recomendaría" not in page
+
+
+def test_a_text_without_its_spanish_shows_the_english_one_to_a_spanish_customer(
+    client, survey, mailoutbox, django_capture_on_commit_callbacks
+):
+    survey.question = "How likely are you to recommend our deliveries?"
+    survey.save()
+    invitation = invite(survey, CustomerFactory(language="es"), django_capture_on_commit_callbacks)
+
+    assert "How likely are you to recommend our deliveries?" in mailoutbox[0].body
+    page = page_of(client, invitation)
+    assert "How likely are you to recommend our deliveries?" in page
+    assert "What mattered most?" in page and "<span>Friendliness</span>" in page
+    assert "¿Cuál es el motivo principal" in page  # the page itself still speaks Spanish
+
+
+def test_without_any_own_question_a_spanish_customer_gets_the_translated_standard_one(
+    client, survey, django_capture_on_commit_callbacks
+):
+    invitation = invite(survey, CustomerFactory(language="es"), django_capture_on_commit_callbacks)
+    page = page_of(client, invitation)
+    assert "¿Qué probabilidad hay de que nos recomiende a un amigo o colega?" in page

@@ -1,0 +1,96 @@
+"""Daily survey rollups, the rows the dashboards read instead of the answers and the invitations.
+
+Maintained like scoring's DailyRollup, by the same dirty-day marks: the rescoring batch that
+recomputes a day's experience rollups recomputes its survey rollups in the same transaction
+(`scoring.recompute`), so an answer's NPS/CSAT/CES shows exactly when its experience's index
+does, and `rescore_all` rebuilds them all. An answer marks its experience's day (the one write
+path does) and the day its invitation was sent; sending marks the day it was sent.
+
+Recomputed from the rows, never incremented: safe to run twice or concurrently. A day's rows are
+replaced, not upserted: an invitation's department or touchpoint may be empty, and SQLite has no
+unique key that treats empty values as equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
+from functools import reduce
+from operator import or_
+
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from .models import Invitation, InvitationRollup, Response, SurveyRollup
+from .survey_scores import NEGATIVE, POSITIVE
+
+BATCH = 2_000
+ROLLUP_LOCK = 0x5E7A11  # the advisory lock of survey rollup writes
+
+
+def sent_day(sent_at: datetime) -> date:
+    """The company calendar day (TIME_ZONE) an invitation was sent on: the day of its response-rate row."""
+    return timezone.localdate(sent_at)
+
+
+def _sent_on(days: Sequence[date]) -> Q:
+    """Sent on one of `days`, as ranges of `sent_at` (its index serves them, where `sent_at__date` would not)."""
+    midnight = [timezone.make_aware(datetime.combine(day, time.min)) for day in days]
+    after = [timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min)) for day in days]
+    return reduce(or_, (Q(sent_at__gte=a, sent_at__lt=b) for a, b in zip(midnight, after, strict=True)), Q(pk__in=[]))
+
+
+def roll_up_surveys(*, days: Sequence[date] | None) -> None:
+    """Recompute the survey and invitation rollups of `days` (None: every day), in the caller's transaction.
+
+    On PostgreSQL a transaction-level advisory lock makes concurrent batches take turns, so two
+    workers rolling up the same day never both insert its rows (SQLite writes one at a time anyway).
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
+    answers = Response.objects.filter(experience__isnull=False)
+    invitations = Invitation.objects.filter(sent_at__isnull=False)
+    answer_rows = SurveyRollup.objects.all()
+    invitation_rows = InvitationRollup.objects.all()
+    if days is not None:
+        days = list(days)
+        answers = answers.filter(experience__occurred_on__in=days)
+        invitations = invitations.filter(_sent_on(days))
+        answer_rows = answer_rows.filter(day__in=days)
+        invitation_rows = invitation_rows.filter(day__in=days)
+    found = [
+        SurveyRollup(**row)
+        for row in answers.values(
+            day=F("experience__occurred_on"),
+            department_id=F("experience__department_id"),
+            touchpoint_id=F("experience__touchpoint_id"),
+            stage=F("experience__stage"),
+            segment=F("experience__customer__segment"),
+            kind=F("survey__kind"),
+        )
+        .annotate(
+            responses=Count("pk"),
+            positives=Count("pk", filter=POSITIVE),
+            negatives=Count("pk", filter=NEGATIVE),
+            total=Sum("score"),
+            squares=Sum(F("score") * F("score")),
+        )
+        .order_by()
+    ]
+    _store(SurveyRollup, answer_rows, found)
+    sent = [
+        InvitationRollup(**row)
+        for row in invitations.values("survey_id", "department_id", "touchpoint_id", day=TruncDate("sent_at"))
+        .annotate(sent=Count("pk"), answered=Count("answered_at"))
+        .order_by()
+    ]
+    _store(InvitationRollup, invitation_rows, sent)
+
+
+def _store(model, existing: QuerySet, found: list) -> None:
+    """Replace the rows of the recomputed days by the ones just computed."""
+    existing.delete()
+    model.objects.bulk_create(found, batch_size=BATCH)

@@ -7,13 +7,17 @@ from django.urls import path
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
-from .forms import UsersCsvForm
+from .forms import UserAddForm, UserEditForm, UsersCsvForm
 from .models import User
-from .services import import_users, parse_users_csv
+from .services import import_users, parse_users_csv, save_user
 
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    """People, one by one or from a CSV: both saved by accounts.services.save_user, like SSO."""
+
+    form = UserEditForm
+    add_form = UserAddForm
     list_display = ["username", "email", "role", "language", "is_active", "last_login"]
     list_filter = ["role", "is_active", "departments"]
     filter_horizontal = ["departments", "groups", "user_permissions"]
@@ -23,9 +27,14 @@ class UserAdmin(BaseUserAdmin):
     ]
     add_fieldsets = [
         *BaseUserAdmin.add_fieldsets,
-        (_("CXM role"), {"fields": ["role", "departments"]}),
+        (_("CXM role"), {"fields": ["email", "role", "departments", "language"]}),
     ]
     change_list_template = "admin/accounts/user/change_list_with_import.html"
+
+    def save_model(self, request, obj, form, change) -> None:
+        """`obj` carries the form's password and staff flags; the service saves it with role and departments."""
+        save_user(row=form.user_row(), user=obj)
+        form.cleaned_data.pop("departments", None)  # set by the service; save_m2m keeps groups and permissions
 
     def get_urls(self):
         return [

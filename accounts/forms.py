@@ -1,6 +1,11 @@
+from typing import Any
+
 from django import forms
 from django.conf import settings
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
+
+from .services import UserRow, check_user_row, email_owners
 
 
 class CodeForm(forms.Form):
@@ -48,3 +53,44 @@ class ProfileForm(forms.Form):
         required=False,
         help_text=_("Pages, e-mails and messages of CXM, with dates and amounts written the same way."),
     )
+
+
+class SavedByService:
+    """The admin's user forms: a person added or changed by hand meets the rules of `save_user`.
+
+    The form checks the row the service will be given, so a refusal shows on the form; the
+    admin then saves through `save_user` (accounts/admin.py), like the CSV import and SSO.
+    """
+
+    cleaned_data: dict[str, Any]
+    instance: Any
+
+    def user_row(self) -> UserRow:
+        data = self.cleaned_data
+        chosen = data.get("departments")
+        return UserRow(
+            username=data.get("username") or self.instance.username,
+            email=data.get("email") or "",
+            first_name=data.get("first_name"),
+            last_name=data.get("last_name"),
+            role=data.get("role"),
+            department_codes=[department.code for department in chosen] if chosen is not None else None,
+            language=data.get("language"),
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()  # type: ignore[misc]
+        if not self.errors:  # type: ignore[attr-defined]
+            row = self.user_row()
+            departments = {department.code: department for department in cleaned.get("departments") or []}
+            for problem in check_user_row(row, departments, email_owners([row.email]), self.instance.pk):
+                self.add_error(None, problem)  # type: ignore[attr-defined]
+        return cleaned
+
+
+class UserAddForm(SavedByService, AdminUserCreationForm):
+    pass
+
+
+class UserEditForm(SavedByService, UserChangeForm):
+    pass

@@ -1,21 +1,22 @@
 """Writes about people: one service places a user in a role and departments, whoever asks.
 
-The admin's CSV import and the company sign-in both go through `save_user`, so a person
-imported from a spreadsheet and one who arrives from the company's directory are checked by
-the same rules and end up the same way.
+The admin's user form, its CSV import and the company sign-in all go through `save_user`, so a
+person added by hand, imported from a spreadsheet or arriving from the company's directory is
+checked by the same rules and ends up the same way.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from touchpoints.models import Department
@@ -45,8 +46,27 @@ class ImportReport:
     errors: dict[int, list[str]] = field(default_factory=dict)
 
 
-def check_user_row(row: UserRow, departments: dict[str, Department]) -> list[str]:
-    """What is wrong with one row, in words an admin can act on (empty when it can be saved)."""
+def email_owners(emails: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """Lower-cased e-mail → (id, username) of the user who has it, for the given e-mails (one query)."""
+    wanted = {email.lower() for email in emails if email}
+    if not wanted:
+        return {}
+    found = User.objects.annotate(lower_email=Lower("email")).filter(lower_email__in=wanted)
+    return {email: (pk, username) for email, pk, username in found.values_list("lower_email", "pk", "username")}
+
+
+def check_user_row(
+    row: UserRow,
+    departments: dict[str, Department],
+    owners: Mapping[str, tuple[int, str]] | None = None,
+    user_id: int | None = None,
+) -> list[str]:
+    """What is wrong with one row, in words an admin can act on (empty when it can be saved).
+
+    `owners` (from `email_owners`) says who already has the row's e-mail: the company sign-in
+    matches people by e-mail, so two people must never share one. The row's person is the user
+    `user_id` when given (an admin may rename them), else the user named `row.username`.
+    """
     problems = []
     if not row.username:
         problems.append(_("username is empty"))
@@ -55,6 +75,12 @@ def check_user_row(row: UserRow, departments: dict[str, Department]) -> list[str
             validate_email(row.email)
         except ValidationError:
             problems.append(_("e-mail “%(email)s” is not an e-mail address") % {"email": row.email})
+        owner = (owners or {}).get(row.email.lower())
+        if owner is not None and (owner[0] != user_id if user_id is not None else owner[1] != row.username):
+            problems.append(
+                _("e-mail “%(email)s” is already %(username)s's; the company sign-in finds people by e-mail")
+                % {"email": row.email, "username": owner[1]}
+            )
     if row.role is not None and row.role not in Role.values:
         problems.append(
             _("role “%(role)s” is not one of %(roles)s") % {"role": row.role, "roles": ", ".join(Role.values)}
@@ -70,23 +96,28 @@ def check_user_row(row: UserRow, departments: dict[str, Department]) -> list[str
     return problems
 
 
-def save_user(*, row: UserRow, departments: dict[str, Department] | None = None) -> tuple[User, bool]:
+def save_user(
+    *, row: UserRow, departments: dict[str, Department] | None = None, user: User | None = None
+) -> tuple[User, bool]:
     """Create or update the user named `row.username`; raise ValidationError if the row is wrong.
 
     Returns the user and whether it was created. A new user has no usable password: they sign
-    in through the company's provider, or an admin sets one.
+    in through the company's provider, or an admin sets one. The admin's form passes the `user`
+    it built (new or changed, with its password and staff flags) instead of a name to look up.
     """
     if departments is None:
         departments = {d.code: d for d in Department.objects.filter(code__in=row.department_codes or [])}
-    problems = check_user_row(row, departments)
+    user_id = user.pk if user is not None else None
+    problems = check_user_row(row, departments, email_owners([row.email]), user_id)
     if problems:
         raise ValidationError(problems)
     with transaction.atomic():
-        found = User.objects.filter(username=row.username).first()
-        created = found is None
-        user = found if found is not None else User(username=row.username)
-        if created:
-            user.set_unusable_password()
+        if user is None:
+            user = User.objects.filter(username=row.username).first() or User(username=row.username)
+            if user._state.adding:
+                user.set_unusable_password()
+        created = user._state.adding
+        user.username = row.username
         if row.email:
             user.email = row.email
         for name in ("first_name", "last_name", "role", "language"):
@@ -132,9 +163,18 @@ def import_users(*, rows: Iterable[UserRow]) -> ImportReport:
     rows = list(rows)
     codes = {code for row in rows for code in row.department_codes or []}
     departments = {d.code: d for d in Department.objects.filter(code__in=codes)}
+    owners = email_owners(row.email for row in rows)
+    first_line_of: dict[str, tuple[int, str]] = {}
     report = ImportReport()
     for line, row in enumerate(rows, start=2):  # line 1 is the header
-        problems = check_user_row(row, departments)
+        problems = check_user_row(row, departments, owners)
+        if row.email:
+            first = first_line_of.setdefault(row.email.lower(), (line, row.username))
+            if first[1] != row.username:
+                problems.append(
+                    _("e-mail “%(email)s” is also on line %(line)d, for %(username)s")
+                    % {"email": row.email, "line": first[0], "username": first[1]}
+                )
         if problems:
             report.errors[line] = problems
     if report.errors:

@@ -4,6 +4,7 @@ from typing import cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import Customer
 from touchpoints.models import Department
@@ -50,7 +51,12 @@ class CaseFilterForm(forms.Form):
     )
     status = forms.ChoiceField(
         required=False,
-        choices=[("open", _("Open")), ("overdue", _("Overdue")), ("resolved", _("Resolved")), ("all", _("All"))],
+        choices=[
+            ("open", _("Open")),
+            ("overdue", _("Overdue")),
+            ("resolved", pgettext_lazy("cases filter", "Resolved")),
+            ("all", _("All")),
+        ],
     )
     assignee = forms.ChoiceField(
         required=False, choices=[("", _("Anyone")), ("me", _("Me")), ("nobody", _("Nobody yet"))]

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from customers.models import RelationshipLevel
 
@@ -301,8 +302,9 @@ class Response(models.Model):
 
 
 class CaseStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    RESOLVED = "resolved", _("Resolved")
+    # One case's status ("Abierto"), not the list filter's "Open" cases ("Abiertos").
+    OPEN = "open", pgettext_lazy("case status", "Open")
+    RESOLVED = "resolved", pgettext_lazy("case status", "Resolved")
 
 
 class Case(models.Model):

@@ -64,3 +64,18 @@ def test_only_cx_admins_may_import(client, department):
     client.force_login(UserFactory(username="mo", role="manager", is_staff=True))
 
     assert client.get(URL).status_code == 403
+
+
+def test_a_file_may_not_give_one_email_to_two_people(client, db):
+    UserFactory(username="ana", email="ana@acme.example")
+
+    response = upload(
+        admin_client(client),
+        HEADER + "luis,Ana@acme.example,,,staff,,\nrosa,rosa@acme.example,,,,,\nmar,rosa@acme.example,,,,,\n",
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "“Ana@acme.example” is already ana&#x27;s; the company sign-in finds people by e-mail" in page
+    assert "“rosa@acme.example” is also on line 3, for rosa" in page
+    assert not User.objects.filter(username__in=["luis", "rosa", "mar"]).exists()

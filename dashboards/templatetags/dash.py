@@ -91,3 +91,15 @@ def get_item(mapping: dict, key: str):
 def stage_names(stages: list[str]) -> str:
     """The chosen stages by name, for the summary of the active filter."""
     return ", ".join(str(Stage(stage).label) for stage in stages)
+
+
+@register.inclusion_tag("includes/explain.html")
+def explain(*terms: str, summary: str = "") -> dict:
+    """`{% explain _("Index") _("Out of 100…") … %}`: what a table's columns mean, as visible text.
+
+    Touch screens never show a `title`, so each name and its meaning is written out in a
+    disclosure beside the table (arguments alternate a name and its meaning).
+    """
+    if len(terms) % 2:
+        raise template.TemplateSyntaxError("explain takes pairs: a name, then what it means")
+    return {"terms": list(zip(terms[::2], terms[1::2], strict=True)), "summary": summary}

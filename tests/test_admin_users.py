@@ -1,0 +1,92 @@
+"""An admin adds or changes one person in the admin by the same rules as the CSV import and SSO.
+
+Both forms are the real admin pages, posted as an admin would; the rules are those of
+accounts.services.save_user (here: one e-mail, one person, since the company sign-in finds
+people by e-mail).
+"""
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import User
+from tests.factories import DepartmentFactory, UserFactory
+
+ADD = "/admin/accounts/user/add/"
+PASSWORD = "a-long-passphrase-nobody-guesses"
+
+
+@pytest.fixture
+def admin_client(client, db):
+    client.force_login(UserFactory(username="ada", role="admin", is_staff=True, is_superuser=True))
+    return client
+
+
+def add(client, **fields):
+    data = {"username": "luis", "usable_password": "true", "password1": PASSWORD, "password2": PASSWORD}
+    return client.post(ADD, {**data, **fields})
+
+
+def change(client, user: User, **fields):
+    now = timezone.localtime()
+    data = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "is_active": "on",
+        "role": user.role,
+        "departments": [d.pk for d in user.departments.all()],
+        "language": user.language,
+        "date_joined_0": now.strftime("%Y-%m-%d"),
+        "date_joined_1": now.strftime("%H:%M:%S"),
+    }
+    return client.post(f"/admin/accounts/user/{user.pk}/change/", {**data, **fields})
+
+
+def test_a_user_added_in_the_admin_gets_role_departments_and_email(admin_client):
+    logistics, billing = DepartmentFactory(code="logistics"), DepartmentFactory(code="billing")
+
+    response = add(
+        admin_client, email="luis@acme.example", role="manager", departments=[logistics.pk, billing.pk], language="es"
+    )
+
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    luis = User.objects.get(username="luis")
+    assert (luis.role, luis.email, luis.language) == ("manager", "luis@acme.example", "es")
+    assert set(luis.departments.values_list("code", flat=True)) == {"logistics", "billing"}
+    assert luis.check_password(PASSWORD)
+
+
+def test_the_add_form_refuses_an_email_another_person_has(admin_client):
+    UserFactory(username="ana", email="ana@acme.example")
+
+    response = add(admin_client, email="Ana@Acme.example", role="staff")
+
+    assert response.status_code == 200
+    assert "is already ana&#x27;s; the company sign-in finds people by e-mail" in response.content.decode()
+    assert not User.objects.filter(username="luis").exists()
+
+
+def test_the_change_form_refuses_an_email_another_person_has(admin_client):
+    UserFactory(username="ana", email="ana@acme.example")
+    luis = UserFactory(username="luis", email="luis@acme.example")
+
+    response = change(admin_client, luis, email="ana@acme.example")
+
+    assert response.status_code == 200
+    assert "is already ana&#x27;s" in response.content.decode()
+    luis.refresh_from_db()
+    assert luis.email == "luis@acme.example"
+
+
+def test_a_user_changed_in_the_admin_gets_new_role_and_departments_and_may_be_renamed(admin_client):
+    logistics = DepartmentFactory(code="logistics")
+    DepartmentFactory(code="billing")
+    luis = UserFactory(username="luis", email="luis@acme.example", role="staff")
+
+    response = change(admin_client, luis, username="luis.vidal", role="manager", departments=[logistics.pk])
+
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    luis.refresh_from_db()
+    assert (luis.username, luis.email, luis.role) == ("luis.vidal", "luis@acme.example", "manager")
+    assert list(luis.departments.values_list("code", flat=True)) == ["logistics"]

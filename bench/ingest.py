@@ -36,6 +36,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import psycopg2
@@ -221,7 +222,7 @@ def bench_copy(rows: int) -> float:
     return rows / elapsed
 
 
-def single_bodies(kind: str, count: int, ids: dict[str, int]) -> list[bytes]:
+def single_bodies(kind: str, count: int, ids: dict[str, Any]) -> list[bytes]:
     run = uuid.uuid4().hex[:8]
     now = datetime.now(UTC)
     if kind == "cxm":
@@ -276,7 +277,7 @@ def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] * 1000
 
 
-def catalogue_ids() -> dict:
+def catalogue_ids() -> dict[str, Any]:
     connection = connect()
     with connection, connection.cursor() as cursor:
         cursor.execute(
@@ -353,8 +354,8 @@ def main() -> None:
         for _round in range(args.rounds):
             for kind in ("cxm", "textbook"):
                 bodies = single_bodies(kind, int(args.seconds * 2000), ids)
-                rate, latencies = bench_single(port, key, paths[kind], bodies, args.seconds)
-                single[kind][0].append(rate)
+                achieved, latencies = bench_single(port, key, paths[kind], bodies, args.seconds)
+                single[kind][0].append(achieved)
                 single[kind][1].extend(latencies)
         client.post(paths["cxm"], json.dumps({"experiences": items(f"warm-{uuid.uuid4().hex[:8]}", BATCH)}).encode())
         api_rate = bench_batches(port, key, args.batches)

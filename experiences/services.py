@@ -8,7 +8,7 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -103,6 +103,9 @@ class BatchResult:
     @property
     def rejected(self) -> int:
         return self.count("rejected")
+
+
+_PENDING = ItemResult(status="rejected")
 
 
 class _CatalogueTouchpoint(NamedTuple):
@@ -224,12 +227,13 @@ def record_experiences(
         "reporter_departments": _reporter_departments(recorded_by),
         "api_key_id": getattr(api_key, "pk", None),
     }
+    zone = timezone.get_current_timezone()  # once per batch: Django looks it up on every call
     while True:
         catalogue, fresh = _catalogue()
-        result = BatchResult(results=[ItemResult(status="rejected") for _ in items])
+        result = BatchResult(results=[_PENDING] * len(items))  # every position is answered below
         rows: list[_Row] = []
         for position, item in enumerate(items):
-            errors, row = _validate(item, position, catalogue, now)
+            errors, row = _validate(item, position, catalogue, now, zone)
             if errors:
                 result.results[position] = ItemResult(status="rejected", key=_key_of(item), errors=errors)
             else:
@@ -405,7 +409,7 @@ def _intensity(value: Any) -> tuple[int, str | None]:
 
 
 def _validate(
-    item: Any, position: int, catalogue: _Catalogue, now: datetime
+    item: Any, position: int, catalogue: _Catalogue, now: datetime, zone: tzinfo | None = None
 ) -> tuple[dict[str, list[str]], _Row | None]:
     """Check one item against the catalogue; return its errors or a row ready to store.
 
@@ -511,7 +515,8 @@ def _validate(
         else:
             department_id = owners[department]
 
-    occurred_at = _parse_moment(item.get("occurred_at"), now, fail)
+    zone = zone or timezone.get_current_timezone()
+    occurred_at = _parse_moment(item.get("occurred_at"), now, zone, fail)
 
     note, problem = _text(item.get("note"))
     if problem:
@@ -538,7 +543,7 @@ def _validate(
         "intensity": intensity,
         **optional,
         "occurred_at": occurred_at,
-        "occurred_on": timezone.localdate(occurred_at),
+        "occurred_on": occurred_at.astimezone(zone).date(),
         "note": note,
         "impact": i,
         "positive_mass_norm": positive,
@@ -629,7 +634,7 @@ def _customer_ref(value: Any, fail, name: str = "") -> str | None:
     return ref
 
 
-def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
+def _parse_moment(value: Any, now: datetime, zone: tzinfo, fail) -> datetime | None:
     """ISO 8601; without an offset it is read in the company's time zone; at most a few minutes ahead."""
     if value is None or value == "":
         return now
@@ -648,8 +653,8 @@ def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
         return None
     try:
         # In UTC, so that PostgreSQL never sees an offset it cannot store (it allows at most ±15:59).
-        moment = (timezone.make_aware(moment) if timezone.is_naive(moment) else moment).astimezone(UTC)
-        timezone.localtime(moment)
+        moment = (timezone.make_aware(moment, zone) if timezone.is_naive(moment) else moment).astimezone(UTC)
+        moment.astimezone(zone)
     except (OverflowError, ValueError):
         fail("occurred_at", _("is out of range, got %(value)s") % {"value": shown(value)})
         return None

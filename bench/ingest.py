@@ -12,6 +12,8 @@ Prints, in one run:
     shaped like the service's into the same table, and the ratio (goal >= 0.5);
 (c) the batch figure again with 10 active webhook subscribers (experience.negative and
     experience.recorded), and its ratio to (b) (goal >= 0.9).
+The batch figures alternate too: each round sends its batches without subscribers, COPYs as
+many rows, then sends its batches with the subscribers active; medians of the rounds.
 
 The database (BENCH_DATABASE_URL; its name must contain "bench") is created, migrated and
 loaded with --experiences / --customers (bench/data.py) when it holds fewer experiences than
@@ -311,6 +313,13 @@ def subscribe(count: int) -> list[int]:
     return ids
 
 
+def set_active(ids: list[int], active: bool) -> None:
+    connection = connect()
+    with connection, connection.cursor() as cursor:
+        cursor.execute("UPDATE integrations_webhooksubscription SET active = %s WHERE id = ANY(%s)", [active, ids])
+    connection.close()
+
+
 def unsubscribe(ids: list[int]) -> None:
     connection = connect()
     with connection, connection.cursor() as cursor:
@@ -336,7 +345,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000, help="customers loaded first (default 100,000)")
     parser.add_argument("--seconds", type=float, default=10, help="length of each single-POST round (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of CXM and textbook (default 3)")
-    parser.add_argument("--batches", type=int, default=40, help="batches of 1,000 per batch figure (default 40)")
+    parser.add_argument(
+        "--batches", type=int, default=40, help="batches of 1,000 per batch figure, over the rounds (default 40)"
+    )
     args = parser.parse_args()
     key, load_seconds = prepare(args.experiences, args.customers)
     experiences, customers = counts()
@@ -345,6 +356,7 @@ def main() -> None:
     server = start_gunicorn(port)
     subscribers: list[int] = []
     single: dict[str, tuple[list[float], list[float]]] = {"cxm": ([], []), "textbook": ([], [])}
+    batch_rates: dict[str, list[float]] = {"api": [], "copy": [], "subscribed": []}
     paths = {"cxm": "/api/v1/experiences/", "textbook": "/bench/textbook/experiences/"}
     try:
         client = Client(port, key)
@@ -358,17 +370,22 @@ def main() -> None:
                 single[kind][0].append(achieved)
                 single[kind][1].extend(latencies)
         client.post(paths["cxm"], json.dumps({"experiences": items(f"warm-{uuid.uuid4().hex[:8]}", BATCH)}).encode())
-        api_rate = bench_batches(port, key, args.batches)
-        copy_rate = bench_copy(args.batches * BATCH)
         subscribers = subscribe(SUBSCRIBERS)
-        time.sleep(1)
-        subscribed_rate = bench_batches(port, key, args.batches)
+        per_round = max(args.batches // args.rounds, 2)
+        for _round in range(args.rounds):  # alternating, so that the machine's load falls on all three alike
+            set_active(subscribers, False)
+            batch_rates["api"].append(bench_batches(port, key, per_round))
+            batch_rates["copy"].append(bench_copy(per_round * BATCH))
+            set_active(subscribers, True)
+            batch_rates["subscribed"].append(bench_batches(port, key, per_round))
     finally:
         if subscribers:
             unsubscribe(subscribers)
         server.terminate()
         server.wait(timeout=30)
     rate = {kind: statistics.median(rates) for kind, (rates, _lat) in single.items()}
+    api_rate, copy_rate, subscribed_rate = (statistics.median(batch_rates[k]) for k in ("api", "copy", "subscribed"))
+    shown = {k: ", ".join(f"{r:,.0f}" for r in rates) for k, rates in batch_rates.items()}
     p95 = {kind: percentile(latencies, 95) for kind, (_rates, latencies) in single.items()}
     print(f"database: {experiences:,} experiences, {customers:,} customers (prepare/load took {load_seconds:.0f} s)")
     print(f"(a) single-item POST, concurrency 4, median of {args.rounds} alternating rounds of {args.seconds:.0f} s:")
@@ -379,10 +396,12 @@ def main() -> None:
             + ")"
         )
     print(f"    ratio CXM / textbook: {rate['cxm'] / rate['textbook']:.2f} (goal >= 1.0; CXM p95 goal <= 15 ms)")
-    print(f"(b) API, batches of {BATCH} (2 clients): {api_rate:,.0f} events/s")
-    print(f"    COPY of as many rows:          {copy_rate:,.0f} rows/s")
+    print(f"(b) API, batches of {BATCH} (2 clients), median of {args.rounds} rounds of {per_round} batches:")
+    print(f"    API:                           {api_rate:,.0f} events/s (rounds: {shown['api']})")
+    print(f"    COPY of as many rows:          {copy_rate:,.0f} rows/s (rounds: {shown['copy']})")
     print(f"    ratio API / COPY:              {api_rate / copy_rate:.2f} (goal >= 0.5)")
     print(f"(c) API batches with {SUBSCRIBERS} webhook subscribers: {subscribed_rate:,.0f} events/s")
+    print(f"    (rounds: {shown['subscribed']})")
     print(f"    ratio to (b):                  {subscribed_rate / api_rate:.2f} (goal >= 0.9)")
 
 

@@ -13,7 +13,8 @@ Prints, in one run:
 (c) the batch figure again with 10 active webhook subscribers (experience.negative and
     experience.recorded), and its ratio to (b) (goal >= 0.9).
 The batch figures alternate too: each round sends its batches without subscribers, COPYs as
-many rows, then sends its batches with the subscribers active; medians of the rounds.
+many rows and sends its batches with the subscribers active, in reverse order every other
+round; medians of the rounds.
 
 The database (BENCH_DATABASE_URL; its name must contain "bench") is created, migrated and
 loaded with --experiences / --customers (bench/data.py) when it holds fewer experiences than
@@ -372,12 +373,13 @@ def main() -> None:
         client.post(paths["cxm"], json.dumps({"experiences": items(f"warm-{uuid.uuid4().hex[:8]}", BATCH)}).encode())
         subscribers = subscribe(SUBSCRIBERS)
         per_round = max(args.batches // args.rounds, 2)
-        for _round in range(args.rounds):  # alternating, so that the machine's load falls on all three alike
-            set_active(subscribers, False)
-            batch_rates["api"].append(bench_batches(port, key, per_round))
-            batch_rates["copy"].append(bench_copy(per_round * BATCH))
-            set_active(subscribers, True)
-            batch_rates["subscribed"].append(bench_batches(port, key, per_round))
+        for n in range(args.rounds):  # alternating (ABBA), so that the machine's load falls on all three alike
+            for kind in ("api", "copy", "subscribed")[:: 1 if n % 2 == 0 else -1]:
+                if kind == "copy":
+                    batch_rates[kind].append(bench_copy(per_round * BATCH))
+                else:
+                    set_active(subscribers, kind == "subscribed")
+                    batch_rates[kind].append(bench_batches(port, key, per_round))
     finally:
         if subscribers:
             unsubscribe(subscribers)

@@ -1,13 +1,26 @@
-"""Ingestion benchmark (not a test): the API under gunicorn vs a raw COPY into the same table.
+"""Ingestion benchmark (not a test): the API under gunicorn against baselines measured in the same run.
 
-    .venv/bin/python bench/ingest.py [--batches 40] [--seconds 10]
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/cxm_bench .venv/bin/python bench/ingest.py \\
+        [--experiences 1000000] [--customers 100000] [--seconds 10] [--rounds 3] [--batches 40]
 
-Prints, in one run: events/s for batches of 1,000 through POST /api/v1/experiences/; rows/s
-for a psycopg2 COPY of equivalent rows into the same table (the limit on this machine); their
-ratio (target >= 0.25); and single-item POSTs paced at 100 requests/s with p50 / p95 / p99
-latency (target p95 < 50 ms). Loopback only. It uses its own database (BENCH_DATABASE_URL,
-default postgres://postgres@127.0.0.1:5432/cxm_bench, created and migrated if missing) and
-Redis db 15 as broker, with no worker: scoring work queues up and is not part of the figure.
+Prints, in one run:
+(a) single-item POSTs at concurrency 4 (4 clients, each sending the next request as soon as the
+    last was answered): requests/s and p95 for POST /api/v1/experiences/ and for a textbook DRF
+    create view on the same server (bench/urls.py: API-key auth, ModelSerializer, one INSERT),
+    in alternating rounds, and the ratio CXM / textbook (goal >= 1.0, p95 <= 15 ms);
+(b) batches of 1,000 items from 2 clients: events/s against a psycopg2 COPY of as many rows
+    shaped like the service's into the same table, and the ratio (goal >= 0.5);
+(c) the batch figure again with 10 active webhook subscribers (experience.negative and
+    experience.recorded), and its ratio to (b) (goal >= 0.9).
+The batch figures alternate too: each round sends its batches without subscribers, COPYs as
+many rows and sends its batches with the subscribers active, in reverse order every other
+round; medians of the rounds.
+
+The database (BENCH_DATABASE_URL; its name must contain "bench") is created, migrated and
+loaded with --experiences / --customers (bench/data.py) when it holds fewer experiences than
+asked; the rows the run adds stay. Redis db 15 is the broker, with no worker: follow-ups queue
+up and are not part of the figures. gunicorn serves bench.settings (the app's settings, the
+textbook view mounted beside the app) with 2 sync workers on loopback.
 """
 
 from __future__ import annotations
@@ -24,25 +37,28 @@ import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import psycopg2
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cxm_bench")
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/15")
-CUSTOMERS = 2000
 BATCH = 1000
-TOUCHPOINT = "bench-delivery"
+SUBSCRIBERS = 10
+TOUCHPOINT = "touchpoint-0"  # bench/data.py's catalogue
+CUSTOMERS_USED = 2000  # the customers the run's items name, C-1 … C-2000
 
 
 def env() -> dict[str, str]:
     return os.environ | {
         "DATABASE_URL": DATABASE_URL,
         "CELERY_BROKER_URL": BROKER_URL,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
         "CXM_API_THROTTLE_RATE": "1000000/minute",
         "DEBUG": "0",
         "SECRET_KEY": "bench-only-secret-key",
@@ -52,32 +68,41 @@ def env() -> dict[str, str]:
     }
 
 
-def prepare() -> str:
-    """Create and migrate the bench database, the catalogue, customers and a key; return the key."""
+def connect():
     url = urlparse(DATABASE_URL)
-    admin = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username, dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [url.path.lstrip("/")])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{url.path.lstrip("/")}"')
-    admin.close()
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env(), check=True, cwd=ROOT)
-    script = f"""
-from customers.models import Customer
-from tests.factories import DepartmentFactory, TouchpointFactory
+    return psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username, dbname=url.path[1:])
+
+
+PREPARE = """
+import sys
+from bench import data
+from django.core.management import call_command
+from experiences.models import Experience
+call_command("migrate", verbosity=0)
+if Experience.objects.count() < {experiences}:
+    data.load(experiences={experiences}, customers={customers}, days=365)
 from integrations.services import create_api_key
 from integrations.models import Scope
-TouchpointFactory(code="{TOUCHPOINT}", owner=DepartmentFactory(code="bench-logistics"))
-Customer.objects.bulk_create([Customer(external_id=f"B-{{n}}", name=f"Bench {{n}}") for n in range({CUSTOMERS})],
-                             ignore_conflicts=True)
 print(create_api_key(name="bench", scopes=Scope.values)[1])
 """
+
+
+def prepare(experiences: int, customers: int) -> tuple[str, float]:
+    """Create, migrate and (if short of rows) load the bench database; return a key and the load's seconds."""
+    from bench import data
+
+    data.create_database(DATABASE_URL)
+    started = time.perf_counter()
+    script = PREPARE.format(experiences=experiences, customers=customers)
     done = subprocess.run(
-        [*manage, "shell", "-c", script], env=env(), check=True, cwd=ROOT, capture_output=True, text=True
+        [sys.executable, str(ROOT / "manage.py"), "shell", "-c", script],
+        env=env(),
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
-    return done.stdout.strip().splitlines()[-1]
+    return done.stdout.strip().splitlines()[-1], time.perf_counter() - started
 
 
 def free_port() -> int:
@@ -88,18 +113,8 @@ def free_port() -> int:
 
 def start_gunicorn(port: int) -> subprocess.Popen:
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "cxm.wsgi",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-        ],
+        [sys.executable, "-m", "gunicorn", "cxm.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+        + ["--log-level", "warning"],
         env=env(),
         cwd=ROOT,
     )
@@ -118,7 +133,7 @@ def items(prefix: str, count: int) -> list[dict]:
     return [
         {
             "id": f"{prefix}-{n}",
-            "customer": f"B-{n % CUSTOMERS}",
+            "customer": f"C-{1 + n % CUSTOMERS_USED}",
             "touchpoint": TOUCHPOINT,
             "valence": ("positive", "neutral", "negative")[n % 3],
             "intensity": 1 + n % 5,
@@ -129,18 +144,18 @@ def items(prefix: str, count: int) -> list[dict]:
 
 
 class Client:
-    """One keep-alive HTTP connection."""
+    """One HTTP connection (gunicorn's sync workers close it after each answer; it reopens)."""
 
     def __init__(self, port: int, key: str) -> None:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json"}
 
-    def post(self, body: bytes) -> dict:
-        self.connection.request("POST", "/api/v1/experiences/", body, self.headers)
+    def post(self, path: str, body: bytes) -> dict:
+        self.connection.request("POST", path, body, self.headers)
         response = self.connection.getresponse()
         data = response.read()
         if response.status not in (200, 201):
-            raise SystemExit(f"POST answered {response.status}: {data[:300]!r}")
+            raise SystemExit(f"POST {path} answered {response.status}: {data[:300]!r}")
         return json.loads(data)
 
 
@@ -154,7 +169,7 @@ def bench_batches(port: int, key: str, batches: int) -> float:
         nonlocal accepted
         client = Client(port, key)
         for body in chunk:
-            result = client.post(body)
+            result = client.post("/api/v1/experiences/", body)
             with lock:
                 accepted += result["accepted"]
 
@@ -172,8 +187,7 @@ def bench_batches(port: int, key: str, batches: int) -> float:
 
 def bench_copy(rows: int) -> float:
     """COPY rows shaped like the service's (same columns, customers, touchpoint) into the same table."""
-    url = urlparse(DATABASE_URL)
-    connection = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username, dbname=url.path[1:])
+    connection = connect()
     with connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT t.id, o.department_id FROM touchpoints_touchpoint t JOIN touchpoints_touchpointowner o "
@@ -181,7 +195,10 @@ def bench_copy(rows: int) -> float:
             [TOUCHPOINT],
         )
         touchpoint_id, department_id = cursor.fetchone()
-        cursor.execute("SELECT id FROM customers_customer WHERE external_id LIKE 'B-%%' ORDER BY id")
+        cursor.execute(
+            "SELECT id FROM customers_customer WHERE external_id = ANY(%s) ORDER BY id",
+            [[f"C-{n}" for n in range(1, CUSTOMERS_USED + 1)]],
+        )
         customer_ids = [r[0] for r in cursor.fetchall()]
         run, now = uuid.uuid4().hex[:8], datetime.now(UTC)
         buffer = io.StringIO()
@@ -189,16 +206,17 @@ def bench_copy(rows: int) -> float:
             moment = now - timedelta(minutes=n)
             valence = (1, 0, -1)[n % 3]
             impact = 0.9 * valence * (1 + n % 5) + 0.1 * valence * (1 + n % 5)
+            sent = json.dumps({"customer": f"C-{n}", "touchpoint": TOUCHPOINT, "valence": valence})
             buffer.write(
                 f"{customer_ids[n % len(customer_ids)]}\t{touchpoint_id}\t{department_id}\tinteraction\t{valence}\t"
-                f"{1 + n % 5}\t\t\t\t{moment.isoformat()}\t{moment.date()}\timport\tcopy-{run}-{n}\timport\t\\N\t\t"
-                f"{impact}\t{max(impact, 0)}\t{max(-impact, 0)}\t{now.isoformat()}\n"
+                f"{1 + n % 5}\t\t\t\t{moment.isoformat()}\t{moment.date()}\tapi\tcopy-{run}-{n}\tkey:bench\t"
+                f"{sent}\t\\N\t\\N\t\\N\t\t{impact}\t{max(impact, 0)}\t{max(-impact, 0)}\t{now.isoformat()}\n"
             )
         payload = buffer.getvalue()
         columns = (
             "customer_id, touchpoint_id, department_id, stage, valence, intensity, emotion, expectation, outcome, "
-            "occurred_at, occurred_on, source, external_id, idempotency_scope, recorded_by_id, note, impact, "
-            "positive_mass_norm, negative_mass_norm, created_at"
+            "occurred_at, occurred_on, source, external_id, idempotency_scope, sent, recorded_by_id, "
+            "reported_from_department_id, api_key_id, note, impact, positive_mass_norm, negative_mass_norm, created_at"
         )
         started = time.perf_counter()
         cursor.copy_expert(f"COPY experiences_experience ({columns}) FROM STDIN", io.StringIO(payload))
@@ -207,59 +225,186 @@ def bench_copy(rows: int) -> float:
     return rows / elapsed
 
 
-def bench_single(port: int, key: str, rate: int, seconds: float) -> tuple[float, list[float]]:
-    """Single-item POSTs paced at `rate` per second from 4 threads; returns the achieved rate and latencies."""
+def single_bodies(kind: str, count: int, ids: dict[str, Any]) -> list[bytes]:
     run = uuid.uuid4().hex[:8]
-    total = int(rate * seconds)
-    bodies = [json.dumps(item).encode() for item in items(f"{run}-single", total)]
+    now = datetime.now(UTC)
+    if kind == "cxm":
+        return [json.dumps(item).encode() for item in items(f"{run}-single", count)]
+    return [
+        json.dumps(
+            {
+                "customer": ids["customers"][n % len(ids["customers"])],
+                "touchpoint": ids["touchpoint"],
+                "department": ids["department"],
+                "stage": "interaction",
+                "valence": (1, 0, -1)[n % 3],
+                "intensity": 1 + n % 5,
+                "occurred_at": (now - timedelta(minutes=n)).isoformat(),
+            }
+        ).encode()
+        for n in range(count)
+    ]
+
+
+def bench_single(port: int, key: str, path: str, bodies: list[bytes], seconds: float) -> tuple[float, list[float]]:
+    """4 clients, each posting its next body as soon as the last was answered, for `seconds`."""
     latencies: list[float] = []
-    local = threading.local()
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+    sent = 0
+
+    def worker(chunk: list[bytes]) -> None:
+        nonlocal sent
+        client = Client(port, key)
+        mine = []
+        for body in chunk:
+            if time.perf_counter() >= deadline:
+                break
+            start = time.perf_counter()
+            client.post(path, body)
+            mine.append(time.perf_counter() - start)
+        with lock:
+            latencies.extend(mine)
+            sent += len(mine)
+
+    threads = [threading.Thread(target=worker, args=(bodies[i::4],)) for i in range(4)]
     started = time.perf_counter()
-
-    def send(n: int) -> None:
-        delay = started + n / rate - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        if not hasattr(local, "client"):
-            local.client = Client(port, key)
-        sent = time.perf_counter()
-        local.client.post(bodies[n])
-        latencies.append(time.perf_counter() - sent)
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(send, range(total)))
-    return total / (time.perf_counter() - started), latencies
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sent / (time.perf_counter() - started), latencies
 
 
 def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] * 1000
 
 
+def catalogue_ids() -> dict[str, Any]:
+    connection = connect()
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.id, o.department_id FROM touchpoints_touchpoint t JOIN touchpoints_touchpointowner o "
+            "ON o.touchpoint_id = t.id AND o.primary WHERE t.code = %s",
+            [TOUCHPOINT],
+        )
+        touchpoint, department = cursor.fetchone()
+        cursor.execute(
+            "SELECT id FROM customers_customer WHERE external_id = ANY(%s)",
+            [[f"C-{n}" for n in range(1, CUSTOMERS_USED + 1)]],
+        )
+        customers = [r[0] for r in cursor.fetchall()]
+    connection.close()
+    return {"touchpoint": touchpoint, "department": department, "customers": customers}
+
+
+def subscribe(count: int) -> list[int]:
+    """Active subscribers to the experience events; the bench has no worker, so nothing is delivered."""
+    connection = connect()
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO integrations_webhooksubscription (url, events, secret, previous_secret, description, "
+            "active, created_at) SELECT 'https://receiver.example/' || n, "
+            """'["experience.negative", "experience.recorded"]', 'whsec_' || md5(n::text), '', 'bench', true, now() """
+            "FROM generate_series(1, %s) n RETURNING id",
+            [count],
+        )
+        ids = [r[0] for r in cursor.fetchall()]
+    connection.close()
+    return ids
+
+
+def set_active(ids: list[int], active: bool) -> None:
+    connection = connect()
+    with connection, connection.cursor() as cursor:
+        cursor.execute("UPDATE integrations_webhooksubscription SET active = %s WHERE id = ANY(%s)", [active, ids])
+    connection.close()
+
+
+def unsubscribe(ids: list[int]) -> None:
+    connection = connect()
+    with connection, connection.cursor() as cursor:
+        cursor.execute("DELETE FROM integrations_webhookdelivery WHERE subscription_id = ANY(%s)", [ids])
+        cursor.execute("DELETE FROM integrations_webhooksubscription WHERE id = ANY(%s)", [ids])
+    connection.close()
+
+
+def counts() -> tuple[int, int]:
+    connection = connect()
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM experiences_experience), (SELECT count(*) FROM customers_customer)"
+        )
+        found = cursor.fetchone()
+    connection.close()
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batches", type=int, default=40, help="batches of 1,000 through the API (default 40)")
-    parser.add_argument("--seconds", type=float, default=10, help="duration of the single-item run (default 10)")
-    parser.add_argument("--rate", type=int, default=100, help="single-item requests per second (default 100)")
+    parser.add_argument("--experiences", type=int, default=1_000_000, help="rows loaded first (default 1,000,000)")
+    parser.add_argument("--customers", type=int, default=100_000, help="customers loaded first (default 100,000)")
+    parser.add_argument("--seconds", type=float, default=10, help="length of each single-POST round (default 10)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of CXM and textbook (default 3)")
+    parser.add_argument(
+        "--batches", type=int, default=40, help="batches of 1,000 per batch figure, over the rounds (default 40)"
+    )
     args = parser.parse_args()
-    key = prepare()
+    key, load_seconds = prepare(args.experiences, args.customers)
+    experiences, customers = counts()
+    ids = catalogue_ids()
     port = free_port()
     server = start_gunicorn(port)
+    subscribers: list[int] = []
+    single: dict[str, tuple[list[float], list[float]]] = {"cxm": ([], []), "textbook": ([], [])}
+    batch_rates: dict[str, list[float]] = {"api": [], "copy": [], "subscribed": []}
+    paths = {"cxm": "/api/v1/experiences/", "textbook": "/bench/textbook/experiences/"}
     try:
-        Client(port, key).post(json.dumps({"experiences": items(f"warm-{uuid.uuid4().hex[:8]}", 50)}).encode())
-        api_rate = bench_batches(port, key, args.batches)
-        copy_rate = bench_copy(args.batches * BATCH)
-        achieved, latencies = bench_single(port, key, args.rate, args.seconds)
+        client = Client(port, key)
+        for kind in ("cxm", "textbook"):  # warm both workers' catalogue, connections and code
+            for body in single_bodies(kind, 20, ids):
+                client.post(paths[kind], body)
+        for _round in range(args.rounds):
+            for kind in ("cxm", "textbook"):
+                bodies = single_bodies(kind, int(args.seconds * 2000), ids)
+                achieved, latencies = bench_single(port, key, paths[kind], bodies, args.seconds)
+                single[kind][0].append(achieved)
+                single[kind][1].extend(latencies)
+        client.post(paths["cxm"], json.dumps({"experiences": items(f"warm-{uuid.uuid4().hex[:8]}", BATCH)}).encode())
+        subscribers = subscribe(SUBSCRIBERS)
+        per_round = max(args.batches // args.rounds, 2)
+        for n in range(args.rounds):  # alternating (ABBA), so that the machine's load falls on all three alike
+            for kind in ("api", "copy", "subscribed")[:: 1 if n % 2 == 0 else -1]:
+                if kind == "copy":
+                    batch_rates[kind].append(bench_copy(per_round * BATCH))
+                else:
+                    set_active(subscribers, kind == "subscribed")
+                    batch_rates[kind].append(bench_batches(port, key, per_round))
     finally:
+        if subscribers:
+            unsubscribe(subscribers)
         server.terminate()
         server.wait(timeout=30)
-    print(f"API, batches of {BATCH} (2 clients): {api_rate:,.0f} events/s")
-    print(f"COPY of the same number of rows:     {copy_rate:,.0f} rows/s")
-    print(f"ratio API / COPY:                     {api_rate / copy_rate:.2f} (target >= 0.25)")
-    print(
-        f"single-item POSTs: {achieved:,.0f} requests/s (asked {args.rate}), "
-        f"p50 {percentile(latencies, 50):.1f} ms, p95 {percentile(latencies, 95):.1f} ms, "
-        f"p99 {percentile(latencies, 99):.1f} ms (target p95 < 50 ms)"
-    )
+    rate = {kind: statistics.median(rates) for kind, (rates, _lat) in single.items()}
+    api_rate, copy_rate, subscribed_rate = (statistics.median(batch_rates[k]) for k in ("api", "copy", "subscribed"))
+    shown = {k: ", ".join(f"{r:,.0f}" for r in rates) for k, rates in batch_rates.items()}
+    p95 = {kind: percentile(latencies, 95) for kind, (_rates, latencies) in single.items()}
+    print(f"database: {experiences:,} experiences, {customers:,} customers (prepare/load took {load_seconds:.0f} s)")
+    print(f"(a) single-item POST, concurrency 4, median of {args.rounds} alternating rounds of {args.seconds:.0f} s:")
+    for kind, label in (("cxm", "CXM POST /api/v1/experiences/"), ("textbook", "textbook DRF create view   ")):
+        print(
+            f"    {label} {rate[kind]:7,.0f} req/s  p95 {p95[kind]:5.1f} ms  (rounds: "
+            + ", ".join(f"{r:,.0f}" for r in single[kind][0])
+            + ")"
+        )
+    print(f"    ratio CXM / textbook: {rate['cxm'] / rate['textbook']:.2f} (goal >= 1.0; CXM p95 goal <= 15 ms)")
+    print(f"(b) API, batches of {BATCH} (2 clients), median of {args.rounds} rounds of {per_round} batches:")
+    print(f"    API:                           {api_rate:,.0f} events/s (rounds: {shown['api']})")
+    print(f"    COPY of as many rows:          {copy_rate:,.0f} rows/s (rounds: {shown['copy']})")
+    print(f"    ratio API / COPY:              {api_rate / copy_rate:.2f} (goal >= 0.5)")
+    print(f"(c) API batches with {SUBSCRIBERS} webhook subscribers: {subscribed_rate:,.0f} events/s")
+    print(f"    (rounds: {shown['subscribed']})")
+    print(f"    ratio to (b):                  {subscribed_rate / api_rate:.2f} (goal >= 0.9)")
 
 
 if __name__ == "__main__":

@@ -172,3 +172,14 @@ class ExperienceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} experience {self.experience_id_then}"
+
+
+class CatalogueVersion(models.Model):
+    """One row whose `version` changes (to a random number) with every write to touchpoints, departments or
+    their owners, by a database trigger: the write path keeps the catalogue in memory per process and checks
+    this number inside its insert statement, so a change made anywhere is seen by every process at once."""
+
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return str(self.version)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -20,7 +23,10 @@ from django.utils.translation import gettext as _
 from customers.models import EXTERNAL_ID_MAX_LENGTH, Customer, customer_field_max_length
 from customers.services import segments_changed
 from cxm.text import identifier_problem, printable, shown, text_problem
-from integrations.services import publish_negative_experiences
+from integrations.models import Event
+from integrations.services import has_subscribers, publish_experience_events
+from outbox import services as outbox
+from outbox.services import wake_after_commit
 from scoring import engine
 from scoring.services import mark_for_rescore
 from touchpoints.models import Stage, Touchpoint
@@ -34,7 +40,14 @@ MAX_KEY_LENGTH: int = Experience._meta.get_field("external_id").max_length  # ty
 MAX_CUSTOMER_REF_LENGTH = EXTERNAL_ID_MAX_LENGTH
 MAX_NOTE_LENGTH = 4000
 INTENSITY_TEXT = re.compile(r"\s*[+-]?[0-9]{1,2}\s*")
-INSERT_CHUNK = 500
+# Built once: validating an item allocates nothing for its choices (Django rebuilds `.values` on each call).
+STAGES = frozenset(Stage.values)
+OPTIONAL_CHOICES = (
+    ("emotion", tuple(Emotion.values)),
+    ("expectation", tuple(Expectation.values)),
+    ("outcome", tuple(Outcome.values)),
+)
+CHOICE_SETS = {allowed: frozenset(allowed) for _name, allowed in OPTIONAL_CHOICES}
 KEY_LOCK_BUCKETS = 64  # a power of two: the idempotency locks one writer may hold at once
 INSERT_COLUMNS = (
     "customer_id",
@@ -92,6 +105,9 @@ class BatchResult:
         return self.count("rejected")
 
 
+_PENDING = ItemResult(status="rejected")
+
+
 class _CatalogueTouchpoint(NamedTuple):
     pk: int
     code: str
@@ -99,28 +115,63 @@ class _CatalogueTouchpoint(NamedTuple):
 
 
 class _Catalogue:
-    """Active touchpoints with their active owning departments, read in one query per batch."""
+    """Active touchpoints with their active owning departments, read in one query, and the version read with them."""
 
     def __init__(self) -> None:
         self.touchpoints: dict[str, _CatalogueTouchpoint] = {}
         self.owner_codes: dict[int, dict[str, int]] = {}
         self.primary: dict[int, int] = {}
-        rows = Touchpoint.objects.filter(active=True).values_list(
-            "pk",
-            "code",
-            "stage",
-            "owners__department_id",
-            "owners__department__code",
-            "owners__department__active",
-            "owners__primary",
-        )
-        for pk, code, stage, department_id, department_code, department_active, primary in rows:
+        self.version: int | None = None
+        touchpoints = Touchpoint.objects.filter(active=True)
+        fields = ["pk", "code", "stage", "owners__department_id", "owners__department__code"]
+        fields += ["owners__department__active", "owners__primary"]
+        if connection.vendor == "postgresql":
+            touchpoints = touchpoints.annotate(catalogue_version=RawSQL(CATALOGUE_VERSION_SQL, []))
+            fields.append("catalogue_version")
+        rows = touchpoints.values_list(*fields)
+        for pk, code, stage, department_id, department_code, department_active, primary, *version in rows:
+            self.version = version[0] if version else None
             self.touchpoints.setdefault(code, _CatalogueTouchpoint(pk, code, stage))
             owners = self.owner_codes.setdefault(pk, {})
             if department_id is not None and department_active:
                 owners[department_code] = department_id
                 if primary:
                     self.primary[pk] = department_id
+        if connection.vendor == "postgresql" and self.version is None:  # no active touchpoint at all
+            with connection.cursor() as cursor:
+                cursor.execute(CATALOGUE_VERSION_SQL)
+                self.version = cursor.fetchone()[0]
+
+
+# What `experiences_catalogueversion` holds (migration 0006: triggers change it with the catalogue).
+CATALOGUE_VERSION_SQL = "SELECT coalesce((SELECT version FROM experiences_catalogueversion WHERE id = 1), 0)"
+_cached_catalogue: _Catalogue | None = None
+
+
+def _catalogue() -> tuple[_Catalogue, bool]:
+    """The catalogue kept by this process (PostgreSQL), and whether it was read just now.
+
+    Kept until the insert statement, which reads the version in the same statement, finds it
+    changed. On SQLite (`make run`) it is read for every batch.
+    """
+    global _cached_catalogue
+    if connection.vendor != "postgresql":
+        return _Catalogue(), True
+    if _cached_catalogue is None:
+        _cached_catalogue = _Catalogue()
+        return _cached_catalogue, True
+    return _cached_catalogue, False
+
+
+def _forget_catalogue() -> None:
+    global _cached_catalogue
+    _cached_catalogue = None
+
+
+def _catalogue_is_current(catalogue: _Catalogue) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(CATALOGUE_VERSION_SQL)
+        return cursor.fetchone()[0] == catalogue.version
 
 
 @dataclass
@@ -171,60 +222,75 @@ def record_experiences(
         raise ValueError(f"unknown source {source!r}")
     now = now or timezone.now()
     scope = idempotency_scope(source=source, recorded_by=recorded_by, api_key=api_key)
-    catalogue = _Catalogue()
-    result = BatchResult(results=[ItemResult(status="rejected") for _ in items])
-    rows: list[_Row] = []
-    for position, item in enumerate(items):
-        errors, row = _validate(item, position, catalogue, now)
-        if errors:
-            result.results[position] = ItemResult(status="rejected", key=_key_of(item), errors=errors)
-        else:
-            assert row is not None  # an item without errors always has its row
-            rows.append(row)
-
-    with transaction.atomic():
-        fresh = _set_aside_known_keys(rows, scope, result)
-        refused = _resolve_customers(fresh, may_change_customers=may_change_customers)
-        accepted_rows = []
-        for row in fresh:
-            if row.position in refused:
-                result.results[row.position] = ItemResult(
-                    status="rejected", key=row.key, errors={"customer": [refused[row.position]]}
-                )
+    writer = {
+        "recorded_by_id": getattr(recorded_by, "pk", None),
+        "reporter_departments": _reporter_departments(recorded_by),
+        "api_key_id": getattr(api_key, "pk", None),
+    }
+    zone = timezone.get_current_timezone()  # once per batch: Django looks it up on every call
+    while True:
+        catalogue, fresh = _catalogue()
+        result = BatchResult(results=[_PENDING] * len(items))  # every position is answered below
+        rows: list[_Row] = []
+        for position, item in enumerate(items):
+            errors, row = _validate(item, position, catalogue, now, zone)
+            if errors:
+                result.results[position] = ItemResult(status="rejected", key=_key_of(item), errors=errors)
             else:
-                accepted_rows.append(row)
-        writer = {
-            "recorded_by_id": getattr(recorded_by, "pk", None),
-            "reporter_departments": _reporter_departments(recorded_by),
-            "api_key_id": getattr(api_key, "pk", None),
-        }
-        _insert(accepted_rows, source, scope, writer, now, result)
+                assert row is not None  # an item without errors always has its row
+                rows.append(row)
+        if not fresh and len(rows) < len(items) and not _catalogue_is_current(catalogue):
+            _forget_catalogue()  # a reject may come from a catalogue changed since: check again
+            continue
+        unique = _set_aside_repeats(rows)
+        if connection.vendor == "postgresql" and all(r.customer_upsert is None for r in unique):
+            # Customers named by external id only: nothing to create or change, so no locks and no
+            # look-up before the one statement, which reports unknown customers and replays itself.
+            stored = _write(unique, source, scope, writer, now, catalogue, result)
+        else:
+            with transaction.atomic():
+                fresh_rows = _set_aside_known_keys(unique, scope, result)
+                refused = _resolve_customers(fresh_rows, may_change_customers=may_change_customers)
+                accepted_rows = []
+                for row in fresh_rows:
+                    if row.position in refused:
+                        result.results[row.position] = ItemResult(
+                            status="rejected", key=row.key, errors={"customer": [refused[row.position]]}
+                        )
+                    else:
+                        accepted_rows.append(row)
+                stored = _write(accepted_rows, source, scope, writer, now, catalogue, result)
+        if stored is None:  # the catalogue changed since this process read it: validate again
+            _forget_catalogue()
+            continue
         _report_repeats(rows, result)
-        stored = [r for r in accepted_rows if result.results[r.position].status == "accepted"]
-        negative_ids = [
-            pk for r in stored if r.values["valence"] < 0 and (pk := result.results[r.position].id) is not None
-        ]
-        publish_negative_experiences(experience_ids=negative_ids)
-        mark_for_rescore(
-            customer_ids={r.values["customer_id"] for r in stored},
-            days={r.values["occurred_on"] for r in stored},
-        )
-        if negative_ids:
-            from feedback.services import request_cases  # feedback records experiences too: import late
+        return result
 
-            request_cases(experience_ids=negative_ids)
-    return result
+
+def _set_aside_repeats(rows: list[_Row]) -> list[_Row]:
+    """A repeat of an id earlier in the same batch is kept aside on the row and reported after the insert."""
+    unique: list[_Row] = []
+    first_by_key: dict[str, _Row] = {}
+    for row in rows:
+        if row.key is None:
+            unique.append(row)
+        elif row.key in first_by_key:
+            row.repeat_of = first_by_key[row.key]
+        else:
+            first_by_key[row.key] = row
+            unique.append(row)
+    return unique
 
 
 def _set_aside_known_keys(rows: list[_Row], scope: str, result: BatchResult) -> list[_Row]:
     """Report ids already stored in this namespace (duplicate or conflict); return the rows still to store.
 
-    The keys are locked for the transaction first, so two requests replaying one id at once
-    are decided one after the other, the second seeing the first's row. The locks are the
-    writer's KEY_LOCK_BUCKETS buckets that the keys hash to, taken in order: a 1,000-item batch
-    takes at most that many locks (PostgreSQL's lock table is small and shared), and two
-    batches of one writer wait for each other only when their keys share a bucket. A repeat of
-    an id earlier in the same batch is kept aside on the row and reported after the insert.
+    Needed before customers are created or changed, which a replay must not do. The keys are
+    locked for the transaction first, so two requests replaying one id at once are decided one
+    after the other, the second seeing the first's row. The locks are the writer's
+    KEY_LOCK_BUCKETS buckets that the keys hash to, taken in order: a 1,000-item batch takes at
+    most that many locks (PostgreSQL's lock table is small and shared), and two batches of one
+    writer wait for each other only when their keys share a bucket.
     """
     keys = sorted({r.key for r in rows if r.key is not None})
     if not keys:
@@ -243,17 +309,11 @@ def _set_aside_known_keys(rows: list[_Row], scope: str, result: BatchResult) -> 
         )
     }
     fresh: list[_Row] = []
-    first_by_key: dict[str, _Row] = {}
     for row in rows:
-        if row.key is None:
-            fresh.append(row)
-        elif row.key in stored:
+        if row.key in stored:
             pk, sent = stored[row.key]
             result.results[row.position] = _replay(row, pk, sent)
-        elif row.key in first_by_key:
-            row.repeat_of = first_by_key[row.key]
         else:
-            first_by_key[row.key] = row
             fresh.append(row)
     return fresh
 
@@ -313,11 +373,11 @@ def _text(value: Any, *, required: bool = False) -> tuple[str, str | None]:
     return value, problem
 
 
-def _choice(value: Any, allowed: Sequence[str]) -> tuple[str, str | None]:
+def _choice(value: Any, allowed: tuple[str, ...]) -> tuple[str, str | None]:
     """An optional choice: absent, null and "" mean none; anything else must be one of `allowed`."""
-    if value in (None, "") and not isinstance(value, (bool, int, float)):
+    if value is None or value == "" and isinstance(value, str):
         return "", None
-    if isinstance(value, str) and value in allowed:
+    if isinstance(value, str) and value in CHOICE_SETS[allowed]:
         return value, None
     message = _("must be one of %(allowed)s or empty, got %(value)s")
     return "", message % {"allowed": ", ".join(allowed), "value": shown(value)}
@@ -349,7 +409,7 @@ def _intensity(value: Any) -> tuple[int, str | None]:
 
 
 def _validate(
-    item: Any, position: int, catalogue: _Catalogue, now: datetime
+    item: Any, position: int, catalogue: _Catalogue, now: datetime, zone: tzinfo | None = None
 ) -> tuple[dict[str, list[str]], _Row | None]:
     """Check one item against the catalogue; return its errors or a row ready to store.
 
@@ -420,16 +480,15 @@ def _validate(
     stage = item.get("stage")
     if stage is None or stage == "":
         stage = touchpoint.stage if touchpoint else None
-    elif not isinstance(stage, str) or stage not in Stage.values:
+    elif not isinstance(stage, str) or stage not in STAGES:
         fail(
             "stage",
             _("must be one of %(allowed)s, got %(value)s")
             % {"allowed": ", ".join(Stage.values), "value": shown(stage)},
         )
 
-    choices = {"emotion": Emotion.values, "expectation": Expectation.values, "outcome": Outcome.values}
     optional: dict[str, str] = {}
-    for name, allowed in choices.items():
+    for name, allowed in OPTIONAL_CHOICES:
         optional[name], problem = _choice(item.get(name), allowed)
         if problem:
             fail(name, problem)
@@ -456,7 +515,8 @@ def _validate(
         else:
             department_id = owners[department]
 
-    occurred_at = _parse_moment(item.get("occurred_at"), now, fail)
+    zone = zone or timezone.get_current_timezone()
+    occurred_at = _parse_moment(item.get("occurred_at"), now, zone, fail)
 
     note, problem = _text(item.get("note"))
     if problem:
@@ -483,7 +543,7 @@ def _validate(
         "intensity": intensity,
         **optional,
         "occurred_at": occurred_at,
-        "occurred_on": timezone.localdate(occurred_at),
+        "occurred_on": occurred_at.astimezone(zone).date(),
         "note": note,
         "impact": i,
         "positive_mass_norm": positive,
@@ -574,7 +634,7 @@ def _customer_ref(value: Any, fail, name: str = "") -> str | None:
     return ref
 
 
-def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
+def _parse_moment(value: Any, now: datetime, zone: tzinfo, fail) -> datetime | None:
     """ISO 8601; without an offset it is read in the company's time zone; at most a few minutes ahead."""
     if value is None or value == "":
         return now
@@ -593,8 +653,8 @@ def _parse_moment(value: Any, now: datetime, fail) -> datetime | None:
         return None
     try:
         # In UTC, so that PostgreSQL never sees an offset it cannot store (it allows at most ±15:59).
-        moment = (timezone.make_aware(moment) if timezone.is_naive(moment) else moment).astimezone(UTC)
-        timezone.localtime(moment)
+        moment = (timezone.make_aware(moment, zone) if timezone.is_naive(moment) else moment).astimezone(UTC)
+        moment.astimezone(zone)
     except (OverflowError, ValueError):
         fail("occurred_at", _("is out of range, got %(value)s") % {"value": shown(value)})
         return None
@@ -646,9 +706,7 @@ def _resolve_customers(rows: list[_Row], *, may_change_customers: bool) -> dict[
     for row in rows:
         customer = existing.get(row.customer_ref)
         if customer is None:
-            refused[row.position] = _(
-                "unknown customer %(ref)s: send an object with external_id and name to create it"
-            ) % {"ref": shown(row.customer_ref)}
+            refused[row.position] = _unknown_customer(row.customer_ref)
             continue
         row.values["customer_id"] = customer.pk
         differing = [k for k, v in (row.customer_upsert or {}).items() if getattr(customer, k) != v]
@@ -689,67 +747,199 @@ def _reported_from(reporter_departments: list[int], charged_to: int) -> int | No
     return reporter_departments[0] if reporter_departments else None
 
 
-def _insert(
-    rows: list[_Row], source: str, scope: str, writer: dict[str, Any], now: datetime, result: BatchResult
-) -> None:
-    """Insert in chunks; ON CONFLICT DO NOTHING stays as the database's own guard against a repeated id."""
-    ops = connection.ops
-    table = ops.quote_name(Experience._meta.db_table)
-    columns = ", ".join(ops.quote_name(c) for c in INSERT_COLUMNS)
-    placeholders = "(" + ", ".join(["%s"] * len(INSERT_COLUMNS)) + ")"
-    created_at = ops.adapt_datetimefield_value(now)
-    ids_by_key: dict[str, int] = {}
+def _write(
+    rows: list[_Row],
+    source: str,
+    scope: str,
+    writer: dict[str, Any],
+    now: datetime,
+    catalogue: _Catalogue,
+    result: BatchResult,
+) -> list[_Row] | None:
+    """Store the rows with what must follow them; return the rows stored, or None if the catalogue changed.
+
+    On PostgreSQL one statement (WRITE_SQL) checks the catalogue's version, finds the customers,
+    inserts, marks customers and days for rescoring and leaves one outbox row for the cases and
+    webhook events: the request's write is one round trip, and the follow-ups commit with it.
+    """
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        return _write_portable(rows, source, scope, writer, now, result)
+    arrays: dict[str, list[Any]] = {name: [] for name, _type in ROW_ARRAYS}
+    for row in rows:
+        v = row.values
+        arrays["customer_ref"].append(row.customer_ref)
+        for name in ("touchpoint_id", "department_id", *EXPERIENCE_FIELDS, "occurred_at", "occurred_on", "note"):
+            arrays[name].append(v[name])
+        for name in ("impact", "positive_mass_norm", "negative_mass_norm"):
+            arrays[name].append(v[name])
+        arrays["external_id"].append(row.key)
+        arrays["sent"].append(json.dumps(row.sent) if row.key is not None else None)
+        arrays["reported_from_department_id"].append(_reported_from(writer["reporter_departments"], v["department_id"]))
+    params = {
+        **arrays,
+        "version": catalogue.version,
+        "source": source,
+        "idempotency_scope": scope,
+        "scope": scope,
+        "recorded_by_id": writer["recorded_by_id"],
+        "api_key_id": writer["api_key_id"],
+        "created_at": now,
+        "generation": secrets.randbits(62),
+        "handler": FOLLOW_UP,
+        "recorded_event": Event.EXPERIENCE_RECORDED,
+    }
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), INSERT_CHUNK):
-            chunk = rows[start : start + INSERT_CHUNK]
-            params: list[Any] = []
-            for row in chunk:
-                v = row.values
-                params += [
-                    v["customer_id"],
-                    v["touchpoint_id"],
-                    v["department_id"],
-                    *(v[name] for name in EXPERIENCE_FIELDS),
-                    ops.adapt_datetimefield_value(v["occurred_at"]),
-                    ops.adapt_datefield_value(v["occurred_on"]),
-                    source,
-                    row.key,
-                    scope,
-                    ops.adapt_json_value(row.sent, None) if row.key is not None else None,
-                    writer["recorded_by_id"],
-                    _reported_from(writer["reporter_departments"], v["department_id"]),
-                    writer["api_key_id"],
-                    v["note"],
-                    v["impact"],
-                    v["positive_mass_norm"],
-                    v["negative_mass_norm"],
-                    created_at,
-                ]
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))} "
-                f"ON CONFLICT (idempotency_scope, external_id) WHERE external_id IS NOT NULL DO NOTHING "
-                f"RETURNING id, external_id",
-                params,
+        cursor.execute(WRITE_SQL, params)
+        returned = cursor.fetchall()
+    if returned and returned[0][5] != catalogue.version:
+        return None
+    stored, lost = [], []
+    for (_ord, pk, customer_id, stored_pk, stored_sent, _version), row in zip(returned, rows, strict=True):
+        if pk is not None:
+            result.results[row.position] = ItemResult(status="accepted", id=pk, key=row.key)
+            stored.append(row)
+        elif stored_pk is not None:
+            result.results[row.position] = _replay(row, stored_pk, json.loads(stored_sent))
+        elif customer_id is None:
+            result.results[row.position] = ItemResult(
+                status="rejected", key=row.key, errors={"customer": [_unknown_customer(row.customer_ref)]}
             )
-            returned = cursor.fetchall()
-            keyless = iter([pk for pk, key in returned if key is None])
-            for pk, key in returned:
-                if key is not None:
-                    ids_by_key[key] = pk
-            for row in chunk:
-                if row.key is None:
-                    result.results[row.position] = ItemResult(status="accepted", id=next(keyless))
-                elif row.key in ids_by_key:
-                    result.results[row.position] = ItemResult(status="accepted", id=ids_by_key[row.key], key=row.key)
-    lost = [r.key for r in rows if r.key is not None and r.key not in ids_by_key]
-    if lost:  # only without the key locks (another database): decided like any replay
-        stored = Experience.objects.filter(idempotency_scope=scope, external_id__in=lost).values_list(
-            "external_id", "id", "sent"
-        )
-        by_key = {key: (pk, sent) for key, pk, sent in stored}
-        for row in rows:
-            if row.key in by_key:
-                result.results[row.position] = _replay(row, *by_key[row.key])
+        else:
+            lost.append(row)  # its id was stored by a request that committed while this one ran
+    _report_lost(lost, scope, result)
+    if stored:
+        wake_after_commit()
+    return stored
+
+
+# The per-row values of WRITE_SQL, sent as one array each, and their types.
+ROW_ARRAYS = (
+    ("customer_ref", "text"),
+    ("touchpoint_id", "bigint"),
+    ("department_id", "bigint"),
+    ("stage", "text"),
+    ("valence", "smallint"),
+    ("intensity", "smallint"),
+    ("emotion", "text"),
+    ("expectation", "text"),
+    ("outcome", "text"),
+    ("occurred_at", "timestamptz"),
+    ("occurred_on", "date"),
+    ("external_id", "text"),
+    ("sent", "jsonb"),
+    ("reported_from_department_id", "bigint"),
+    ("note", "text"),
+    ("impact", "float8"),
+    ("positive_mass_norm", "float8"),
+    ("negative_mass_norm", "float8"),
+)
+FOLLOW_UP = "experiences.services.follow_up"
+_PER_ROW = {name for name, _type in ROW_ARRAYS}
+# Rows become ids by an explicit ordinal: each row draws its id from the sequence first (`r`),
+# and the answer joins the inserted ids back to the rows, never relying on RETURNING's order.
+# The statement's snapshot also finds the rows already stored under the same ids (replays).
+WRITE_SQL = f"""
+WITH version AS MATERIALIZED ({CATALOGUE_VERSION_SQL} AS version),
+r AS MATERIALIZED (
+    SELECT nextval('experiences_experience_id_seq'::regclass) AS id, u.*, c.id AS customer_id
+    FROM unnest({", ".join(f"%({name})s::{kind}[]" for name, kind in ROW_ARRAYS)})
+        WITH ORDINALITY AS u({", ".join(name for name, _kind in ROW_ARRAYS)}, ord)
+    LEFT JOIN customers_customer AS c ON c.external_id = u.customer_ref
+),
+inserted AS (
+    INSERT INTO experiences_experience (id, {", ".join(INSERT_COLUMNS)})
+    SELECT r.id, {", ".join(f"r.{c}" if c in _PER_ROW or c == "customer_id" else f"%({c})s" for c in INSERT_COLUMNS)}
+    FROM r CROSS JOIN version
+    WHERE r.customer_id IS NOT NULL AND version.version = %(version)s
+    ORDER BY r.ord
+    ON CONFLICT (idempotency_scope, external_id) WHERE external_id IS NOT NULL DO NOTHING
+    RETURNING id, customer_id, occurred_on, valence
+),
+dirty_customers AS (
+    INSERT INTO scoring_dirtycustomer (customer_id, generation)
+    SELECT DISTINCT customer_id, %(generation)s::bigint FROM inserted ORDER BY 1
+    ON CONFLICT (customer_id) DO UPDATE SET generation = EXCLUDED.generation
+),
+dirty_days AS (
+    INSERT INTO scoring_dirtyday (day, generation)
+    SELECT DISTINCT occurred_on, %(generation)s::bigint FROM inserted ORDER BY 1
+    ON CONFLICT (day) DO UPDATE SET generation = EXCLUDED.generation
+),
+follow_up AS (
+    INSERT INTO outbox_outboxtask (handler, kwargs, due_at, attempts, created_at)
+    SELECT %(handler)s, jsonb_build_object('experience_ids', jsonb_agg(id ORDER BY id)), %(created_at)s, 0,
+        %(created_at)s
+    FROM inserted
+    WHERE valence < 0 OR EXISTS (
+        SELECT FROM integrations_webhooksubscription WHERE active AND events ? %(recorded_event)s
+    )
+    HAVING count(*) > 0
+)
+SELECT r.ord, inserted.id, r.customer_id, known.id, known.sent::text, version.version
+FROM r CROSS JOIN version
+LEFT JOIN inserted ON inserted.id = r.id
+LEFT JOIN experiences_experience AS known
+    ON known.idempotency_scope = %(scope)s AND known.external_id = r.external_id AND known.id <> r.id
+ORDER BY r.ord
+"""
+
+
+def follow_up(*, experience_ids: Sequence[int]) -> None:
+    """What follows newly recorded experiences, run by a worker from their outbox row: the case rules
+    for the negatives, and the webhook events (experience.negative, and experience.recorded for
+    the subscriptions that name it)."""
+    from feedback.services import open_cases  # feedback records experiences too: import late
+
+    open_cases(experience_ids=experience_ids)
+    publish_experience_events(experience_ids=experience_ids)
+
+
+def _unknown_customer(ref: str) -> str:
+    return _("unknown customer %(ref)s: send an object with external_id and name to create it") % {"ref": shown(ref)}
+
+
+def _report_lost(rows: list[_Row], scope: str, result: BatchResult) -> None:
+    """Ids another request stored while this one was under way are decided like any replay."""
+    if not rows:
+        return
+    stored = Experience.objects.filter(
+        idempotency_scope=scope, external_id__in=[r.key for r in rows if r.key is not None]
+    ).values_list("external_id", "id", "sent")
+    by_key = {key: (pk, sent) for key, pk, sent in stored}
+    for row in rows:
+        if row.key in by_key:
+            result.results[row.position] = _replay(row, *by_key[row.key])
+
+
+def _write_portable(
+    rows: list[_Row], source: str, scope: str, writer: dict[str, Any], now: datetime, result: BatchResult
+) -> list[_Row]:
+    """The same write for SQLite (`make run`): known ids were set aside under the transaction, so every
+    row is new; then the rescore marks and the outbox row."""
+    experiences = Experience.objects.bulk_create(
+        [
+            Experience(
+                **row.values,
+                source=source,
+                external_id=row.key,
+                idempotency_scope=scope,
+                sent=row.sent if row.key is not None else None,
+                recorded_by_id=writer["recorded_by_id"],
+                reported_from_department_id=_reported_from(writer["reporter_departments"], row.values["department_id"]),
+                api_key_id=writer["api_key_id"],
+                created_at=now,
+            )
+            for row in rows
+        ]
+    )
+    for row, experience in zip(rows, experiences, strict=True):
+        result.results[row.position] = ItemResult(status="accepted", id=experience.pk, key=row.key)
+    mark_for_rescore(customer_ids={r.values["customer_id"] for r in rows}, days={r.values["occurred_on"] for r in rows})
+    if any(r.values["valence"] < 0 for r in rows) or has_subscribers(Event.EXPERIENCE_RECORDED):
+        outbox.record(handler=FOLLOW_UP, experience_ids=sorted(e.pk for e in experiences))
+    return rows
 
 
 # Corrections and voids ----------------------------------------------------------------------

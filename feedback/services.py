@@ -451,11 +451,6 @@ def mark_response_reviewed(*, response: Response, now: datetime | None = None) -
 # Recovery cases --------------------------------------------------------------------------
 
 
-def request_cases(*, experience_ids: Sequence[int]) -> None:
-    """Owe the opening of cases for new negative experiences, in the write's transaction (the outbox)."""
-    outbox.record(handler="feedback.services.open_cases", experience_ids=list(experience_ids))
-
-
 def _case_worthy(now: datetime) -> Q:
     """Negative, recent enough to answer, and caught by one of its department's case rules:
     strong enough, a detractor's answer, or a customer who now owes many positives (and has no

@@ -58,6 +58,7 @@ class Event(models.TextChoices):
     """What a subscriber can be told about."""
 
     EXPERIENCE_NEGATIVE = "experience.negative", _("A negative experience was recorded")
+    EXPERIENCE_RECORDED = "experience.recorded", _("Any experience was recorded (sent only to subscriptions naming it)")
     CUSTOMER_AT_RISK = "customer.at_risk", _("A customer's recovery debt went from 0 to more than 0")
     CASE_OPENED = "case.opened", _("A recovery case was opened")
     CASE_OVERDUE = "case.overdue", _("A recovery case passed its due time unresolved")

@@ -164,19 +164,36 @@ RETURNING id
 """
 
 
-def publish_negative_experiences(*, experience_ids: Sequence[int]) -> list[int]:
-    """`experience.negative` for each newly recorded negative experience."""
-    from experiences.models import Experience
+def publish_experience_events(*, experience_ids: Sequence[int]) -> list[int]:
+    """`experience.negative` for the negatives among newly recorded experiences, and `experience.recorded`
+    for all of them to the subscriptions that name it (it is opt-in: a busy API sends many).
+
+    Called by a worker from the outbox row the write left (experiences.services.follow_up), so a batch
+    costs its request one insert whatever the number of subscribers; each payload is built once.
+    """
+    from experiences.models import Experience, Valence
     from experiences.serializers import ExperienceSerializer
 
-    if not experience_ids or not _has_subscribers(Event.EXPERIENCE_NEGATIVE):
+    wanted = {e for events in _subscribed_events() for e in events} & {
+        Event.EXPERIENCE_NEGATIVE,
+        Event.EXPERIENCE_RECORDED,
+    }
+    if not experience_ids or not wanted:
         return []
     experiences = Experience.objects.filter(pk__in=experience_ids).select_related(
         "customer", "touchpoint", "department"
     )
-    return publish_event(
-        event=Event.EXPERIENCE_NEGATIVE, payloads=list(ExperienceSerializer(experiences, many=True).data)
-    )
+    if Event.EXPERIENCE_RECORDED not in wanted:
+        experiences = experiences.filter(valence=Valence.NEGATIVE)
+    experiences = experiences.order_by("pk")
+    payloads = list(ExperienceSerializer(experiences, many=True).data)
+    ids = []
+    if Event.EXPERIENCE_NEGATIVE in wanted:
+        negatives = [p for p, x in zip(payloads, experiences, strict=True) if x.valence == Valence.NEGATIVE]
+        ids += publish_event(event=Event.EXPERIENCE_NEGATIVE, payloads=negatives)
+    if Event.EXPERIENCE_RECORDED in wanted:
+        ids += publish_event(event=Event.EXPERIENCE_RECORDED, payloads=payloads)
+    return ids
 
 
 def record_customers_at_risk(*, customer_ids: Sequence[int]) -> None:
@@ -185,7 +202,7 @@ def record_customers_at_risk(*, customer_ids: Sequence[int]) -> None:
     The deliveries themselves are written by `publish_customers_at_risk` on an events worker
     moments later, so a full recompute costs hardly more with subscribers than without.
     """
-    if customer_ids and _has_subscribers(Event.CUSTOMER_AT_RISK):
+    if customer_ids and has_subscribers(Event.CUSTOMER_AT_RISK):
         outbox.record(handler="integrations.services.publish_customers_at_risk", customer_ids=list(customer_ids))
 
 
@@ -197,7 +214,7 @@ def publish_customers_at_risk(*, customer_ids: Sequence[int]) -> int:
     a full recompute can put tens of thousands of customers at risk, and none of them passes
     through Python. Returns the number of deliveries written.
     """
-    if not customer_ids or not _has_subscribers(Event.CUSTOMER_AT_RISK):
+    if not customer_ids or not has_subscribers(Event.CUSTOMER_AT_RISK):
         return 0
     if connection.vendor != "postgresql":
         return len(_publish_customers_at_risk_one_by_one(customer_ids))
@@ -271,10 +288,13 @@ ORDER BY subscription.id, customer.id
 """
 
 
-def _has_subscribers(event: str) -> bool:
-    return any(
-        event in events for events in WebhookSubscription.objects.filter(active=True).values_list("events", flat=True)
-    )
+def _subscribed_events() -> list[list[str]]:
+    return list(WebhookSubscription.objects.filter(active=True).values_list("events", flat=True))
+
+
+def has_subscribers(event: str) -> bool:
+    """Whether an active subscription names `event`."""
+    return any(event in events for events in _subscribed_events())
 
 
 def dispatch_due_deliveries(*, limit: int) -> int:

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # to run in one transaction (their writes commit with the deletion of the row).
 HANDLERS = frozenset(
     {
+        "experiences.services.follow_up",
         "feedback.services.open_cases",
         "feedback.services.send_invitations",
         "integrations.services.publish_customers_at_risk",

@@ -38,7 +38,12 @@ CUSTOMER_FIELDS = ["external_id", "name", "email", "segment", "extra"]
 mutations = st.one_of(
     st.tuples(st.just("item"), st.sampled_from(sorted(ITEM_FIELDS)), json_values),
     st.tuples(st.just("customer"), st.sampled_from(CUSTOMER_FIELDS), json_values),
-    st.tuples(st.just("unknown"), st.text(min_size=1, max_size=8).filter(lambda k: k not in ITEM_FIELDS), json_values),
+    st.tuples(
+        st.just("unknown"),
+        # not "Infinity": the HTTP test writes inf as 1e400 by replacing that word in the body, names included
+        st.text(min_size=1, max_size=8).filter(lambda k: k not in ITEM_FIELDS and "Infinity" not in k),
+        json_values,
+    ),
 )
 serial = itertools.count()
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))

@@ -7,8 +7,10 @@ import pytest
 from customers.models import Customer
 from experiences.models import Experience
 from integrations.models import Scope
+from touchpoints.models import Touchpoint
 
 from .api import key_client
+from .factories import TouchpointFactory
 
 URL = "/api/v1/experiences/"
 
@@ -109,3 +111,44 @@ def test_a_wrong_envelope_is_400_saying_what_to_send(writer, body):
 def test_non_object_items_are_rejected_one_by_one(writer):
     body = writer.post(URL, {"experiences": [7, item("ok")]}, format="json").json()
     assert [r["status"] for r in body["results"]] == ["rejected", "accepted"]
+
+
+def test_a_single_post_is_two_statements_the_key_and_the_write(writer, django_assert_num_queries):
+    """The API key's row, then one statement that checks the catalogue's version, finds the customer,
+    inserts, marks the rescore and leaves the outbox row: no per-request catalogue or customer reads."""
+    writer.post(URL, item("warm-up"), format="json")  # this process has read the catalogue
+    with django_assert_num_queries(2):
+        response = writer.post(URL, item("one"), format="json")
+    assert response.status_code == 201
+    assert Experience.objects.get(external_id="one").customer.external_id == "ACME-1"
+
+
+def test_a_catalogue_change_is_seen_by_the_next_post(writer, department, django_assert_num_queries):
+    writer.post(URL, item("warm-up"), format="json")
+    TouchpointFactory(code="new-counter", owner=department)
+    with django_assert_num_queries(4):  # key, write refused by the changed version, catalogue, write
+        body = writer.post(URL, item("new", touchpoint="new-counter"), format="json").json()
+    assert body["results"][0]["status"] == "accepted"
+    Touchpoint.objects.filter(code="new-counter").update(active=False)
+    body = writer.post(URL, item("gone", touchpoint="new-counter"), format="json").json()
+    assert body["results"][0]["status"] == "rejected"
+    assert "unknown touchpoint" in body["results"][0]["errors"]["touchpoint"][0]
+
+
+def test_a_touchpoint_added_after_the_catalogue_was_read_is_not_refused(writer, department):
+    """A reject may come from an old catalogue: it is checked again before anything is refused."""
+    writer.post(URL, item("warm-up"), format="json")
+    TouchpointFactory(code="brand-new", owner=department)
+    body = writer.post(URL, {"experiences": [item("a", touchpoint="brand-new", intensity=9)]}, format="json").json()
+    assert body["results"][0]["errors"] == {"intensity": ["must be 1 to 5, got 9"]}
+    body = writer.post(URL, item("b", touchpoint="brand-new"), format="json").json()
+    assert body["results"][0]["status"] == "accepted"
+
+
+def test_keyless_items_get_their_own_ids_in_request_order(writer):
+    sent = [item(None, note=f"n{n}", valence=("negative", "positive")[n % 2]) for n in range(40)]
+    for i in sent:
+        del i["id"]
+    body = writer.post(URL, {"experiences": sent}, format="json").json()
+    stored = dict(Experience.objects.values_list("pk", "note"))
+    assert [stored[r["id"]] for r in body["results"]] == [f"n{n}" for n in range(40)]

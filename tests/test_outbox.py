@@ -24,7 +24,7 @@ def test_a_write_owes_its_cases_in_its_own_transaction(customer, touchpoint):
     record_experiences(items=[negative("n-1")], source="api")  # the test's transaction never commits
 
     [task] = OutboxTask.objects.all()
-    assert task.handler == "feedback.services.open_cases"
+    assert task.handler == "experiences.services.follow_up"  # the cases and webhook events of the batch
     assert not Case.objects.exists()
 
     dispatch()  # what a worker does after the commit

@@ -13,7 +13,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from experiences.services import record_experiences
 from integrations.models import DeliveryStatus, Scope, WebhookDelivery, WebhookSubscription
 from integrations.tasks import deliver_webhooks
-from outbox.services import dispatch
+from outbox.services import dispatch, dispatch_due_tasks
 from scoring.recompute import rescore_dirty
 
 from .api import key_client
@@ -250,3 +250,53 @@ def test_a_survey_answer_is_announced_with_the_moment_it_recalls(
     assert (payload["customer"], payload["comment"]) == ("ACME-1", "Fast and friendly")
     assert payload["experience"] == response.experience_id
     assert payload["recalls_experience"] is None  # invited by hand, not after a moment
+
+
+def test_experience_recorded_goes_only_to_subscriptions_that_name_it(receiver, record):
+    naming, negative_only = receiver(), receiver()
+    subscribe(naming.url, "experience.recorded")
+    subscribe(negative_only.url, "experience.negative")
+    batch = record("positive")
+    [body] = naming.verified_bodies()
+    assert body["event"] == "experience.recorded"
+    assert (body["data"]["id"], body["data"]["valence"]) == (batch.results[0].id, "positive")
+    assert negative_only.received == []
+
+
+def test_a_negative_is_announced_as_both_events_to_a_subscription_naming_both(receiver, record):
+    hook = receiver()
+    subscribe(hook.url, "experience.negative", "experience.recorded")
+    record("negative")
+    assert sorted(body["event"] for body in hook.verified_bodies()) == ["experience.negative", "experience.recorded"]
+
+
+def test_a_batch_costs_its_request_one_write_and_one_wake_whatever_the_subscribers(
+    touchpoint, customer, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """The request writes one outbox row; the deliveries (10 subscribers × 30 events) are a worker's job."""
+    from outbox.models import OutboxTask
+
+    for n in range(10):
+        subscribe(f"https://receiver.example/{n}", "experience.negative", "experience.recorded")
+    writer = key_client(Scope.EXPERIENCES_WRITE)
+    items = [
+        {
+            "id": f"b-{n}",
+            "customer": "ACME-1",
+            "touchpoint": "on-time-delivery",
+            "valence": ("negative", "positive")[n % 2],
+        }
+        for n in range(30)
+    ]
+    writer.post("/api/v1/experiences/", items[0] | {"id": "warm-up"}, format="json")
+    OutboxTask.objects.all().delete()
+    with django_capture_on_commit_callbacks() as wakes, django_assert_num_queries(2):
+        response = writer.post("/api/v1/experiences/", {"experiences": items}, format="json")
+    assert response.json()["accepted"] == 30
+    assert len(wakes) <= 1  # at most one broker message, sent after commit
+    assert not WebhookDelivery.objects.exists()
+    [task] = OutboxTask.objects.all()
+    assert len(task.kwargs["experience_ids"]) == 30
+    dispatch_due_tasks()  # what the worker does with the row
+    assert WebhookDelivery.objects.filter(event="experience.recorded").count() == 10 * 30
+    assert WebhookDelivery.objects.filter(event="experience.negative").count() == 10 * 15

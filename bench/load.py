@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 from tests.servers import ThrowawayPostgres, ThrowawayRedis, _postgres_bin, free_port  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
-STACK_LOG = Path(tempfile.gettempdir()) / "cxm-load-stack.log"
+STACK_LOG = Path(tempfile.gettempdir()) / f"cxm-load-stack-{os.getpid()}.log"
 PROFILES = ROOT / "bench" / "profiles"
 LOAD_BEFORE = os.getloadavg()
 MAX_TRAFFIC_SECONDS = 60
@@ -219,7 +219,7 @@ def start_stack(env: dict, port: int, workers: int, threads: int) -> subprocess.
             "WEB_PORT": str(port),
             "WEB_CONCURRENCY": str(workers),
             "WEB_THREADS": str(threads),
-            "BEAT_SCHEDULE": "/tmp/cxm-load-beat",
+            "BEAT_SCHEDULE": str(STACK_LOG.with_suffix(".beat")),
         },
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -4,6 +4,8 @@ import logging
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
+# WEB_THREADS > 1 serves each worker's requests from that many threads (gunicorn's gthread worker).
+threads = int(os.environ.get("WEB_THREADS", "1"))
 accesslog = "-"
 timeout = 30
 graceful_timeout = 20

@@ -18,6 +18,7 @@ from scoring.queries import PeriodReport, customers_at_risk, period_report
 from touchpoints.models import Stage
 
 from . import queries, tables
+from .cache import cached_figures
 from .exports import csv_response
 from .filters import Filters, read_filters
 
@@ -75,9 +76,17 @@ def company(request: AuthenticatedRequest) -> HttpResponseBase:
     ids = reader.department_ids
     if request.GET.get("export") == "experiences":
         return export_experiences("company", filters, department_ids=ids)
-    ranking = queries.department_ranking(filters=filters, department_ids=ids)
-    trend = queries.index_trend(filters=filters, department_ids=ids)
-    surveys = queries.survey_scores_by_department(filters=filters, department_ids=ids)
+
+    def figures() -> dict[str, Any]:
+        return {
+            "ranking": queries.department_ranking(filters=filters, department_ids=ids),
+            "trend": queries.index_trend(filters=filters, department_ids=ids),
+            "surveys": queries.survey_scores_by_department(filters=filters, department_ids=ids),
+            "journeys": list(access.journeys(reader)),
+        }
+
+    cached = cached_figures("company", reader, filters, figures)
+    ranking, trend, surveys = cached["ranking"], cached["trend"], cached["surveys"]
     exports = {"departments": tables.departments_table(ranking), "trend": tables.trend_table(trend)}
     export = request.GET.get("export")
     if export in exports:
@@ -99,7 +108,7 @@ def company(request: AuthenticatedRequest) -> HttpResponseBase:
             "values": [tables.rounded(row.report.index) for row in ranking],
         },
         "no_departments": reader.is_empty,
-        "journeys": list(access.journeys(reader)),
+        "journeys": cached["journeys"],
     }
     return render_dashboard(request, "dashboards/company.html", context)
 
@@ -133,22 +142,36 @@ def department(request: AuthenticatedRequest, code: str) -> HttpResponseBase:
         return export_experiences(dept.code, filters, department_ids=ids)
     period = filters.period
     narrowing: dict[str, Any] = {"department_ids": ids, "stages": filters.stages, "segments": filters.segments}
-    trend = queries.index_trend(filters=filters, department_ids=ids)
-    report = sum((point.report for point in trend), PeriodReport())  # the trend's buckets partition the period
-    previous = period_report(start=period.previous.start, end=period.previous.end, **narrowing)
-    rows = queries.touchpoint_rows(filters=filters, department_ids=ids)
-    stages = filters.stages or queries.STAGE_ORDER
-    at_risk = (
-        customers_at_risk(limit=AT_RISK_LIMIT, department_ids=ids, segments=filters.segments)
-        if reader.sees_customers
-        else []
+
+    def figures() -> dict[str, Any]:
+        rows = queries.touchpoint_rows(filters=filters, department_ids=ids)
+        return {
+            "trend": queries.index_trend(filters=filters, department_ids=ids),
+            "previous": period_report(start=period.previous.start, end=period.previous.end, **narrowing),
+            "rows": rows,
+            "at_risk": (
+                customers_at_risk(limit=AT_RISK_LIMIT, department_ids=ids, segments=filters.segments)
+                if reader.sees_customers
+                else []
+            ),
+            "activity": queries.staff_activity(filters=filters, department_ids=ids) if reader.sees_customers else [],
+            "owned": queries.owned_touchpoints(filters=filters, department=dept, rows=rows),
+            "reported": queries.reported_by_others(filters=filters, department=dept),
+            "remembrance": queries.remembrance_by_touchpoint(filters=filters, department_ids=ids, rows=rows),
+        }
+
+    cached = cached_figures(f"department:{dept.pk}", reader, filters, figures)
+    trend, previous, rows, at_risk = cached["trend"], cached["previous"], cached["rows"], cached["at_risk"]
+    activity, owned, reported, remembrance = (
+        cached["activity"],
+        cached["owned"],
+        cached["reported"],
+        cached["remembrance"],
     )
-    activity = queries.staff_activity(filters=filters, department_ids=ids) if reader.sees_customers else []
-    owned = queries.owned_touchpoints(filters=filters, department=dept, rows=rows)
-    reported = queries.reported_by_others(filters=filters, department=dept)
+    report = sum((point.report for point in trend), PeriodReport())  # the trend's buckets partition the period
+    stages = filters.stages or queries.STAGE_ORDER
     worst = queries.worst_moments(rows)
     failed = queries.failed_outcomes(rows)
-    remembrance = queries.remembrance_by_touchpoint(filters=filters, department_ids=ids, rows=rows)
     exports = {
         "trend": tables.trend_table(trend),
         "heat-map": tables.heat_map_table(rows, stages),

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -41,6 +42,11 @@ HANDLERS = frozenset(
 # A dispatched row is due again after this long unless its call finished (and deleted it), so
 # a message lost with Redis costs seconds. A second message for the same row does nothing.
 LEASE = timedelta(seconds=10)
+# Set while a dispatch is queued and not yet started: the writes of every web process in the
+# meantime share it, so a busy minute costs a few dispatches, not one per write. It expires on
+# its own in case the message is lost (the beat sweep dispatches meanwhile).
+DISPATCH_PENDING_KEY = "outbox:dispatch-pending"
+DISPATCH_PENDING_SECONDS = 10
 # Rows handed over per dispatch; while the queue already holds this many messages, none are
 # added, so a slow consumer is never buried under copies.
 DISPATCH_LIMIT = 500
@@ -74,8 +80,9 @@ def wake() -> None:
 class _Publisher:
     """One daemon thread per process publishes the `dispatch` message; requests only set a flag.
 
-    Requests that commit while a publish is under way share the next one. If Redis is slow or
-    down, only this thread waits (the Redis timeouts bound each try) and the beat sweep
+    Requests that commit while a publish is under way share the next one, and no message is
+    sent while another process's dispatch is still queued (DISPATCH_PENDING_KEY). If Redis is
+    slow or down, only this thread waits (the Redis timeouts bound each try) and the beat sweep
     dispatches what it could not.
     """
 
@@ -99,9 +106,12 @@ class _Publisher:
         while True:
             self._wanted.wait()
             self._wanted.clear()
+            if not cache.add(DISPATCH_PENDING_KEY, 1, timeout=DISPATCH_PENDING_SECONDS):
+                continue  # a queued dispatch, not started yet, will see this commit
             try:
                 dispatch_task.apply_async(retry=False)
             except Exception as exc:
+                cache.delete(DISPATCH_PENDING_KEY)
                 log.warning("could not ask for a dispatch (%s); the beat sweep will dispatch", exc)
 
 

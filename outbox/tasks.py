@@ -1,13 +1,18 @@
 """Celery tasks of the outbox: the dispatcher (scoring queue: it is quick) and the runner of outbox rows."""
 
 from celery import shared_task
+from django.core.cache import cache
 
 from . import services
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def dispatch() -> dict:
-    """After a write, and every few seconds from beat: hand every due row to the broker."""
+    """After a write, and every few seconds from beat: hand every due row to the broker.
+
+    Writes that commit from now on ask for the next dispatch (services.DISPATCH_PENDING_KEY).
+    """
+    cache.delete(services.DISPATCH_PENDING_KEY)
     return services.dispatch()
 
 

@@ -7,6 +7,7 @@ from celery import shared_task
 from django.core.cache import cache
 
 from cxm.celery import app
+from dashboards.cache import figures_changed
 
 from .models import DirtyCustomer, DirtyDay
 from .recompute import RescoreResult, rescore_all, rescore_dirty
@@ -42,12 +43,17 @@ def rescore_dirty_task() -> dict:
     return _summary(rescore_dirty())
 
 
+def _summary(result: RescoreResult) -> dict:
+    """Counts only: a full rescore can put thousands of customers at risk, too many for a log line.
+
+    A run that rescored anything makes the dashboards' cached figures unreachable (dashboards.cache).
+    """
+    if result.customers or result.days:
+        figures_changed()
+    return {"customers": result.customers, "days": result.days, "became_at_risk": len(result.became_at_risk)}
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def nightly_rescore() -> dict:
     """Beat, at night: recompute everything, since recovery debt shrinks as memories fade."""
     return _summary(rescore_all())
-
-
-def _summary(result: RescoreResult) -> dict:
-    """Counts only: a full rescore can put thousands of customers at risk, too many for a log line."""
-    return {"customers": result.customers, "days": result.days, "became_at_risk": len(result.became_at_risk)}

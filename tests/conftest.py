@@ -3,8 +3,10 @@ import socket
 
 import pytest
 import redis
+from django.core.cache import cache
 
 from cxm.celery import app as celery_app
+from dashboards.cache import VERSION_KEY as FIGURES_VERSION_KEY
 
 from .factories import CustomerFactory, DepartmentFactory, TouchpointFactory, UserFactory
 from .servers import database_in_use, machine_servers, postgres_server, redis_in_use, redis_server
@@ -19,6 +21,12 @@ def tasks_in_process(settings):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = eager
+
+
+@pytest.fixture(autouse=True)
+def fresh_dashboard_figures():
+    """Each test starts with no cached dashboard figures: its database is not the previous test's."""
+    cache.delete(FIGURES_VERSION_KEY)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from cxm.celery import app as celery_app
+from outbox.services import DISPATCH_PENDING_KEY
 from scoring.tasks import PENDING_KEY
 
 from .servers import free_port
@@ -115,7 +116,7 @@ def running_stack(directory: Path) -> Iterator[Stack]:
     if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL:
         pytest.skip("needs PostgreSQL and CELERY_BROKER_URL (Redis)")
     celery_app.conf.task_always_eager = False
-    cache.delete(PENDING_KEY)
+    cache.delete_many([PENDING_KEY, DISPATCH_PENDING_KEY])
     running = Stack(directory)
     try:
         running.start()

@@ -22,6 +22,7 @@ from django.db import connection
 
 from cxm.cache import ResilientRedisCache
 from cxm.celery import app as celery_app
+from outbox.services import DISPATCH_PENDING_KEY
 from scoring.tasks import PENDING_KEY
 
 from .servers import ThrowawayRedis
@@ -102,7 +103,7 @@ def running_worker(directory: Path) -> Iterator[Worker]:
     if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL:
         pytest.skip("needs PostgreSQL and CELERY_BROKER_URL (Redis)")
     celery_app.conf.task_always_eager = False
-    cache.delete(PENDING_KEY)  # a flag left by an earlier run would hold back the first message
+    cache.delete_many([PENDING_KEY, DISPATCH_PENDING_KEY])  # old flags would hold back messages
     running = Worker(directory)
     try:
         running.start()

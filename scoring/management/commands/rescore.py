@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
+from dashboards.cache import figures_changed
 from scoring import recompute
 
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
                 result = recompute.rescore_all(progress=lambda done, total: _advance(bar, done, total))
         else:
             result = recompute.rescore_dirty()
+        figures_changed()
         self.stdout.write(self._summary(result))
 
     def _summary(self, result: recompute.RescoreResult) -> str:

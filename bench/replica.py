@@ -105,7 +105,9 @@ def phase(primary: ThrowawayPostgres, clients: dict, seconds: float, pinned: boo
                 assert response.status_code == 200, (url, response.status_code)
                 queries[label] = (len(on_primary), len(on_replica))
     writer.join()
-    tps = float(re.search(r"tps = ([0-9.]+)", result["out"]).group(1))
+    found = re.search(r"tps = ([0-9.]+)", result["out"])
+    assert found, f"pgbench printed no tps: {result['out']}"
+    tps = float(found.group(1))
     return {"times": times, "queries": queries, "tps": tps}
 
 

@@ -11,6 +11,8 @@ from feedback.models import Survey
 from integrations.models import Scope
 from integrations.services import create_api_key
 
+from .test_case_pages import case  # noqa: F401 - the fixture
+
 DOC = Path(__file__).resolve().parent.parent / "docs" / "api.md"
 EXAMPLES = re.findall(r"```sh\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
 
@@ -20,12 +22,14 @@ def test_the_page_has_examples_for_every_kind_of_call():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_curl_example_succeeds_against_the_app(live_server, touchpoint):
+def test_every_curl_example_succeeds_against_the_app(live_server, touchpoint, case, staff_user):  # noqa: F811
     Survey.objects.create(slug="delivery-nps", name="Delivery NPS", kind="nps", touchpoint=touchpoint)
     key = create_api_key(name="docs", scopes=Scope.values)[1]
-    env = {"CXM": live_server.url, "KEY": key, "PATH": "/usr/bin:/bin"}
+    env = {"CXM": live_server.url, "KEY": key, "CASE": str(case.pk), "PATH": "/usr/bin:/bin"}
     for example in EXAMPLES:
-        for command in re.split(r"\n(?=curl )", example.strip()):
+        # Comment lines explain the commands; each curl runs on its own.
+        commands = "\n".join(line for line in example.strip().splitlines() if not line.startswith("#"))
+        for command in re.split(r"\n(?=curl )", commands):
             done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=30)
             assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
             json.loads(done.stdout)

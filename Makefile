@@ -63,7 +63,7 @@ test: install-dev assets
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
 		$(PY) scripts/check_services.py
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} CELERY_BROKER_URL=$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)} \
-		$(PY) -m pytest -m "not faults" $(PYTEST_ARGS)
+		$(PY) scripts/run_tests.py $(PYTEST_ARGS)
 
 ## make faults: the fault scenarios (tests marked `faults`), each on a throwaway PostgreSQL and Redis of its own
 faults: install-dev assets

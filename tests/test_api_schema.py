@@ -19,6 +19,8 @@ from integrations.services import create_api_key
 from .factories import CustomerFactory
 from .test_case_pages import open_case
 
+pytestmark = pytest.mark.slow  # `make test` runs it beside the rest (scripts/run_tests.py)
+
 load_all_checks()
 ALL_CHECKS = CHECKS.get_all()  # the Python API's `--checks all`
 

@@ -185,21 +185,11 @@ def bench_batches(port: int, key: str, batches: int) -> float:
     return accepted / elapsed
 
 
-def bench_copy(rows: int) -> float:
+def bench_copy(rows: int, ids: dict[str, Any]) -> float:
     """COPY rows shaped like the service's (same columns, customers, touchpoint) into the same table."""
+    touchpoint_id, department_id, customer_ids = ids["touchpoint"], ids["department"], ids["customers"]
     connection = connect()
     with connection, connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT t.id, o.department_id FROM touchpoints_touchpoint t JOIN touchpoints_touchpointowner o "
-            "ON o.touchpoint_id = t.id AND o.primary WHERE t.code = %s",
-            [TOUCHPOINT],
-        )
-        touchpoint_id, department_id = cursor.fetchone()
-        cursor.execute(
-            "SELECT id FROM customers_customer WHERE external_id = ANY(%s) ORDER BY id",
-            [[f"C-{n}" for n in range(1, CUSTOMERS_USED + 1)]],
-        )
-        customer_ids = [r[0] for r in cursor.fetchall()]
         run, now = uuid.uuid4().hex[:8], datetime.now(UTC)
         buffer = io.StringIO()
         for n in range(rows):
@@ -376,7 +366,7 @@ def main() -> None:
         for n in range(args.rounds):  # alternating (ABBA), so that the machine's load falls on all three alike
             for kind in ("api", "copy", "subscribed")[:: 1 if n % 2 == 0 else -1]:
                 if kind == "copy":
-                    batch_rates[kind].append(bench_copy(per_round * BATCH))
+                    batch_rates[kind].append(bench_copy(per_round * BATCH, ids))
                 else:
                     set_active(subscribers, kind == "subscribed")
                     batch_rates[kind].append(bench_batches(port, key, per_round))

@@ -285,7 +285,8 @@ def freshness_probe(host: str, key: str, touchpoint: str, delays: list[float], s
                 written += 1
                 since = time.monotonic()
                 while time.monotonic() - since < FRESHNESS_GIVE_UP_SECONDS:
-                    counts = session.get(f"{host}/api/v1/customers/{customer}/", timeout=10).json().get("counts")
+                    shown = session.get(f"{host}/api/v1/customers/{customer}/", timeout=10).json()
+                    counts = (shown.get("score") or {}).get("counts")  # the score's counts by valence
                     if sum(v for v in (counts or {}).values() if isinstance(v, int)) >= written:
                         break
                     gevent.sleep(0.05)

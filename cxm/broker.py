@@ -2,8 +2,9 @@
 
 When kombu closes a broker connection it clears the transport's `client`; a channel that still
 holds unacknowledged messages then tries, in `QoS.restore_unacked_once`, to hand them back to
-Redis with a client built from that `client`, and raises AttributeError ('NoneType' object has
-no attribute 'hostname'), which Celery takes for a bug and stops the worker. Here the channel
+Redis with a client built from that `client` (or from a channel whose `connection` is gone too),
+and raises AttributeError ('NoneType' object has no attribute 'hostname' / 'client'), which
+Celery takes for a bug and stops the worker. Here the channel
 leaves them where they are: in Redis' unacknowledged set, from which the visibility timeout
 brings them back, while the dispatcher re-sends their work from the database within seconds.
 """
@@ -13,7 +14,8 @@ from kombu.transport import redis
 
 class QoS(redis.QoS):
     def restore_unacked_once(self, stderr=None):
-        if self.channel.connection is not None and self.channel.connection.client is None:
+        connection = self.channel.connection
+        if connection is None or connection.client is None:
             self._on_collect.cancel()
             self._delivered.clear()
             self._delivered.restored = True  # type: ignore[attr-defined]  # kombu's QoS marks it so

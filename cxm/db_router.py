@@ -46,6 +46,11 @@ _replica_skipped_until = 0.0  # time.monotonic() before which this process reads
 log = logging.getLogger(__name__)
 
 
+def reads_replica() -> bool:
+    """Whether this request's reads of reported data go to the replica (caches keep the two apart)."""
+    return _on_replica.get()
+
+
 class ReplicaRouter:
     """Reads of reported data to the replica while a dashboard request says so; all else to the primary."""
 

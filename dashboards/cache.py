@@ -2,7 +2,8 @@
 
 A page's figures (every query result it renders) are stored under a key made of the figures'
 version, the page, the reader's access scope, the filters (period dates, stages, segments)
-and the language. The version is a random token that the scoring task replaces after it
+and the language, and whether the page reads the replica (so a writer pinned to the primary never
+gets figures a lagging replica gave). The version is a random token that the scoring task replaces after it
 wrote scores and rollups (`figures_changed`), as do changes of departments, touchpoints and
 their owners; a new version makes every stored page unreachable at once, so a view never
 serves figures older than the last rescore. The page itself (user name, CSRF token, form) is
@@ -25,6 +26,7 @@ from django.db import transaction
 from django.utils import translation
 
 from accounts.access import Reader
+from cxm.db_router import reads_replica
 
 from .filters import Filters
 
@@ -68,6 +70,8 @@ def cached_figures(page: str, reader: Reader, filters: Filters, compute: Callabl
         ",".join(filters.stages or ()),
         ",".join(filters.segments or ()),
         translation.get_language() or "",
+        # A writer pinned to the primary must not be served figures read from a lagging replica.
+        "replica" if reads_replica() else "primary",
     ]
     key = f"dashboards:figures:{version}:{hashlib.sha256('|'.join(parts).encode()).hexdigest()}"
     figures: Any = cache.get(key)

@@ -2,8 +2,9 @@
 
 A page's figures (every query result it renders) are stored under a key made of the figures'
 version, the page, the reader's access scope, the filters (period dates, stages, segments)
-and the language, and whether the page reads the replica (so a writer pinned to the primary never
-gets figures a lagging replica gave). The version is a random token that the scoring task replaces after it
+and the language. Pages that read a streaming replica (cxm/db_router.py) are not cached: figures
+a lagging replica gave would outlive its replay by up to FIGURES_SECONDS, since no rescore on the
+primary follows the replay to renew the version. The version is a random token that the scoring task replaces after it
 wrote scores and rollups (`figures_changed`), as do changes of departments, touchpoints and
 their owners; a new version makes every stored page unreachable at once, so a view never
 serves figures older than the last rescore. The page itself (user name, CSRF token, form) is
@@ -59,7 +60,7 @@ def scope(reader: Reader) -> str:
 
 def cached_figures(page: str, reader: Reader, filters: Filters, compute: Callable[[], T]) -> T:
     """`compute()`, or the figures it returned for the same page, scope, filters and language since the last change."""
-    version = _version()
+    version = None if reads_replica() else _version()
     if version is None:
         return compute()
     parts = [
@@ -70,8 +71,6 @@ def cached_figures(page: str, reader: Reader, filters: Filters, compute: Callabl
         ",".join(filters.stages or ()),
         ",".join(filters.segments or ()),
         translation.get_language() or "",
-        # A writer pinned to the primary must not be served figures read from a lagging replica.
-        "replica" if reads_replica() else "primary",
     ]
     key = f"dashboards:figures:{version}:{hashlib.sha256('|'.join(parts).encode()).hexdigest()}"
     figures: Any = cache.get(key)

@@ -250,8 +250,9 @@ def rescore_dirty(
                 _forget(cursor, DirtyCustomer._meta.db_table, "customer_id", customers)
             if days:
                 marks = [(connection.ops.adapt_datefield_value(d), generation) for d, generation in days]
-                _roll_up(cursor, [d for d, _ in days])
-                roll_up_surveys(days=[d for d, _ in days])
+                dirty_days = [d for d, _ in days]
+                _roll_up(cursor, dirty_days)
+                roll_up_surveys(days=dirty_days)
                 result.days += len(marks)
                 _forget(cursor, DirtyDay._meta.db_table, "day", marks)
 

@@ -119,11 +119,17 @@ def score(
     negative_weight: float = NEGATIVE_WEIGHT,
     decayed: bool = True,
 ) -> Score:
-    """A customer's score from their experiences, decayed to `now` (or plain, for period reports)."""
+    """A customer's score from their experiences, decayed to `now` (or plain, for period reports).
+
+    An experience stamped ahead of `now` (clocks differ) moves the moment of the score to it:
+    no experience weighs more than in full, whenever the score is computed.
+    """
+    experiences = list(experiences)
+    moment = max([now, *(x.occurred_at for x in experiences)])
     positive = negative = 0.0
     for x in experiences:
         i = impact(x.valence, x.intensity, x.outcome, emotional_share=emotional_share)
-        d = decay(days_between(x.occurred_at, now), half_life_days=half_life_days) if decayed else 1.0
+        d = decay(days_between(x.occurred_at, moment), half_life_days=half_life_days) if decayed else 1.0
         positive += max(i, 0.0) * d
         negative += max(-i, 0.0) * d
     return Score(

@@ -52,13 +52,16 @@ CUSTOMER_SUMS_SQL = f"""
            SUM(CASE WHEN valence = 1 THEN 1 ELSE 0 END) AS positives,
            SUM(CASE WHEN valence = 0 THEN 1 ELSE 0 END) AS neutrals,
            SUM(CASE WHEN valence = -1 THEN 1 ELSE 0 END) AS negatives,
-           MAX(CASE WHEN valence = -1 THEN occurred_at END) AS last_negative_at
+           MAX(CASE WHEN valence = -1 THEN occurred_at END) AS last_negative_at,
+           MAX(occurred_at) AS last_at
       FROM {EXPERIENCES}
      WHERE {{where}}
      GROUP BY customer_id
 """
 
-# P and N are the sums decayed to now (`scale`); the expressions mirror engine.score term by term.
+# P and N are the sums decayed to now (`scale`), or to the customer's latest experience where it is
+# stamped ahead of now (clocks differ by a few minutes): an experience never weighs more than in full,
+# so a score does not depend on when it was computed. The expressions mirror engine.score term by term.
 UPSERT_SCORES_SQL = f"""
     INSERT INTO {SCORES} (customer_id, positive_mass_norm, negative_mass_norm, positive_mass, negative_mass,
                           "index", balance, recovery_debt, positives, neutrals, negatives, last_negative_at,
@@ -72,7 +75,12 @@ UPSERT_SCORES_SQL = f"""
                         THEN CAST(CEILING((%(weight)s * d.n - d.p) / %(standard)s - %(tolerance)s) AS INTEGER)
                         ELSE 0 END AS debt,
                    CASE WHEN d.p + d.n > 0 THEN 100.0 * (d.p / (d.p + %(weight)s * d.n)) END AS idx
-              FROM (SELECT s.*, s.pn * %(scale)s AS p, s.nn * %(scale)s AS n FROM ({{sums}}) s) d) f
+              FROM (SELECT s.*, s.pn * s.scale AS p, s.nn * s.scale AS n
+                      FROM (SELECT t.*,
+                                   CASE WHEN t.last_at > %(now)s
+                                        THEN POWER(2.0, (%(epoch)s - {{last_seconds}}) / 86400.0 / %(half_life)s)
+                                        ELSE %(scale)s END AS scale
+                              FROM ({{sums}}) t) s) d) f
       LEFT JOIN {SCORES} old ON old.customer_id = f.customer_id
      WHERE old.customer_id IS NULL
         OR old.positives <> f.positives OR old.neutrals <> f.neutrals OR old.negatives <> f.negatives
@@ -146,13 +154,14 @@ FULL_SUMS_SQL = f"""
            SUM(e.positive_mass_norm) AS pn,
            SUM(e.negative_mass_norm) AS nn,
            MAX(CASE WHEN e.valence = -1 THEN e.occurred_at END) AS last_negative_at,
+           MAX(e.occurred_at) AS last_at,
            {ROLLUP_AGGREGATES}
       FROM {EXPERIENCES} e JOIN {CUSTOMERS} c ON c.id = e.customer_id
      GROUP BY GROUPING SETS ((e.customer_id), (e.occurred_on, e.department_id, e.touchpoint_id, e.stage, c.segment))
 """
 FULL_SUMS = "cxm_full_sums"
 PER_CUSTOMER = "per_customer = 1"
-CUSTOMER_SUM_COLUMNS = "customer_id, pn, nn, positives, neutrals, negatives, last_negative_at"
+CUSTOMER_SUM_COLUMNS = "customer_id, pn, nn, positives, neutrals, negatives, last_negative_at, last_at"
 
 # The first day of a day's week (Monday) and month: the other vendor-specific pieces of SQL.
 PERIOD_START = {
@@ -190,8 +199,8 @@ FULL_WORK_MEM = "64MB"
 
 # Seconds since 1970 of a stored timestamp, as float8: the only vendor-specific piece of SQL.
 EPOCH_SECONDS = {
-    "postgresql": "date_part('epoch', occurred_at)",
-    "sqlite": "(julianday(occurred_at) - 2440587.5) * 86400.0",
+    "postgresql": "date_part('epoch', {column})",
+    "sqlite": "(julianday({column}) - 2440587.5) * 86400.0",
 }
 
 REWRITE_MASSES_SQL = f"""
@@ -332,7 +341,7 @@ def rewrite_masses() -> int:
     share = settings.CXM_EMOTIONAL_SHARE
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            REWRITE_MASSES_SQL.format(seconds=EPOCH_SECONDS[connection.vendor]),
+            REWRITE_MASSES_SQL.format(seconds=EPOCH_SECONDS[connection.vendor].format(column="occurred_at")),
             {
                 "share": share,
                 "rest": 1.0 - share,
@@ -360,13 +369,17 @@ def _score(cursor, sums_sql: str, params: dict[str, Any], where: str, now: datet
     cursor.execute(f"SELECT customer_id FROM {SCORES} WHERE {where} AND recovery_debt > 0", params)
     already = {row[0] for row in cursor.fetchall()}
     cursor.execute(
-        UPSERT_SCORES_SQL.format(sums=sums_sql),
+        UPSERT_SCORES_SQL.format(
+            sums=sums_sql, last_seconds=EPOCH_SECONDS[connection.vendor].format(column="t.last_at")
+        ),
         {
             **params,
             "weight": settings.CXM_NEGATIVE_WEIGHT,
             "standard": engine.STANDARD_POSITIVE_IMPACT,
             "tolerance": engine.DEBT_TOLERANCE,
             "scale": engine.scale_to(now, settings.CXM_EPOCH, half_life_days=settings.CXM_HALF_LIFE_DAYS),
+            "epoch": settings.CXM_EPOCH.timestamp(),
+            "half_life": settings.CXM_HALF_LIFE_DAYS,
             "same": SAME_SUM,
             "now": connection.ops.adapt_datetimefield_value(now),
         },

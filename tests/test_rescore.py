@@ -147,6 +147,30 @@ def test_a_customer_whose_debt_appears_is_reported_once(customer, touchpoint):
     assert second.became_at_risk == []
 
 
+def test_an_experience_stamped_ahead_of_the_rescore_weighs_no_more_than_in_full(customer, touchpoint):
+    """A write that lands while a rescore runs may be stamped after the rescore's `now`: its score must not
+    owe an extra positive that the nightly recompute would take back."""
+    started = timezone.now()
+    record_experiences(
+        items=[experience(customer, touchpoint, "negative", days_ago=-60 / 86_400)], source="api"
+    )  # stamped a minute after `started`
+
+    rescore_dirty(now=started)
+    incremental = CustomerScore.objects.values_list("recovery_debt", "index").get()
+    rescore_all(now=started + timedelta(minutes=2))
+
+    assert incremental == (5, 0.0)
+    assert CustomerScore.objects.values_list("recovery_debt", "index").get() == incremental
+
+
+def test_the_engine_scores_an_experience_ahead_of_now_in_full():
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    ahead = ExperienceFacts(valence=-1, intensity=3, occurred_at=now + timedelta(minutes=5))
+
+    assert engine.score([ahead], now).recovery_debt == 5
+    assert engine.score([ahead], now).negative_mass == pytest.approx(3.0)
+
+
 def test_a_day_is_the_company_calendar_day(customer, touchpoint, django_capture_on_commit_callbacks, settings):
     settings.TIME_ZONE = "Europe/Madrid"
     late_evening_utc = datetime(2026, 1, 31, 23, 30, tzinfo=UTC)  # already February 1st in Madrid

@@ -443,8 +443,14 @@ def _refresh(
 
 
 def _forget(cursor, table: str, key: str, marks: Sequence[tuple[Any, int]]) -> None:
-    """Delete the marks still at the generation this batch read; renewed ones stay for the next batch."""
+    """Delete the marks still at the generation this batch read; renewed ones stay for the next batch.
+
+    The rows are locked in key order, the order in which writes upsert them: a write marking the
+    same customers or days meanwhile waits for this batch or this batch for it, never both.
+    """
     rows = ", ".join(["(%s, %s)"] * len(marks))
     cursor.execute(
-        f"DELETE FROM {table} WHERE ({key}, generation) IN (VALUES {rows})", [v for mark in marks for v in mark]
+        f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE ({key}, generation) IN (VALUES {rows})"
+        f" ORDER BY {key} FOR UPDATE)",
+        [v for mark in marks for v in mark],
     )

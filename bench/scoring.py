@@ -74,7 +74,7 @@ def incremental(count: int) -> None:
 
     from experiences.models import Experience
     from scoring import engine
-    from scoring.models import DirtyCustomer, DirtyDay
+    from scoring.models import CustomerMark, DayMark
     from touchpoints.models import TouchpointOwner
 
     now = timezone.now()
@@ -91,8 +91,8 @@ def incremental(count: int) -> None:
         )
         for pk in ids
     )  # fmt: skip
-    DirtyCustomer.objects.bulk_create([DirtyCustomer(customer_id=pk, generation=1) for pk in ids])
-    DirtyDay.objects.bulk_create([DirtyDay(day=timezone.localdate(now), generation=1)], ignore_conflicts=True)
+    CustomerMark.objects.bulk_create([CustomerMark(customer_id=pk) for pk in ids])
+    DayMark.objects.create(day=timezone.localdate(now))
 
 
 def latency(samples: int) -> list[float]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -786,7 +785,6 @@ def _write(
         "recorded_by_id": writer["recorded_by_id"],
         "api_key_id": writer["api_key_id"],
         "created_at": now,
-        "generation": secrets.randbits(62),
         "handler": FOLLOW_UP,
         "recorded_event": Event.EXPERIENCE_RECORDED,
     }
@@ -857,15 +855,11 @@ inserted AS (
     ON CONFLICT (idempotency_scope, external_id) WHERE external_id IS NOT NULL DO NOTHING
     RETURNING id, customer_id, occurred_on, valence
 ),
-dirty_customers AS (
-    INSERT INTO scoring_dirtycustomer (customer_id, generation)
-    SELECT DISTINCT customer_id, %(generation)s::bigint FROM inserted ORDER BY 1
-    ON CONFLICT (customer_id) DO UPDATE SET generation = EXCLUDED.generation
+customer_marks AS (
+    INSERT INTO scoring_customermark (customer_id) SELECT DISTINCT customer_id FROM inserted
 ),
-dirty_days AS (
-    INSERT INTO scoring_dirtyday (day, generation)
-    SELECT DISTINCT occurred_on, %(generation)s::bigint FROM inserted ORDER BY 1
-    ON CONFLICT (day) DO UPDATE SET generation = EXCLUDED.generation
+day_marks AS (
+    INSERT INTO scoring_daymark (day) SELECT DISTINCT occurred_on FROM inserted
 ),
 follow_up AS (
     INSERT INTO outbox_outboxtask (handler, kwargs, due_at, attempts, created_at)

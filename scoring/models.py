@@ -128,25 +128,24 @@ class MonthlyRollup(Rollup):
         return f"{self.month:%Y-%m} {self.department_id}/{self.touchpoint_id}/{self.stage}/{self.segment}"
 
 
-class DirtyCustomer(models.Model):
+class CustomerMark(models.Model):
     """A customer whose score must be recomputed: the rescoring queue that survives Redis.
 
-    A writer sets a fresh random `generation`; the rescore deletes the mark only if the
-    generation is still the one it read, so a write that lands mid-rescore is never lost.
+    Append-only: every write adds its own marks and never touches another's, so writers never wait
+    on each other or on a rescore for a mark. The rescore reads marks, recomputes, and deletes the
+    very marks it read; one written meanwhile stays for the next batch, so no write is ever lost.
     """
 
-    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="+")
-    generation = models.BigIntegerField()
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
 
     def __str__(self) -> str:
         return f"customer {self.customer_id} to rescore"
 
 
-class DirtyDay(models.Model):
-    """A company calendar day whose rollups must be recomputed (same protocol as DirtyCustomer)."""
+class DayMark(models.Model):
+    """A company calendar day whose rollups must be recomputed (same protocol as CustomerMark)."""
 
-    day = models.DateField(primary_key=True)
-    generation = models.BigIntegerField()
+    day = models.DateField(db_index=True)
 
     def __str__(self) -> str:
         return f"{self.day} to roll up"

@@ -8,9 +8,9 @@ PostgreSQL and SQLite (Django registers CEILING on SQLite connections that lack 
 and IS DISTINCT FROM need SQLite 3.39). Rows whose figures did not change are not rewritten:
 only new customers, changed sums and debts that moved with time cost a write.
 
-Durability rests on the marks (`DirtyCustomer`, `DirtyDay`): a batch deletes a mark only if
-its generation is still the one it read, in the transaction that stored the new figures, so
-a write landing mid-rescore keeps its mark and a crash loses nothing but time.
+Durability rests on the marks (`CustomerMark`, `DayMark`): a batch reads the marks before it
+reads the experiences and deletes just those marks, in the transaction that stored the new
+figures, so a write landing mid-rescore keeps its own mark and a crash loses nothing but time.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from feedback.rollups import roll_up_surveys
 from integrations.services import record_customers_at_risk
 
 from . import engine
-from .models import CustomerScore, DailyRollup, DirtyCustomer, DirtyDay, MonthlyRollup, WeeklyRollup
+from .models import CustomerMark, CustomerScore, DailyRollup, DayMark, MonthlyRollup, WeeklyRollup
 
 CUSTOMER_BATCH = 2_000
 DAY_BATCH = 31
@@ -234,20 +234,17 @@ def rescore_dirty(
     """Work off the dirty marks until none is left, one transaction per batch.
 
     Safe to run twice or concurrently: the figures are recomputed from the experiences, never
-    incremented, and a mark is only removed if no write renewed it meanwhile.
+    incremented, and a batch removes only the marks it read before reading the experiences.
     """
     now = now or timezone.now()
     result = RescoreResult()
     while True:
-        customers = list(
-            DirtyCustomer.objects.order_by("customer_id").values_list("customer_id", "generation")[:batch_size]
-        )
-        days = list(DirtyDay.objects.order_by("day").values_list("day", "generation")[:day_batch_size])
-        if not customers and not days:
+        ids, customer_marks = _marked(CustomerMark, "customer_id", batch_size)
+        dirty_days, day_marks = _marked(DayMark, "day", day_batch_size)
+        if not ids and not dirty_days:
             return result
         with transaction.atomic(), connection.cursor() as cursor:
-            if customers:
-                ids = [pk for pk, _ in customers]
+            if ids:
                 where, params = _in("customer_id", ids)
                 _score(cursor, CUSTOMER_SUMS_SQL.format(where=where), params, where, now, result)
                 cursor.execute(
@@ -256,14 +253,12 @@ def rescore_dirty(
                     params,
                 )
                 result.customers += len(ids)
-                _forget(cursor, DirtyCustomer._meta.db_table, "customer_id", customers)
-            if days:
-                marks = [(connection.ops.adapt_datefield_value(d), generation) for d, generation in days]
-                dirty_days = [d for d, _ in days]
+                CustomerMark.objects.filter(pk__in=customer_marks).delete()
+            if dirty_days:
                 _roll_up(cursor, dirty_days)
                 roll_up_surveys(days=dirty_days)
-                result.days += len(marks)
-                _forget(cursor, DirtyDay._meta.db_table, "day", marks)
+                result.days += len(dirty_days)
+                DayMark.objects.filter(pk__in=day_marks).delete()
 
 
 def rescore_all(
@@ -442,15 +437,12 @@ def _refresh(
     cursor.execute(f"DROP TABLE {ROLLUP_SUMS_TABLE}")
 
 
-def _forget(cursor, table: str, key: str, marks: Sequence[tuple[Any, int]]) -> None:
-    """Delete the marks still at the generation this batch read; renewed ones stay for the next batch.
+def _marked(model: type[CustomerMark] | type[DayMark], field: str, limit: int) -> tuple[list[Any], list[int]]:
+    """Up to `limit` marked values (customers or days), in order, and the ids of their marks as of now.
 
-    The rows are locked in key order, the order in which writes upsert them: a write marking the
-    same customers or days meanwhile waits for this batch or this batch for it, never both.
+    Read before the experiences: every mark read here belongs to a write the recompute will see.
     """
-    rows = ", ".join(["(%s, %s)"] * len(marks))
-    cursor.execute(
-        f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE ({key}, generation) IN (VALUES {rows})"
-        f" ORDER BY {key} FOR UPDATE)",
-        [v for mark in marks for v in mark],
-    )
+    values = list(model.objects.order_by(field).values_list(field, flat=True).distinct()[:limit])
+    if not values:
+        return [], []
+    return values, list(model.objects.filter(**{f"{field}__in": values}).values_list("pk", flat=True))

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from cxm.celery import app
 from dashboards.cache import figures_changed
 
-from .models import DirtyCustomer, DirtyDay
+from .models import CustomerMark, DayMark
 from .recompute import RescoreResult, rescore_all, rescore_dirty
 
 # Set while a rescore is queued and not yet started: a burst of writes enqueues one task.
@@ -25,7 +25,7 @@ def enqueue_rescore() -> bool:
     (`make run`, eager tests) the rescore runs here and now, so the page that recorded an
     experience already shows the new score.
     """
-    if not (DirtyCustomer.objects.exists() or DirtyDay.objects.exists()):
+    if not (CustomerMark.objects.exists() or DayMark.objects.exists()):
         return False
     if app.conf.task_always_eager:
         rescore_dirty_task.apply()

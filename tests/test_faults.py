@@ -19,7 +19,7 @@ from django.db import connection
 from customers.models import Customer
 from experiences.models import Experience
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
-from scoring.models import CustomerScore, DirtyCustomer
+from scoring.models import CustomerMark, CustomerScore
 from scoring.recompute import rescore_all
 from tests.factories import DepartmentFactory, TouchpointFactory
 
@@ -190,7 +190,7 @@ def every_experience_is_scored() -> bool:
         c.pk: (c.experiences.filter(valence=1).count(), c.experiences.filter(valence=-1).count())
         for c in Customer.objects.all()
     }
-    return Experience.objects.exists() and not DirtyCustomer.objects.exists() and scored == lived
+    return Experience.objects.exists() and not CustomerMark.objects.exists() and scored == lived
 
 
 def test_database_restart_during_ingestion_gives_503_with_retry_after_and_loses_no_acknowledged_item(

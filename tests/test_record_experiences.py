@@ -8,7 +8,7 @@ from django.utils import timezone
 from customers.models import Customer
 from experiences.models import Experience
 from experiences.services import record_experiences
-from scoring.models import DirtyCustomer, DirtyDay
+from scoring.models import CustomerMark, DayMark
 from touchpoints.models import TouchpointOwner
 
 from .factories import DepartmentFactory, TouchpointFactory
@@ -139,14 +139,14 @@ def test_affected_customers_and_days_are_marked_for_rescoring(customer, touchpoi
     other = TouchpointFactory(code="invoice-clarity")
     record_experiences(items=[item(), item(touchpoint=other.code, valence="positive", intensity=9)], source="api")
 
-    assert list(DirtyCustomer.objects.values_list("customer_id", flat=True)) == [customer.pk]
-    assert list(DirtyDay.objects.values_list("day", flat=True)) == [timezone.localdate()]
+    assert list(CustomerMark.objects.values_list("customer_id", flat=True)) == [customer.pk]
+    assert list(DayMark.objects.values_list("day", flat=True)) == [timezone.localdate()]
 
 
 def test_nothing_is_marked_when_nothing_is_accepted(customer, touchpoint):
     record_experiences(items=[item(intensity=0)], source="api")
 
-    assert not DirtyCustomer.objects.exists()
+    assert not CustomerMark.objects.exists()
 
 
 def test_scoring_is_enqueued_only_after_commit(customer, touchpoint, django_capture_on_commit_callbacks):

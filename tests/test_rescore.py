@@ -1,9 +1,12 @@
 """The set-based recompute: same numbers as the engine, marks worked off, unchanged rows left alone."""
 
 import random
+import threading
+import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
+import psycopg2
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -13,8 +16,8 @@ from experiences.models import Experience
 from experiences.services import record_experiences
 from scoring import engine, queries
 from scoring.engine import ExperienceFacts
-from scoring.models import CustomerScore, DailyRollup, DirtyCustomer, DirtyDay
-from scoring.recompute import _forget, rescore_all, rescore_dirty, rewrite_masses
+from scoring.models import CustomerMark, CustomerScore, DailyRollup, DayMark
+from scoring.recompute import SCORES, rescore_all, rescore_dirty, rewrite_masses
 from scoring.services import mark_for_rescore
 
 from .dashboard_data import experience, log
@@ -104,23 +107,50 @@ def test_daily_rollups_equal_the_undecayed_engine(seed):
 
 def test_rescoring_works_off_every_mark():
     random_history(6, experiences=50)
-    assert DirtyCustomer.objects.exists() and DirtyDay.objects.exists()
+    assert CustomerMark.objects.exists() and DayMark.objects.exists()
 
     rescore_dirty(batch_size=5, day_batch_size=3)
 
-    assert not DirtyCustomer.objects.exists()
-    assert not DirtyDay.objects.exists()
+    assert not CustomerMark.objects.exists()
+    assert not DayMark.objects.exists()
 
 
-def test_a_mark_renewed_by_a_later_write_is_kept():
-    random_history(7, customers=1, experiences=3)
-    read = list(DirtyCustomer.objects.values_list("customer_id", "generation"))
-    mark_for_rescore(customer_ids=[read[0][0]], days=[])  # a write lands after the rescore read the marks
+@pytest.mark.django_db(transaction=True)
+def test_a_write_landing_mid_rescore_keeps_its_mark_and_is_scored(customer, touchpoint, monkeypatch):
+    monkeypatch.setattr("outbox.services.wake", lambda: None)  # the writes' dispatch messages are on their way
+    record_experiences(items=[experience(customer, touchpoint, "negative")], source="api")
+    rescore_dirty()
+    record_experiences(items=[experience(customer, touchpoint, "negative")], source="api")
+    # Hold the customer's score row: the rescore reads its marks, then waits inside its transaction.
+    blocker = psycopg2.connect(**connection.get_connection_params())
+    rescore = threading.Thread(target=lambda: (rescore_dirty(), connection.close()))
+    try:
+        blocker.cursor().execute(f"SELECT 1 FROM {SCORES} WHERE customer_id = %s FOR UPDATE", [customer.pk])
+        rescore.start()
+        until_a_statement_waits("INSERT INTO scoring_customerscore")
+        record_experiences(items=[experience(customer, touchpoint, "negative")], source="api")
+    finally:
+        blocker.rollback()
+        blocker.close()
+    rescore.join(timeout=30)
 
+    assert CustomerScore.objects.get(customer=customer).negatives == 3
+    assert not CustomerMark.objects.exists()
+
+
+def until_a_statement_waits(prefix: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
-        _forget(cursor, DirtyCustomer._meta.db_table, "customer_id", read)
-
-    assert DirtyCustomer.objects.filter(customer_id=read[0][0]).exists()
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND query LIKE %s",
+                [f"%{prefix}%"],
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"no statement {prefix}… waited on a lock within {timeout} s")
 
 
 def test_a_second_rescore_rewrites_nothing():

@@ -5,7 +5,7 @@ from django.db.models import Sum
 
 from customers.services import save_customer, upsert_customer
 from integrations.models import Scope
-from scoring.models import DailyRollup, DirtyDay
+from scoring.models import DailyRollup, DayMark
 from tests.api import key_client
 from tests.dashboard_data import experience, log
 from tests.factories import CustomerFactory, UserFactory
@@ -79,7 +79,7 @@ def test_a_new_segment_marks_exactly_the_days_of_that_customer(history, touchpoi
     log(django_capture_on_commit_callbacks, experience(other, touchpoint, "positive", days_ago=10))
     with django_capture_on_commit_callbacks(execute=False):  # no rescore: look at the marks it would work off
         upsert_customer(external_id="ACME-1", values={"segment": "enterprise"})
-    assert set(DirtyDay.objects.values_list("day", flat=True)) == set(
+    assert set(DayMark.objects.values_list("day", flat=True)) == set(
         history.experiences.values_list("occurred_on", flat=True)
     )
 
@@ -87,7 +87,7 @@ def test_a_new_segment_marks_exactly_the_days_of_that_customer(history, touchpoi
 def test_an_unchanged_segment_marks_nothing(history, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         upsert_customer(external_id="ACME-1", values={"name": "Acme Group", "segment": "smb"})
-    assert not DirtyDay.objects.exists()
+    assert not DayMark.objects.exists()
 
 
 def test_the_department_page_follows_a_segment_change(client, history, django_capture_on_commit_callbacks):

@@ -8,7 +8,7 @@ from experiences.models import Experience
 from experiences.services import record_experiences
 from scoring import engine
 from scoring.engine import ExperienceFacts
-from scoring.models import CustomerScore, DailyRollup, DirtyCustomer, DirtyDay
+from scoring.models import CustomerMark, CustomerScore, DailyRollup, DayMark
 from scoring.services import mark_for_rescore
 from scoring.tasks import rescore_dirty_task
 
@@ -26,7 +26,7 @@ def record(*items: dict) -> None:
 
 def scores_are_current() -> bool:
     """no mark is left and every stored score equals the engine's over the customer's experiences"""
-    if DirtyCustomer.objects.exists() or DirtyDay.objects.exists():
+    if CustomerMark.objects.exists() or DayMark.objects.exists():
         return False
     experiences: dict[int, list[ExperienceFacts]] = {}
     for x in Experience.objects.all():
@@ -91,7 +91,7 @@ def test_a_worker_killed_mid_recompute_leaves_every_score_right_after_a_restart(
     finally:
         blocker.rollback()
         blocker.close()
-    assert DirtyCustomer.objects.count() == 40  # the interrupted batch lost nothing
+    assert CustomerMark.objects.values("customer").distinct().count() == 40  # the interrupted batch lost nothing
 
     worker.start()
 
@@ -105,7 +105,7 @@ def test_experiences_are_accepted_while_redis_is_down_and_scored_after_it_return
     with redis_outage(own_redis):
         record(experience(customer, touchpoint, "negative", days_ago=0))
         assert Experience.objects.filter(customer=customer).count() == 1
-        assert DirtyCustomer.objects.filter(customer=customer).exists()
+        assert CustomerMark.objects.filter(customer=customer).exists()
 
     wait_for(scores_are_current, timeout=30)
     assert CustomerScore.objects.get(customer=customer).recovery_debt == 5

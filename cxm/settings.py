@@ -203,7 +203,7 @@ CACHES = {
         "OPTIONS": {"socket_timeout": CXM_REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": CXM_REDIS_TIMEOUT_SECONDS},
     }
     if CELERY_BROKER_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    else {"BACKEND": "cxm.cache.LocalCache"}
 }
 
 REST_FRAMEWORK = {

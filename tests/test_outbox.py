@@ -17,6 +17,7 @@ from outbox.tasks import run
 
 from .factories import CustomerFactory
 from .servers import free_port
+from .worker import wait_for, worker_fixture  # noqa: F401
 
 
 def negative(key: str) -> dict:
@@ -154,3 +155,19 @@ def test_a_call_that_fails_stays_owed_and_is_due_again_after_the_lease(customer,
 def test_only_known_service_functions_can_be_owed(db):
     with pytest.raises(ValueError, match="not an outbox handler"):
         outbox.record(handler="os.system", command="true")
+
+
+@pytest.mark.worker
+def test_a_real_worker_runs_a_burst_of_writes_follow_ups_from_one_message(worker, customer, touchpoint):
+    worker.stop()  # the writes land while no worker takes messages, as under a busy queue
+    for n in range(30):
+        record_experiences(items=[negative(f"n-{n}")], source="api")  # thirty commits
+    worker.start()
+
+    def done() -> bool:
+        """every negative has its case and no outbox row is left"""
+        return Case.objects.count() == 30 and not OutboxTask.objects.exists()
+
+    wait_for(done, timeout=30)
+    received = [line for line in worker.log.splitlines() if "Task outbox.tasks.run[" in line and "received" in line]
+    assert len(received) == 1  # one message for the thirty rows

@@ -1,9 +1,11 @@
 """The outbox: work owed to a write is stored with it and handed out by the dispatcher."""
 
+import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection, transaction
 from django.utils import timezone
 
 from experiences.services import FOLLOW_UP, record_experiences
@@ -123,6 +125,37 @@ def test_a_second_message_for_the_same_rows_does_nothing(customer, touchpoint):
     run(rows[0])  # or a message queued before rows went in groups named one of them
 
     assert not Case.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_under_way_in_another_worker_is_left_to_it(broker, customer, touchpoint):
+    # the writes commit; their dispatch waits in Redis (the broker fixture: no worker takes it)
+    record_experiences(items=[negative("n-1")], source="api")
+    record_experiences(items=[negative("n-2")], source="api")
+    busy, free = OutboxTask.objects.order_by("pk")
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        """holds the first row's lock, as a worker running its call would"""
+        try:
+            with transaction.atomic():
+                OutboxTask.objects.select_for_update().get(pk=busy.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert locked.wait(timeout=30)
+        run([busy.pk, free.pk])  # a second message for both, while the first is under way
+    finally:
+        release.set()
+        thread.join()
+
+    assert list(OutboxTask.objects.values_list("pk", flat=True)) == [busy.pk]  # still the other worker's
+    assert list(Case.objects.values_list("experience_id", flat=True)) == free.kwargs["experience_ids"]
 
 
 def test_a_message_queued_before_rows_went_in_groups_still_runs_its_row(customer, touchpoint):

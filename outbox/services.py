@@ -246,7 +246,12 @@ def _merged(rows: list[OutboxTask]) -> list[list[OutboxTask]]:
     alone: list[list[OutboxTask]] = []
     for row in rows:
         key = MERGEABLE.get(row.handler)
-        if key is not None and list(row.kwargs) == [key] and isinstance(row.kwargs[key], list):
+        if (
+            key is not None
+            and isinstance(row.kwargs, dict)
+            and list(row.kwargs) == [key]
+            and isinstance(row.kwargs[key], list)
+        ):
             together.setdefault(row.handler, []).append(row)
         else:
             alone.append([row])

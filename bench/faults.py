@@ -78,7 +78,7 @@ def rescore_child() -> None:
     django.setup()
     from integrations.models import WebhookDelivery
     from outbox.models import OutboxTask
-    from outbox.services import run_task
+    from outbox.services import run_tasks
     from scoring.models import CustomerScore, DailyRollup
     from scoring.recompute import rescore_all
 
@@ -93,7 +93,7 @@ def rescore_child() -> None:
     outbox_rows = OutboxTask.objects.count()
     started = time.perf_counter()
     for pk in OutboxTask.objects.values_list("pk", flat=True):
-        run_task(task_id=pk)
+        run_tasks(task_ids=[pk])
     fan_out = time.perf_counter() - started
     print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "at_risk": len(result.became_at_risk),
                       "outbox_rows": outbox_rows, "deliveries": WebhookDelivery.objects.count(),

@@ -6,6 +6,10 @@ rescoring (scoring.models), webhook deliveries with their `next_attempt_at`
 commit the request asks for one `dispatch` without waiting on Redis; `dispatch`, run by a
 worker and every few seconds by beat, hands every due row to the broker in bulk. A broker
 outage or a lost message therefore costs seconds, never the work.
+
+Rows of a handler in MERGEABLE are handed over in groups and run as one call in one
+transaction, so under many small writes the work they owe costs one message, one transaction
+and one call per few hundred writes instead of one each (docs/architecture.md, "After a write").
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Func, IntegerField, Value, When
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -39,6 +44,20 @@ HANDLERS = frozenset(
         "integrations.services.publish_customers_at_risk",
     }
 )
+# Handlers whose rows may run as one call, and the one list argument the call gets: the rows'
+# lists concatenated, sorted and without repeats. Only handlers whose work is all in the database
+# (a failed merged call is rolled back and its rows run again one by one) and for which an id
+# named twice is the same work once: new experiences appear in one row each. Not merged:
+# send_invitations (an e-mail already sent by a failed merged call would go out again) and
+# publish_customers_at_risk (a customer named by two rows became at risk twice: two events).
+MERGEABLE = {
+    "experiences.services.follow_up": "experience_ids",
+    "feedback.services.open_cases": "experience_ids",
+}
+# A merged call takes at most this many ids and rows, so one message stays quick (about the
+# largest batch one write may leave) and the work still spreads over the workers.
+MERGE_IDS = 1000
+MERGE_ROWS = 200
 # A dispatched row is due again after this long unless its call finished (and deleted it), so
 # a message lost with Redis costs seconds. A second message for the same row does nothing.
 LEASE = timedelta(seconds=10)
@@ -131,7 +150,11 @@ def dispatch(*, limit: int = DISPATCH_LIMIT) -> dict[str, int]:
 
 
 def dispatch_due_tasks(*, limit: int = DISPATCH_LIMIT) -> int:
-    """Lease the due outbox rows (skipping those another dispatcher holds) and send one message each."""
+    """Lease the due outbox rows (skipping those another dispatcher holds) and send them in groups.
+
+    Rows of a MERGEABLE handler share a message up to MERGE_IDS ids and MERGE_ROWS rows; any
+    other row gets a message of its own. Returns the number of rows handed over.
+    """
     from .tasks import run
 
     if not queue_has_room(run):
@@ -141,27 +164,116 @@ def dispatch_due_tasks(*, limit: int = DISPATCH_LIMIT) -> int:
         due = list(
             OutboxTask.objects.select_for_update(skip_locked=True)
             .filter(due_at__lte=now)
-            .order_by("due_at")
-            .values_list("pk", flat=True)[:limit]
+            .order_by("due_at", "pk")
+            .values_list("pk", "handler", _merge_size())[:limit]
         )
-        OutboxTask.objects.filter(pk__in=due).update(due_at=now + LEASE, attempts=F("attempts") + 1)
-    send_in_bulk(run, [(pk,) for pk in due])
+        OutboxTask.objects.filter(pk__in=[pk for pk, _handler, _size in due]).update(
+            due_at=now + LEASE, attempts=F("attempts") + 1
+        )
+    send_in_bulk(run, [(group,) for group in _groups(due)])
     return len(due)
 
 
-def run_task(*, task_id: int) -> None:
-    """Run one outbox row's call and delete the row, in one transaction.
+def _merge_size() -> Case:
+    """How many ids a row adds to a merged call, counted by the database; NULL for a row that runs alone."""
+    return Case(
+        *(When(handler=handler, then=_ListLength(KeyTransform(key, "kwargs"))) for handler, key in MERGEABLE.items()),
+        default=Value(None),
+        output_field=IntegerField(),
+    )
 
-    The row is locked while its call runs, so a second message for it (a lease that ran out
-    while the call was under way, a redelivery) skips it, and the call's writes commit if and
-    only if the row goes: a call is made once.
+
+class _ListLength(Func):
+    """The length of a JSON array (NULL when the value is not one)."""
+
+    function = "jsonb_array_length"
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        # jsonb_array_length raises on a scalar: a row whose ids are not a list runs alone
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"CASE WHEN jsonb_typeof({sql}) = 'array' THEN jsonb_array_length({sql}) END", (*params, *params)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="json_array_length", **extra_context)
+
+
+def _groups(due: list[tuple[int, str, int | None]]) -> list[list[int]]:
+    """The row ids of each message, in due order: a mergeable handler's rows together up to the caps."""
+    groups: list[list[int]] = []
+    open_group: dict[str, tuple[list[int], int]] = {}  # handler -> (its group being filled, ids in it)
+    for pk, handler, size in due:
+        if size is None:
+            groups.append([pk])
+            continue
+        group, ids = open_group.get(handler, ([], 0))
+        if group and (ids + size > MERGE_IDS or len(group) >= MERGE_ROWS):
+            group, ids = [], 0
+        if not group:
+            groups.append(group)
+        group.append(pk)
+        open_group[handler] = (group, ids + size)
+    return groups
+
+
+def run_tasks(*, task_ids: Sequence[int]) -> None:
+    """Run the calls of the given outbox rows and delete the rows, in one transaction.
+
+    The rows are locked while their calls run, so a second message for them (a lease that ran
+    out while the calls were under way, a redelivery) skips them, and a call's writes commit if
+    and only if its rows go: a call is made once. The rows of a MERGEABLE handler make one call
+    with their ids together; should it raise, each of its rows runs alone, so a row that fails
+    stays owed (due again after the LEASE) while the others complete. The first failure is
+    raised once the rest has committed.
     """
+    failure: Exception | None = None
     with transaction.atomic():
-        row = OutboxTask.objects.select_for_update(skip_locked=True).filter(pk=task_id).first()
-        if row is None:  # done already, or under way in another worker
-            return
-        import_string(row.handler)(**row.kwargs)
-        row.delete()
+        rows = list(OutboxTask.objects.select_for_update(skip_locked=True).filter(pk__in=task_ids).order_by("pk"))
+        # rows missing here are done already, or under way in another worker
+        for group in _merged(rows):
+            if len(group) > 1 and _call(group) is None:
+                continue
+            for row in group:
+                failed = _call([row])
+                failure = failure or failed
+    if failure is not None:
+        raise failure
+
+
+def _merged(rows: list[OutboxTask]) -> list[list[OutboxTask]]:
+    """Rows that make one call together: a MERGEABLE handler's rows whose only argument is its list."""
+    together: dict[str, list[OutboxTask]] = {}
+    alone: list[list[OutboxTask]] = []
+    for row in rows:
+        key = MERGEABLE.get(row.handler)
+        if (
+            key is not None
+            and isinstance(row.kwargs, dict)
+            and list(row.kwargs) == [key]
+            and isinstance(row.kwargs[key], list)
+        ):
+            together.setdefault(row.handler, []).append(row)
+        else:
+            alone.append([row])
+    return [*together.values(), *alone]
+
+
+def _call(rows: list[OutboxTask]) -> Exception | None:
+    """Make the rows' one call and delete them, in a savepoint; the exception if the call raised."""
+    handler = rows[0].handler
+    try:
+        if len(rows) == 1:
+            kwargs = rows[0].kwargs
+        else:
+            key = MERGEABLE[handler]
+            kwargs = {key: sorted({i for row in rows for i in row.kwargs[key]})}
+        with transaction.atomic():
+            import_string(handler)(**kwargs)
+            OutboxTask.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    except Exception as exc:
+        log.warning("outbox %s failed for rows %s: %r", handler, [row.pk for row in rows], exc)
+        return exc
+    return None
 
 
 def queue_has_room(task) -> bool:

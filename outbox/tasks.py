@@ -17,5 +17,9 @@ def dispatch() -> dict:
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def run(task_id: int) -> None:
-    services.run_task(task_id=task_id)
+def run(task_ids: list[int] | int) -> None:
+    """Run a group of outbox rows (services.run_tasks).
+
+    A single id is a message sent before rows were handed over in groups, still queued across a deploy.
+    """
+    services.run_tasks(task_ids=[task_ids] if isinstance(task_ids, int) else task_ids)

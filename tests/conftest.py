@@ -1,12 +1,17 @@
+import base64
 import ipaddress
+import json
 import socket
 
 import pytest
 import redis
+from django.conf import settings as django_settings
 from django.core.cache import cache
 
 from cxm.celery import app as celery_app
 from dashboards.cache import VERSION_KEY as FIGURES_VERSION_KEY
+from outbox.services import DISPATCH_PENDING_KEY
+from scoring.tasks import PENDING_KEY
 
 from .factories import CustomerFactory, DepartmentFactory, TouchpointFactory, UserFactory
 from .servers import database_in_use, machine_servers, postgres_server, redis_in_use, redis_server
@@ -60,6 +65,44 @@ def own_broker(own_redis, settings):
     redis.Redis(port=own_redis.port).flushall()
     with redis_in_use(own_redis, settings):
         yield own_redis
+
+
+class Queued:
+    """The messages waiting in Redis, read without taking them: `broker(task)` counts a task's messages."""
+
+    QUEUES = ("scoring", "events")
+
+    def __init__(self, channel) -> None:
+        self.channel = channel
+
+    def _messages(self, task: str) -> list[dict]:
+        raw = [json.loads(m) for queue in self.QUEUES for m in self.channel.client.lrange(queue, 0, -1)]
+        return [m for m in raw if m["headers"]["task"] == task]
+
+    def __call__(self, task: str) -> int:
+        return len(self._messages(task))
+
+    def args(self, task: str) -> list[list]:
+        """The positional arguments of each queued message of `task`, in the order a worker takes them."""
+        bodies = [json.loads(base64.b64decode(m["body"])) for m in reversed(self._messages(task))]
+        return [args for args, _kwargs, _embed in bodies]
+
+
+@pytest.fixture
+def broker(db):
+    """Messages go to Redis and stay there: no worker runs in this test."""
+    if not django_settings.CELERY_BROKER_URL:
+        pytest.skip("needs CELERY_BROKER_URL (Redis)")
+    celery_app.conf.task_always_eager = False
+    cache.delete_many([PENDING_KEY, DISPATCH_PENDING_KEY])
+    with celery_app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in Queued.QUEUES:
+            channel.queue_purge(queue)
+        yield Queued(channel)
+        for queue in Queued.QUEUES:
+            channel.queue_purge(queue)
+    cache.delete_many([PENDING_KEY, DISPATCH_PENDING_KEY])
 
 
 @pytest.fixture

@@ -1,40 +1,13 @@
 """A burst of writes asks the broker for one rescore, not one per write, and never waits on it."""
 
-import json
 import time
 
-import pytest
-from django.conf import settings
-from django.core.cache import cache
-
-from cxm.celery import app as celery_app
 from experiences.services import record_experiences
-from outbox.services import DISPATCH_PENDING_KEY, DISPATCH_PENDING_SECONDS, dispatch
-from scoring.tasks import PENDING_KEY
+from outbox.services import DISPATCH_PENDING_SECONDS, dispatch
 
 from .dashboard_data import experience
 from .factories import CustomerFactory
 from .worker import wait_for
-
-
-@pytest.fixture
-def broker(db):
-    """Messages go to Redis and stay there: no worker runs in this test."""
-    if not settings.CELERY_BROKER_URL:
-        pytest.skip("needs CELERY_BROKER_URL (Redis)")
-    celery_app.conf.task_always_eager = False
-    cache.delete_many([PENDING_KEY, DISPATCH_PENDING_KEY])
-    with celery_app.connection_for_write() as conn:
-        channel = conn.default_channel
-        channel.queue_purge("scoring")
-
-        def queued(task: str) -> int:
-            messages = [json.loads(raw) for raw in channel.client.lrange("scoring", 0, -1)]
-            return sum(1 for m in messages if m["headers"]["task"] == task)
-
-        yield queued
-        channel.queue_purge("scoring")
-    cache.delete_many([PENDING_KEY, DISPATCH_PENDING_KEY])
 
 
 def test_a_burst_of_ten_thousand_experiences_enqueues_one_rescore(

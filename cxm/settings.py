@@ -153,6 +153,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT = "cxm.broker:Transport" if CELERY_BROKER_URL.startswith("redis") else None
 # Every Redis client (broker, result backend, cache) gives up after this many seconds, so a
 # stalled Redis can hold no request or task longer (docs/operations.md, "Faults").
+# The least time between the starts of two incremental rescores (docs/scoring.md): under load each
+# run takes what arrived since the last, so a score shows within about this long plus a run.
+CXM_RESCORE_INTERVAL_SECONDS = env.float("CXM_RESCORE_INTERVAL_SECONDS", default=0.5)
 CXM_REDIS_TIMEOUT_SECONDS = env.float("CXM_REDIS_TIMEOUT_SECONDS", default=1.0)
 # Except a worker's broker connection, which waits out a stall (cxm/celery.py says why).
 CXM_WORKER_REDIS_TIMEOUT_SECONDS = env.float("CXM_WORKER_REDIS_TIMEOUT_SECONDS", default=60.0)

@@ -15,7 +15,8 @@ figures, so a write landing mid-rescore keeps its own mark and a crash loses not
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -259,6 +260,29 @@ def rescore_dirty(
                 roll_up_surveys(days=dirty_days)
                 result.days += len(dirty_days)
                 DayMark.objects.filter(pk__in=day_marks).delete()
+
+
+# The PostgreSQL advisory lock that one_rescore_at_a_time() holds (any constant of the project's own).
+RESCORE_LOCK = 0x5C0_2E5C
+
+
+@contextmanager
+def one_rescore_at_a_time() -> Iterator[None]:
+    """Wait until no other incremental rescore runs, then run alone (a no-op on SQLite).
+
+    Two rescores side by side recompute the same customers and days and queue on each other's rows;
+    one after the other, the second finds only what arrived meanwhile.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [RESCORE_LOCK])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [RESCORE_LOCK])
 
 
 def rescore_all(

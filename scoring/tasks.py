@@ -3,19 +3,26 @@ the database say what to do, so a task run twice, or lost, costs time and never 
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
+from django.conf import settings
 from django.core.cache import cache
 
 from cxm.celery import app
 from dashboards.cache import figures_changed
 
 from .models import CustomerMark, DayMark
-from .recompute import RescoreResult, rescore_all, rescore_dirty
+from .recompute import RescoreResult, one_rescore_at_a_time, rescore_all, rescore_dirty
 
 # Set while a rescore is queued and not yet started: a burst of writes enqueues one task.
 # It expires on its own in case the message is lost, so the next dispatch sends another.
 PENDING_KEY = "scoring:rescore-pending"
 PENDING_SECONDS = 10
+# When the last rescore started (epoch seconds): the next one waits until CXM_RESCORE_INTERVAL_SECONDS
+# have passed, so under a steady flow of writes each run takes all that arrived meanwhile and its
+# cost per experience falls as the load rises (docs/scoring.md).
+STARTED_KEY = "scoring:rescore-started"
 
 
 def enqueue_rescore() -> bool:
@@ -31,16 +38,31 @@ def enqueue_rescore() -> bool:
         rescore_dirty_task.apply()
         return True
     if cache.add(PENDING_KEY, 1, timeout=PENDING_SECONDS):
-        rescore_dirty_task.delay()
+        rescore_dirty_task.apply_async(countdown=_until_next_run())
         return True
     return False
 
 
+def _until_next_run() -> float:
+    """Seconds until CXM_RESCORE_INTERVAL_SECONDS have passed since the last rescore started (0 if unknown)."""
+    started = cache.get(STARTED_KEY)
+    if started is None:
+        return 0.0
+    return min(max(0.0, started + settings.CXM_RESCORE_INTERVAL_SECONDS - time.time()), PENDING_SECONDS / 2)
+
+
 @shared_task(acks_late=True, ignore_result=True)
 def rescore_dirty_task() -> dict:
-    """Work off every dirty mark; writes that arrive meanwhile may enqueue the next run."""
-    cache.delete(PENDING_KEY)
-    return _summary(rescore_dirty())
+    """Work off every mark, one run at a time; writes that arrive meanwhile enqueue the next run.
+
+    A run that finds another under way waits for it (holding the pending flag, so that the writes
+    meanwhile enqueue nothing more) rather than recompute the same customers beside it.
+    """
+    with one_rescore_at_a_time():
+        cache.delete(PENDING_KEY)
+        cache.set(STARTED_KEY, time.time(), timeout=PENDING_SECONDS)
+        result = rescore_dirty()
+    return _summary(result)
 
 
 def _summary(result: RescoreResult) -> dict:

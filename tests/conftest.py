@@ -82,6 +82,10 @@ class Queued:
     def __call__(self, task: str) -> int:
         return len(self._messages(task))
 
+    def etas(self, task: str) -> list[str | None]:
+        """When each queued message of `task` may run (ISO 8601), None for at once."""
+        return [m["headers"].get("eta") for m in self._messages(task)]
+
     def args(self, task: str) -> list[list]:
         """The positional arguments of each queued message of `task`, in the order a worker takes them."""
         bodies = [json.loads(base64.b64decode(m["body"])) for m in reversed(self._messages(task))]

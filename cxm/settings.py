@@ -84,6 +84,9 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# A kept connection is checked (SELECT 1) before its first use in a request or task, so a database
+# restart costs no request or task an error on a dead connection.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # A PostgreSQL streaming replica for dashboard reads (docs/scaling.md, step 4; cxm/db_router.py): unset,
 # everything reads and writes the one database. A browser that wrote reads the primary for
 # CXM_REPLICA_PIN_SECONDS after, so it sees its own change (longer than the replica's usual lag).
@@ -145,6 +148,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection around every task unless this is set; the
+# worker keeps it instead, like a web process, for CONN_MAX_AGE (cxm/celery.py).
+CELERY_DB_REUSE_MAX = 1_000_000
 # When the broker connection drops, tasks under way are cancelled and redelivered (every task is
 # idempotent); the worker reconnects on its own, and scripts/respawn or compose restart it if it exits.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True

@@ -1,5 +1,7 @@
 """Reliability with a real Celery worker on Redis (not eager): scores stay current through crashes and outages."""
 
+import time
+
 import psycopg2
 import pytest
 from django.db import connection
@@ -130,3 +132,25 @@ def test_the_same_batch_processed_twice_gives_identical_scores(worker, touchpoin
 
     assert Experience.objects.count() == len(batch)
     assert snapshot() == first
+
+
+def worker_connections() -> set[int]:
+    """the backends of this test database other than the test's own connection"""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def test_the_worker_keeps_its_database_connection_between_tasks(worker, touchpoint):
+    customers = [CustomerFactory() for _ in range(5)]
+    seen: list[set[int]] = []
+    for n, customer in enumerate(customers, start=1):
+        record(experience(customer, touchpoint, "negative", days_ago=0))
+        wait_for(lambda n=n: CustomerScore.objects.count() == n, timeout=10)
+        time.sleep(0.3)  # the dispatch, the follow-up and the rescore of this write are done
+        seen.append(worker_connections())
+
+    assert seen[0], "the worker holds a connection after its tasks"
+    assert seen[0] & seen[-1], "one of the worker's connections served the first and the last writes' tasks"

@@ -107,6 +107,7 @@ def main() -> int:
             "SECURE_COOKIES": "0",
             "CXM_API_THROTTLE_RATE": "100000/minute",
             "AXES_FAILURE_LIMIT": "1000",
+            "STATIC_ROOT": str(postgres.directory / "static"),  # not the checkout's: the tests would serve it
         }
         prepare(env)
         data = json.loads(manage(env, "shell", "-c", FIXTURE, capture=True).strip().splitlines()[-1])

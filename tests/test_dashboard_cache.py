@@ -17,6 +17,7 @@ from dashboards.filters import read_filters
 from scoring.models import DailyRollup
 from tests.dashboard_data import experience, log, two_departments
 from tests.factories import CustomerFactory, UserFactory
+from tests.worker import redis_outage
 from touchpoints.models import Department
 
 ROLLUPS = DailyRollup._meta.db_table
@@ -212,3 +213,15 @@ def test_staff_and_other_departments_never_receive_the_logistics_managers_page(
     client.force_login(world["billing manager"])
     assert client.get("/dashboards/logistics/").status_code == 403
     assert "Logistics" not in main_of(client.get("/dashboards/"))
+
+
+def test_while_redis_is_down_the_page_is_computed_and_rendered_from_the_database(client, world, own_broker, settings):
+    settings.CXM_DASHBOARD_STALE_SECONDS = 5
+    client.force_login(world["manager"])
+    stored = client.get("/dashboards/logistics/")
+    with redis_outage(own_broker):
+        down = client.get("/dashboards/logistics/")
+    assert down.status_code == 200
+    assert down.context["computed_at"] > stored.context["computed_at"], "computed again, not served from Redis"
+    assert down.context["report"].experiences == 1
+    assert "On-time delivery" in main_of(down) and "SHIP-1" in main_of(down)

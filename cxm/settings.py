@@ -215,6 +215,10 @@ CACHES = {
     else {"BACKEND": "cxm.cache.LocalCache"}
 }
 
+# A dashboard page's cached figures (and their rendered HTML) may be served this long after a rescore
+# changed them, so a steady write load does not make every view recompute (dashboards/cache.py).
+CXM_DASHBOARD_STALE_SECONDS = env.float("CXM_DASHBOARD_STALE_SECONDS", default=5.0)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [

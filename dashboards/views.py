@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -9,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -18,7 +20,7 @@ from scoring.queries import PeriodReport, customers_at_risk, period_report
 from touchpoints.models import Stage
 
 from . import queries, tables
-from .cache import cached_figures
+from .cache import Figures, cached_figures
 from .exports import csv_response
 from .filters import Filters, read_filters
 
@@ -30,10 +32,27 @@ def render_dashboard(request: AuthenticatedRequest, template: str, context: dict
     if request.headers.get("HX-Request") == "true":
         folder, name = template.rsplit("/", 1)
         template = f"{folder}/_{name}"
+    context["query"] = query_of(request)
+    return render(request, template, context, status=status)
+
+
+def query_of(request: AuthenticatedRequest) -> str:
+    """The page's filter as a query string, without `export`: the page's links keep the filter."""
     params = request.GET.copy()
     params.pop("export", None)
-    context["query"] = params.urlencode()
-    return render(request, template, context, status=status)
+    return params.urlencode()
+
+
+def render_figures(request: AuthenticatedRequest, cached: Figures, context: dict, fragments: dict[str, str]) -> None:
+    """Put each figures partial of `fragments` (context name: template), rendered once per cached entry, in `context`.
+
+    The partials are rendered without the request, so no context processor (user, CSRF token,
+    menu) can put anything user-specific in HTML that every reader of the scope shares.
+    """
+    query = query_of(request)
+    context |= {"query": query, "computed_at": cached.computed_at}
+    for name, template in fragments.items():
+        context[name] = cached.fragment(f"{template}?{query}", partial(render_to_string, template, context))
 
 
 def unknown_export(name: str, choices) -> HttpResponse:
@@ -85,7 +104,8 @@ def company(request: AuthenticatedRequest) -> HttpResponseBase:
             "journeys": list(access.journeys(reader)),
         }
 
-    cached = cached_figures("company", reader, filters, figures)
+    stored = cached_figures("company", reader, filters, figures)
+    cached = stored.values
     ranking, trend, surveys = cached["ranking"], cached["trend"], cached["surveys"]
     exports = {"departments": tables.departments_table(ranking), "trend": tables.trend_table(trend)}
     export = request.GET.get("export")
@@ -110,6 +130,8 @@ def company(request: AuthenticatedRequest) -> HttpResponseBase:
         "no_departments": reader.is_empty,
         "journeys": cached["journeys"],
     }
+    if not reader.is_empty:
+        render_figures(request, stored, context, {"figures_html": "dashboards/_company_figures.html"})
     return render_dashboard(request, "dashboards/company.html", context)
 
 
@@ -160,7 +182,8 @@ def department(request: AuthenticatedRequest, code: str) -> HttpResponseBase:
             "remembrance": queries.remembrance_by_touchpoint(filters=filters, department_ids=ids, rows=rows),
         }
 
-    cached = cached_figures(f"department:{dept.pk}", reader, filters, figures)
+    stored = cached_figures(f"department:{dept.pk}", reader, filters, figures)
+    cached = stored.values
     trend, previous, rows, at_risk = cached["trend"], cached["previous"], cached["rows"], cached["at_risk"]
     activity, owned, reported, remembrance = (
         cached["activity"],
@@ -205,4 +228,8 @@ def department(request: AuthenticatedRequest, code: str) -> HttpResponseBase:
         "remembrance": remembrance.rows,
         "themes": remembrance.themes,
     }
+    fragments = {"figures_html": "dashboards/_department_figures.html"}
+    if reader.sees_customers:  # customers at risk are rendered per request: their forms hold the CSRF token
+        fragments["activity_html"] = "dashboards/_department_activity.html"
+    render_figures(request, stored, context, fragments)
     return render_dashboard(request, "dashboards/department.html", context)

@@ -29,8 +29,12 @@ def tasks_in_process(settings):
 
 
 @pytest.fixture(autouse=True)
-def fresh_dashboard_figures():
-    """Each test starts with no cached dashboard figures: its database is not the previous test's."""
+def fresh_dashboard_figures(settings):
+    """Each test starts with no cached dashboard figures: its database is not the previous test's.
+
+    Pages show every rescore at once (no stale window) unless a test of the window sets one.
+    """
+    settings.CXM_DASHBOARD_STALE_SECONDS = 0
     cache.delete(FIGURES_VERSION_KEY)
 
 

@@ -1,12 +1,23 @@
 """The dashboards' figures come from the cache on Redis until a rescore changes them, and never cross access scopes."""
 
-import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
+import re
+from datetime import timedelta
 
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.db import connection
+from django.http import QueryDict
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.access import reader_for
+from dashboards.cache import COMPUTING, entry_key
+from dashboards.filters import read_filters
 from scoring.models import DailyRollup
 from tests.dashboard_data import experience, log, two_departments
 from tests.factories import CustomerFactory, UserFactory
+from tests.worker import redis_outage
 from touchpoints.models import Department
 
 ROLLUPS = DailyRollup._meta.db_table
@@ -32,6 +43,12 @@ def world(db, django_capture_on_commit_callbacks):
 
 def rollup_reads(queries: CaptureQueriesContext) -> list[str]:
     return [q["sql"] for q in queries.captured_queries if ROLLUPS in q["sql"]]
+
+
+def main_of(response) -> str:
+    """The page's `<main>`, without the per-request CSRF tokens."""
+    main = response.content.decode().split('<main class="container" id="main" tabindex="-1">')[1].split("</main>")[0]
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken"', main)
 
 
 def test_a_second_view_reads_no_rollups(client, world, django_assert_num_queries):
@@ -87,3 +104,124 @@ def test_staff_never_get_the_managers_cached_figures(client, world):
     assert page.status_code == 200
     assert page.context["at_risk"] == []
     assert b"SHIP-1" not in page.content
+
+
+def test_within_the_stale_window_a_rescore_shows_after_the_window(
+    client, world, settings, django_capture_on_commit_callbacks
+):
+    settings.CXM_DASHBOARD_STALE_SECONDS = 5
+    client.force_login(world["manager"])
+    first = client.get("/dashboards/logistics/")
+    assert first.context["report"].experiences == 1
+    computed = first.context["computed_at"]
+    assert f"figures as of {timezone.localtime(computed):%H:%M:%S}" in first.content.decode()
+
+    log(django_capture_on_commit_callbacks, experience(world["customer"], world["delivery"], "positive"))
+
+    with time_machine.travel(computed + timedelta(seconds=4), tick=False):
+        within = client.get("/dashboards/logistics/")
+    assert within.context["report"].experiences == 1, "within the window the page keeps the figures it had"
+    assert within.context["computed_at"] == computed, "and says when they were computed"
+    with time_machine.travel(computed + timedelta(seconds=6), tick=False):
+        after = client.get("/dashboards/logistics/")
+    assert (after.context["report"].experiences, after.context["report"].positives) == (2, 1)
+    assert after.context["computed_at"] > computed
+
+
+def test_without_a_rescore_the_figures_outlive_the_window(client, world, settings, django_assert_num_queries):
+    settings.CXM_DASHBOARD_STALE_SECONDS = 5
+    client.force_login(world["manager"])
+    computed = client.get("/dashboards/logistics/").context["computed_at"]
+    with (
+        time_machine.travel(computed + timedelta(seconds=30), tick=False),
+        django_assert_num_queries(CACHED_DEPARTMENT_QUERIES),
+    ):
+        assert client.get("/dashboards/logistics/").context["computed_at"] == computed
+
+
+def test_while_another_view_recomputes_a_page_past_the_window_serves_the_stored_figures(
+    client, world, settings, django_capture_on_commit_callbacks
+):
+    settings.CXM_DASHBOARD_STALE_SECONDS = 5
+    client.force_login(world["manager"])
+    computed = client.get("/dashboards/logistics/").context["computed_at"]
+    log(django_capture_on_commit_callbacks, experience(world["customer"], world["delivery"], "positive"))
+    filters = read_filters(QueryDict(""))[1]
+    computing = (
+        entry_key(f"department:{Department.objects.get(code='logistics').pk}", reader_for(world["manager"]), filters)
+        + COMPUTING
+    )
+    cache.set(computing, 1, timeout=30)  # another worker is recomputing this page
+    with time_machine.travel(computed + timedelta(seconds=6), tick=False):
+        assert client.get("/dashboards/logistics/").context["report"].experiences == 1
+        cache.delete(computing)
+        assert client.get("/dashboards/logistics/").context["report"].experiences == 2
+
+
+@pytest.mark.parametrize("url", ["/dashboards/logistics/?period=30", "/dashboards/?period=30"])
+def test_a_cached_view_renders_the_same_page_as_a_fresh_one(client, world, url, django_capture_on_commit_callbacks):
+    log(
+        django_capture_on_commit_callbacks,
+        experience(world["customer"], world["delivery"], "negative"),
+        user=world["staff"],
+    )
+    client.force_login(world["manager"])
+    with CaptureQueriesContext(connection) as fresh_queries:
+        fresh = client.get(url)
+    with CaptureQueriesContext(connection) as cached_queries:
+        cached = client.get(url)
+    assert rollup_reads(fresh_queries) and not rollup_reads(cached_queries), "the second view is a cached one"
+    assert main_of(cached) == main_of(fresh)
+    reader_name = f'<span class="user-name">{world["manager"].get_full_name() or "mia"}</span>'
+    assert reader_name in fresh.content.decode() and reader_name in cached.content.decode()
+    partial = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert re.sub(
+        r'name="csrfmiddlewaretoken" value="[^"]+"', 'name="csrfmiddlewaretoken"', partial
+    ).strip() in main_of(fresh), "the htmx partial is the page's content"
+
+
+def test_each_reader_gets_their_own_csrf_token_in_a_shared_page(client, world):
+    other_manager = UserFactory(username="max", role="manager", departments=[Department.objects.get(code="logistics")])
+    client.force_login(world["manager"])
+    first = client.get("/dashboards/logistics/")
+    client.force_login(other_manager)
+    second = client.get("/dashboards/logistics/")
+    assert main_of(second) == main_of(first), "one scope, one page"
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', second.content.decode())
+    assert tokens, "the customers at risk each have a form to open a case"
+    assert all(t == second.context["csrf_token"] for t in tokens)
+
+
+def test_staff_and_other_departments_never_receive_the_logistics_managers_page(
+    client, world, django_capture_on_commit_callbacks
+):
+    log(
+        django_capture_on_commit_callbacks,
+        experience(world["customer"], world["delivery"], "negative"),
+        user=world["manager"],
+    )
+    client.force_login(world["manager"])
+    managers = client.get("/dashboards/logistics/").content.decode()
+    assert "Who logged what" in managers and "SHIP-1" in managers
+
+    client.force_login(world["staff"])
+    staff = client.get("/dashboards/logistics/")
+    assert staff.status_code == 200
+    assert "Who logged what" not in staff.content.decode() and "SHIP-1" not in staff.content.decode()
+    assert "All departments" not in main_of(staff)
+
+    client.force_login(world["billing manager"])
+    assert client.get("/dashboards/logistics/").status_code == 403
+    assert "Logistics" not in main_of(client.get("/dashboards/"))
+
+
+def test_while_redis_is_down_the_page_is_computed_and_rendered_from_the_database(client, world, own_broker, settings):
+    settings.CXM_DASHBOARD_STALE_SECONDS = 5
+    client.force_login(world["manager"])
+    stored = client.get("/dashboards/logistics/")
+    with redis_outage(own_broker):
+        down = client.get("/dashboards/logistics/")
+    assert down.status_code == 200
+    assert down.context["computed_at"] > stored.context["computed_at"], "computed again, not served from Redis"
+    assert down.context["report"].experiences == 1
+    assert "On-time delivery" in main_of(down) and "SHIP-1" in main_of(down)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from babel import Locale
 from babel.numbers import format_currency
 from django import template
@@ -64,11 +66,17 @@ def money(amount: float | None) -> str:
     """An amount in the company's currency (CXM_CURRENCY), whole units, written the active language's way."""
     if amount is None:
         return EMPTY
-    locale = Locale.parse(to_locale(get_language() or settings.LANGUAGE_CODE))
-    whole_units = locale.currency_formats["standard"].pattern.replace(".00", "")  # "¤#,##0" or "#,##0 ¤"
+    locale, whole_units = _currency_format(get_language() or settings.LANGUAGE_CODE)
     return format_currency(
         round(amount), settings.CXM_CURRENCY, format=whole_units, locale=locale, currency_digits=False
     )
+
+
+@cache
+def _currency_format(language: str) -> tuple[Locale, str]:
+    """The language's locale and its whole-units currency pattern: parsing a locale costs more than formatting."""
+    locale = Locale.parse(to_locale(language))
+    return locale, locale.currency_formats["standard"].pattern.replace(".00", "")  # "¤#,##0" or "#,##0 ¤"
 
 
 @register.filter

@@ -162,6 +162,8 @@ CELERY_BROKER_TRANSPORT = "cxm.broker:Transport" if CELERY_BROKER_URL.startswith
 # The least time between the starts of two incremental rescores (docs/scoring.md): under load each
 # run takes what arrived since the last, so a score shows within about this long plus a run.
 CXM_RESCORE_INTERVAL_SECONDS = env.float("CXM_RESCORE_INTERVAL_SECONDS", default=0.5)
+# The same for the outbox's dispatch (outbox/services.py): one dispatch serves every write of its interval.
+CXM_DISPATCH_INTERVAL_SECONDS = env.float("CXM_DISPATCH_INTERVAL_SECONDS", default=0.25)
 CXM_REDIS_TIMEOUT_SECONDS = env.float("CXM_REDIS_TIMEOUT_SECONDS", default=1.0)
 # Except a worker's broker connection, which waits out a stall (cxm/celery.py says why).
 CXM_WORKER_REDIS_TIMEOUT_SECONDS = env.float("CXM_WORKER_REDIS_TIMEOUT_SECONDS", default=60.0)

@@ -17,10 +17,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Case, F, Func, IntegerField, Value, When
@@ -66,6 +68,9 @@ LEASE = timedelta(seconds=10)
 # its own in case the message is lost (the beat sweep dispatches meanwhile).
 DISPATCH_PENDING_KEY = "outbox:dispatch-pending"
 DISPATCH_PENDING_SECONDS = 10
+# When the last dispatch started (epoch seconds): the next one is sent with a countdown to the end of
+# CXM_DISPATCH_INTERVAL_SECONDS, so under a steady flow of writes one dispatch serves many of them.
+DISPATCH_STARTED_KEY = "outbox:dispatch-started"
 # Rows handed over per dispatch; while the queue already holds this many messages, none are
 # added, so a slow consumer is never buried under copies.
 DISPATCH_LIMIT = 500
@@ -128,13 +133,33 @@ class _Publisher:
             if not cache.add(DISPATCH_PENDING_KEY, 1, timeout=DISPATCH_PENDING_SECONDS):
                 continue  # a queued dispatch, not started yet, will see this commit
             try:
-                dispatch_task.apply_async(retry=False)
+                dispatch_task.apply_async(
+                    retry=False,
+                    countdown=seconds_until_next(DISPATCH_STARTED_KEY, settings.CXM_DISPATCH_INTERVAL_SECONDS),
+                )
             except Exception as exc:
                 cache.delete(DISPATCH_PENDING_KEY)
                 log.warning("could not ask for a dispatch (%s); the beat sweep will dispatch", exc)
 
 
 _publisher = _Publisher()
+
+
+def seconds_until_next(started_key: str, interval: float) -> float:
+    """How long until `interval` seconds have passed since the run recorded under `started_key` began.
+
+    0 when no run is recorded (or Redis does not answer); never more than half the pending flags'
+    life, so a flag cannot expire before its message runs.
+    """
+    started = cache.get(started_key)
+    if started is None:
+        return 0.0
+    return min(max(0.0, started + interval - time.time()), DISPATCH_PENDING_SECONDS / 2)
+
+
+def record_start(started_key: str) -> None:
+    """Note that a paced run begins now (see `seconds_until_next`)."""
+    cache.set(started_key, time.time(), timeout=DISPATCH_PENDING_SECONDS)
 
 
 def dispatch(*, limit: int = DISPATCH_LIMIT) -> dict[str, int]:

@@ -13,6 +13,7 @@ def dispatch() -> dict:
     Writes that commit from now on ask for the next dispatch (services.DISPATCH_PENDING_KEY).
     """
     cache.delete(services.DISPATCH_PENDING_KEY)
+    services.record_start(services.DISPATCH_STARTED_KEY)
     return services.dispatch()
 
 

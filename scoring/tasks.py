@@ -3,14 +3,13 @@ the database say what to do, so a task run twice, or lost, costs time and never 
 
 from __future__ import annotations
 
-import time
-
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
 
 from cxm.celery import app
 from dashboards.cache import figures_changed
+from outbox.services import record_start, seconds_until_next
 
 from .models import CustomerMark, DayMark
 from .recompute import RescoreResult, one_rescore_at_a_time, rescore_all, rescore_dirty
@@ -38,17 +37,9 @@ def enqueue_rescore() -> bool:
         rescore_dirty_task.apply()
         return True
     if cache.add(PENDING_KEY, 1, timeout=PENDING_SECONDS):
-        rescore_dirty_task.apply_async(countdown=_until_next_run())
+        rescore_dirty_task.apply_async(countdown=seconds_until_next(STARTED_KEY, settings.CXM_RESCORE_INTERVAL_SECONDS))
         return True
     return False
-
-
-def _until_next_run() -> float:
-    """Seconds until CXM_RESCORE_INTERVAL_SECONDS have passed since the last rescore started (0 if unknown)."""
-    started = cache.get(STARTED_KEY)
-    if started is None:
-        return 0.0
-    return min(max(0.0, started + settings.CXM_RESCORE_INTERVAL_SECONDS - time.time()), PENDING_SECONDS / 2)
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -60,7 +51,7 @@ def rescore_dirty_task() -> dict:
     """
     with one_rescore_at_a_time():
         cache.delete(PENDING_KEY)
-        cache.set(STARTED_KEY, time.time(), timeout=PENDING_SECONDS)
+        record_start(STARTED_KEY)
         result = rescore_dirty()
     return _summary(result)
 

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from experiences.services import record_experiences
-from outbox.services import DISPATCH_PENDING_SECONDS, dispatch
+from outbox.services import DISPATCH_PENDING_SECONDS, DISPATCH_STARTED_KEY, dispatch
 from scoring.models import CustomerScore
 from scoring.recompute import RESCORE_LOCK
 from scoring.tasks import STARTED_KEY, enqueue_rescore, rescore_dirty_task
@@ -83,3 +83,19 @@ def test_a_rescore_waits_for_the_one_under_way_then_scores_what_it_left(customer
     second.join(timeout=30)
 
     assert CustomerScore.objects.get(customer=customer).negatives == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dispatch_asked_for_right_after_one_started_waits_for_the_interval(broker, customer, touchpoint, settings):
+    settings.CXM_DISPATCH_INTERVAL_SECONDS = 0.25
+    cache.set(DISPATCH_STARTED_KEY, time.time())  # a dispatch has just started
+    try:
+        asked = time.time()
+        record_experiences(items=[experience(customer, touchpoint, "negative")], source="api")  # commits: asks
+        wait_for(lambda: broker("outbox.tasks.dispatch") == 1, timeout=5)
+    finally:
+        cache.delete(DISPATCH_STARTED_KEY)
+
+    (eta,) = broker.etas("outbox.tasks.dispatch")
+    assert eta is not None
+    assert 0.1 < datetime.fromisoformat(eta).timestamp() - asked <= 0.3

@@ -110,7 +110,8 @@ def latency(samples: int) -> list[float]:
     app.conf.task_always_eager = False
     with open("/tmp/cxm_bench_worker.log", "wb") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "cxm", "worker", "-B", "--pool=solo", "--loglevel=WARNING",
+            [sys.executable, "-m", "celery", "-A", "cxm", "worker", "-B", "--pool=solo", "--queues", "scoring,events",
+             "--loglevel=WARNING",
              "--schedule", "/tmp/cxm_bench_beat", "--without-gossip", "--without-mingle"],
             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip

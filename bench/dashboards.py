@@ -154,6 +154,9 @@ def pages() -> list[tuple[str, str, str]]:
 
 
 def measure(requests: int) -> list[tuple[str, float, float, int]]:
+    """Each page `requests` times with its figures computed (the figures cache emptied before each view),
+    then as often from the cache (docs/dashboards.md, "The cache")."""
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -170,27 +173,32 @@ def measure(requests: int) -> list[tuple[str, float, float, int]]:
         headers = {"HX-Request": "true"} if url.endswith("&hx") else {}
         for _ in range(3):  # warm the caches of PostgreSQL and Django's templates
             client.get(url, headers=headers)
-        times = []
-        with CaptureQueriesContext(connection) as captured:
-            for _ in range(requests):
-                start = time.perf_counter()
-                response = client.get(url, headers=headers)
-                times.append((time.perf_counter() - start) * 1000)
-                assert response.status_code == 200, (url, response.status_code)
-        count = len(captured) // requests
-        # The same queries run in the same order each time: the median of each, then the slowest of them.
-        medians = [
-            (statistics.median(float(q["time"]) * 1000 for q in captured.captured_queries[i::count]), i)
-            for i in range(count)
-        ]
-        slowest_ms, slowest = max(medians)
-        p50 = statistics.median(times)
-        p95 = statistics.quantiles(times, n=20)[18]
-        rows.append((label, p50, p95, count))
-        flag = "" if p95 < TARGET_P95_MS and count <= TARGET_QUERIES else "  <-- over target"
-        print(f"  {label:<38} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {count:3d} queries{flag}", flush=True)
-        sql = " ".join(captured.captured_queries[slowest]["sql"].split())[:110]
-        print(f"      slowest query (median) {slowest_ms:.1f} ms: {sql}", flush=True)
+        for cached in (False, True):
+            times = []
+            with CaptureQueriesContext(connection) as captured:
+                for _ in range(requests):
+                    if not cached:
+                        cache.clear()
+                    start = time.perf_counter()
+                    response = client.get(url, headers=headers)
+                    times.append((time.perf_counter() - start) * 1000)
+                    assert response.status_code == 200, (url, response.status_code)
+            count = len(captured) // requests
+            # The same queries run in the same order each time: the median of each, then the slowest of them.
+            medians = [
+                (statistics.median(float(q["time"]) * 1000 for q in captured.captured_queries[i::count]), i)
+                for i in range(count)
+            ]
+            slowest_ms, slowest = max(medians)
+            p50 = statistics.median(times)
+            p95 = statistics.quantiles(times, n=20)[18]
+            name = f"{label}{', cached' if cached else ''}"
+            rows.append((name, p50, p95, count))
+            flag = "" if p95 < TARGET_P95_MS and count <= TARGET_QUERIES else "  <-- over target"
+            print(f"  {name:<46} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {count:3d} queries{flag}", flush=True)
+            if not cached:
+                sql = " ".join(captured.captured_queries[slowest]["sql"].split())[:110]
+                print(f"      slowest query (median) {slowest_ms:.1f} ms: {sql}", flush=True)
     return rows
 
 

@@ -66,3 +66,27 @@ def _invitation_of_before_survey_rules_is_migrated(executor, before) -> None:
     invitation = Invitation.objects.get()
     assert (invitation.touchpoint_id, invitation.department_id) == (touchpoint.pk, department.pk)
     assert invitation.customer.language == "en" and not invitation.customer.surveys_opt_out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rescoring_marks_pending_at_the_upgrade_are_carried_over():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    before = [("scoring", "0003_week_month_rollups")]
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        customer = old.get_model("customers", "Customer").objects.create(external_id="ACME-1", name="Acme")
+        old.get_model("scoring", "DirtyCustomer").objects.create(customer=customer, generation=7)
+        old.get_model("scoring", "DirtyDay").objects.create(day="2026-11-28", generation=7)
+    finally:  # the next tests need the whole schema, whatever happened here
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from scoring.models import CustomerMark, DayMark
+
+    assert list(CustomerMark.objects.values_list("customer__external_id", flat=True)) == ["ACME-1"]
+    assert [str(day) for day in DayMark.objects.values_list("day", flat=True)] == ["2026-11-28"]

@@ -129,8 +129,10 @@ def test_dashboards_read_the_replica_while_writes_and_a_writers_next_pages_use_t
     replica.stop()  # the replica goes away: the pages read the primary, where C is, without an error
     try:
         send("C")
-        for _ in range(4):  # every web worker finds its persistent replica connection dead
-            assert "Customer C0" in page(leo)
+        for _ in range(4):  # every web worker finds its persistent replica connection dead: no error
+            page(leo)
         assert "C-C0" in exported(leo)
+        # the page may serve figures stored before C for CXM_DASHBOARD_STALE_SECONDS (5), then shows C
+        until(lambda: "Customer C0" in page(leo), timeout=20)
     finally:
         replica.start()

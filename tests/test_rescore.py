@@ -2,7 +2,6 @@
 
 import random
 import threading
-import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +21,7 @@ from scoring.services import mark_for_rescore
 
 from .dashboard_data import experience, log
 from .factories import CustomerFactory, DepartmentFactory, TouchpointFactory
+from .worker import score_upsert_waits_on_a_lock, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +127,7 @@ def test_a_write_landing_mid_rescore_keeps_its_mark_and_is_scored(customer, touc
     try:
         blocker.cursor().execute(f"SELECT 1 FROM {SCORES} WHERE customer_id = %s FOR UPDATE", [customer.pk])
         rescore.start()
-        until_a_statement_waits("INSERT INTO scoring_customerscore")
+        wait_for(score_upsert_waits_on_a_lock, timeout=10)
         record_experiences(items=[experience(customer, touchpoint, "negative")], source="api")
     finally:
         blocker.rollback()
@@ -136,21 +136,6 @@ def test_a_write_landing_mid_rescore_keeps_its_mark_and_is_scored(customer, touc
 
     assert CustomerScore.objects.get(customer=customer).negatives == 3
     assert not CustomerMark.objects.exists()
-
-
-def until_a_statement_waits(prefix: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND query LIKE %s",
-                [f"%{prefix}%"],
-            )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.05)
-    raise AssertionError(f"no statement {prefix}… waited on a lock within {timeout} s")
 
 
 def test_a_second_rescore_rewrites_nothing():

@@ -16,7 +16,7 @@ from scoring.tasks import rescore_dirty_task
 
 from .dashboard_data import experience
 from .factories import CustomerFactory
-from .worker import redis_outage, wait_for, worker_fixture, worker_on_own_broker_fixture  # noqa: F401
+from .worker import redis_outage, score_upsert_waits_on_a_lock, wait_for, worker_fixture, worker_on_own_broker_fixture  # noqa: F401
 
 pytestmark = pytest.mark.worker
 
@@ -78,17 +78,7 @@ def test_a_worker_killed_mid_recompute_leaves_every_score_right_after_a_restart(
         )
         record(*[experience(c, touchpoint, "negative") for c in customers])
 
-        def recompute_is_waiting() -> bool:
-            """the worker's score upsert waits on the held row"""
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND query LIKE %s",
-                    ["%INSERT INTO scoring_customerscore%"],
-                )
-                return cursor.fetchone()[0] > 0
-
-        wait_for(recompute_is_waiting, timeout=10)
+        wait_for(score_upsert_waits_on_a_lock, timeout=10)
         worker.kill()
     finally:
         blocker.rollback()

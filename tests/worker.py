@@ -40,6 +40,17 @@ def wait_for(condition: Callable[[], bool], *, timeout: float, interval: float =
     return time.monotonic() - start
 
 
+def score_upsert_waits_on_a_lock() -> bool:
+    """a rescore's score upsert waits on a row lock held elsewhere"""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE %s",
+            ["%INSERT INTO scoring_customerscore%"],
+        )
+        return cursor.fetchone()[0] > 0
+
+
 def database_url_of_tests() -> str:
     db = connection.settings_dict
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from customers.models import Customer
 from experiences.demo import DEMO_USERS
@@ -53,9 +54,12 @@ def test_a_late_truck_reported_by_customer_service_is_resolved_by_production(bro
     assert agent.url.endswith("/inbox/"), "staff land on their inbox"
     agent.goto("/log/")
     agent.fill("#id_customer", customer.external_id)
+    agent.get_by_text(f"({customer.external_id})").wait_for()  # the form has recognised the customer
     agent.select_option("#id_touchpoint", "on-time-delivery")
-    agent.check('input[name="valence"][value="negative"]', force=True)
-    agent.check('input[name="intensity"][value="4"]', force=True)
+    for name, value in (("valence", "negative"), ("intensity", "4")):
+        button = agent.locator(f'label.choice:has(input[name="{name}"][value="{value}"])')
+        button.click()
+        expect(button.locator("input")).to_be_checked()
     agent.fill("#id_note", "Truck came two days late")
     agent.click("form.log-form button[type=submit]")
     agent.wait_for_url("**/log/?recorded=*")

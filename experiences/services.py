@@ -765,19 +765,20 @@ def _write(
         return []
     if connection.vendor != "postgresql":
         return _write_portable(rows, source, scope, writer, now, result)
-    arrays: dict[str, list[Any]] = {name: [] for name, _type in ROW_ARRAYS}
+    reporter_departments = writer["reporter_departments"]
+    documents = []
     for row in rows:
         v = row.values
-        arrays["customer_ref"].append(row.customer_ref)
-        for name in ("touchpoint_id", "department_id", *EXPERIENCE_FIELDS, "occurred_at", "occurred_on", "note"):
-            arrays[name].append(v[name])
-        for name in ("impact", "positive_mass_norm", "negative_mass_norm"):
-            arrays[name].append(v[name])
-        arrays["external_id"].append(row.key)
-        arrays["sent"].append(json.dumps(row.sent) if row.key is not None else None)
-        arrays["reported_from_department_id"].append(_reported_from(writer["reporter_departments"], v["department_id"]))
+        document = {name: v[name] for name in ROW_VALUES}
+        document["occurred_at"] = v["occurred_at"].isoformat()
+        document["occurred_on"] = v["occurred_on"].isoformat()
+        document["customer_ref"] = row.customer_ref
+        document["external_id"] = row.key
+        document["sent"] = row.sent if row.key is not None else None
+        document["reported_from_department_id"] = _reported_from(reporter_departments, v["department_id"])
+        documents.append(document)
     params = {
-        **arrays,
+        "rows": json.dumps(documents),
         "version": catalogue.version,
         "source": source,
         "idempotency_scope": scope,
@@ -812,8 +813,9 @@ def _write(
     return stored
 
 
-# The per-row values of WRITE_SQL, sent as one array each, and their types.
-ROW_ARRAYS = (
+# The per-row columns of WRITE_SQL and their types: the rows travel as one JSON array of objects,
+# which PostgreSQL reads in one pass (a parameter per value would be parsed as thousands of literals).
+ROW_COLUMNS = (
     ("customer_ref", "text"),
     ("touchpoint_id", "bigint"),
     ("department_id", "bigint"),
@@ -833,8 +835,18 @@ ROW_ARRAYS = (
     ("positive_mass_norm", "float8"),
     ("negative_mass_norm", "float8"),
 )
+# The columns taken as they are from a validated row's values.
+ROW_VALUES = (
+    "touchpoint_id",
+    "department_id",
+    *EXPERIENCE_FIELDS,
+    "note",
+    "impact",
+    "positive_mass_norm",
+    "negative_mass_norm",
+)
 FOLLOW_UP = "experiences.services.follow_up"
-_PER_ROW = {name for name, _type in ROW_ARRAYS}
+_PER_ROW = {name for name, _type in ROW_COLUMNS}
 # Rows become ids by an explicit ordinal: each row draws its id from the sequence first (`r`),
 # and the answer joins the inserted ids back to the rows, never relying on RETURNING's order.
 # The statement's snapshot also finds the rows already stored under the same ids (replays).
@@ -842,9 +854,12 @@ WRITE_SQL = f"""
 WITH version AS MATERIALIZED ({CATALOGUE_VERSION_SQL} AS version),
 r AS MATERIALIZED (
     SELECT nextval('experiences_experience_id_seq'::regclass) AS id, u.*, c.id AS customer_id
-    FROM unnest({", ".join(f"%({name})s::{kind}[]" for name, kind in ROW_ARRAYS)})
-        WITH ORDINALITY AS u({", ".join(name for name, _kind in ROW_ARRAYS)}, ord)
-    LEFT JOIN customers_customer AS c ON c.external_id = u.customer_ref
+    FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS ({", ".join(f"{name} {kind}" for name, kind in ROW_COLUMNS)}))
+        WITH ORDINALITY AS u({", ".join(name for name, _kind in ROW_COLUMNS)}, ord)
+    -- One index lookup per row (LIMIT 1 keeps the planner from hashing the whole customers table)
+    LEFT JOIN LATERAL (
+        SELECT id FROM customers_customer WHERE external_id = u.customer_ref LIMIT 1
+    ) AS c ON true
 ),
 inserted AS (
     INSERT INTO experiences_experience (id, {", ".join(INSERT_COLUMNS)})
@@ -874,8 +889,12 @@ follow_up AS (
 SELECT r.ord, inserted.id, r.customer_id, known.id, known.sent::text, version.version
 FROM r CROSS JOIN version
 LEFT JOIN inserted ON inserted.id = r.id
-LEFT JOIN experiences_experience AS known
-    ON known.idempotency_scope = %(scope)s AND known.external_id = r.external_id AND known.id <> r.id
+-- One index lookup per row: a writer's namespace may hold millions of ids
+LEFT JOIN LATERAL (
+    SELECT id, sent FROM experiences_experience
+    WHERE idempotency_scope = %(scope)s AND external_id = r.external_id AND id <> r.id
+    LIMIT 1
+) AS known ON true
 ORDER BY r.ord
 """
 

@@ -7,8 +7,8 @@ class DashboardsConfig(AppConfig):
     verbose_name = "Dashboards"
 
     def ready(self) -> None:
-        """Edits of what the pages name (departments, touchpoints, owners, journeys) renew the cached figures."""
-        from journeys.models import Journey
+        """Edits of what the pages name (departments, touchpoints, owners, journeys, steps) renew the cached figures."""
+        from journeys.models import Journey, JourneyStep
         from touchpoints.models import Department, Touchpoint, TouchpointOwner
 
         from .cache import figures_changed
@@ -16,7 +16,7 @@ class DashboardsConfig(AppConfig):
         def changed(**_kwargs) -> None:
             figures_changed()
 
-        for model in (Department, Touchpoint, TouchpointOwner, Journey):
+        for model in (Department, Touchpoint, TouchpointOwner, Journey, JourneyStep):
             post_save.connect(changed, sender=model, dispatch_uid=f"dashboards-figures-{model.__name__}-save")
             post_delete.connect(changed, sender=model, dispatch_uid=f"dashboards-figures-{model.__name__}-delete")
         for field in Touchpoint._meta.many_to_many:

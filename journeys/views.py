@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -10,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from accounts import access
 from accounts.requests import AuthenticatedRequest
+from dashboards.cache import cached_figures
 from dashboards.filters import read_filters
 from dashboards.tables import journey_table, rounded
 from dashboards.views import export_experiences, export_table, render_dashboard, unknown_export
@@ -26,7 +28,13 @@ def journey_map(request: AuthenticatedRequest, slug: str) -> HttpResponseBase:
     context: dict[str, Any] = {"form": form, "filters": filters, "journey": journey}
     if filters is None:
         return render_dashboard(request, "journeys/map.html", context, status=400)
-    figures = queries.journey_map(journey, filters=filters, department_ids=reader.department_ids)
+    stored = cached_figures(
+        f"journey:{journey.pk}",
+        reader,
+        filters,
+        partial(queries.journey_map, journey, filters=filters, department_ids=reader.department_ids),
+    )
+    figures = stored.values
     export = request.GET.get("export")
     if export == "experiences":
         return export_experiences(
@@ -40,6 +48,7 @@ def journey_map(request: AuthenticatedRequest, slug: str) -> HttpResponseBase:
     if export:
         return unknown_export(export, ["steps", "experiences"])
     context |= {
+        "computed_at": stored.computed_at,
         "map": figures,
         "steps_chart": {
             "kind": "bar",

@@ -14,11 +14,12 @@ from django.utils import timezone
 from accounts.access import reader_for
 from dashboards.cache import COMPUTING, entry_key
 from dashboards.filters import read_filters
+from journeys.models import Journey, JourneyStep
 from scoring.models import DailyRollup
 from tests.dashboard_data import experience, log, two_departments
 from tests.factories import CustomerFactory, UserFactory
 from tests.worker import redis_outage
-from touchpoints.models import Department
+from touchpoints.models import Department, Touchpoint
 
 ROLLUPS = DailyRollup._meta.db_table
 # A cached view still reads the session, the user, the reader's departments, the menu's inbox count,
@@ -225,3 +226,41 @@ def test_while_redis_is_down_the_page_is_computed_and_rendered_from_the_database
     assert down.context["computed_at"] > stored.context["computed_at"], "computed again, not served from Redis"
     assert down.context["report"].experiences == 1
     assert "On-time delivery" in main_of(down) and "SHIP-1" in main_of(down)
+
+
+@pytest.fixture
+def journey(world):
+    journey = Journey.objects.create(slug="delivery", name="Delivery")
+    JourneyStep.objects.create(journey=journey, touchpoint=world["delivery"], stage="interaction", position=1)
+    return journey
+
+
+def step_volumes(response) -> list[tuple[str, int]]:
+    return [(f.step.touchpoint.code, f.report.experiences) for f in response.context["map"].steps]
+
+
+def test_a_second_view_of_a_journey_reads_no_rollups_until_a_rescore(
+    client, world, journey, django_capture_on_commit_callbacks
+):
+    client.force_login(world["manager"])
+    with CaptureQueriesContext(connection) as first:
+        assert step_volumes(client.get("/journeys/delivery/?period=30")) == [("on-time-delivery", 1)]
+    assert rollup_reads(first), "the first view computes the steps' figures from the rollups"
+    with CaptureQueriesContext(connection) as second:
+        response = client.get("/journeys/delivery/?period=30")
+    assert not rollup_reads(second) and step_volumes(response) == [("on-time-delivery", 1)]
+    assert "figures as of" in response.content.decode()
+
+    log(django_capture_on_commit_callbacks, experience(world["customer"], world["delivery"], "positive"))
+
+    assert step_volumes(client.get("/journeys/delivery/?period=30")) == [("on-time-delivery", 2)]
+
+
+def test_a_new_journey_step_shows_on_the_next_view(client, world, journey, django_capture_on_commit_callbacks):
+    client.force_login(world["admin"])
+    assert step_volumes(client.get("/journeys/delivery/")) == [("on-time-delivery", 1)]
+    invoice = Touchpoint.objects.get(code="clear-invoice")
+    with django_capture_on_commit_callbacks(execute=True):
+        JourneyStep.objects.create(journey=journey, touchpoint=invoice, stage="interaction", position=2)
+
+    assert step_volumes(client.get("/journeys/delivery/")) == [("on-time-delivery", 1), ("clear-invoice", 2)]

@@ -1,10 +1,15 @@
 """The benchmarks' data: a synthetic company loaded with set-based SQL, large enough to measure.
 
 A catalogue of 8 departments and 40 touchpoints through the ORM; customers and experiences by
-generate_series; the masses by the score engine's own SQL (`rewrite_masses`).
+generate_series; the masses by the score engine's own SQL (`rewrite_masses`). The experiences'
+secondary indexes are built after the rows are in, and the rows skip the per-row foreign-key
+triggers (they are generated from the tables they point at): 10 million rows load in a fraction
+of the time the same INSERT takes into an indexed table.
 """
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
@@ -59,7 +64,7 @@ def load(*, experiences: int, customers: int, days: int, staff: int = 0, journey
                 journey=journey, touchpoint=touchpoint, stage=touchpoint.stage, position=position
             )
     emotions = ["", "", "", *Emotion.values]
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, bulk_load(cursor, "experiences_experience"):
         cursor.execute(
             "INSERT INTO customers_customer (external_id, name, email, segment, relationship_level, created_at) "
             "SELECT 'C-' || n, 'Customer ' || n, '', (ARRAY['smb', 'enterprise', 'public'])[1 + n %% 3], "
@@ -101,4 +106,26 @@ def load(*, experiences: int, customers: int, days: int, staff: int = 0, journey
                 "emotion_count": len(emotions),
             },
         )
-    rewrite_masses()
+        rewrite_masses()
+
+
+@contextmanager
+def bulk_load(cursor: Any, table: str) -> Iterator[None]:
+    """Drop `table`'s indexes that back no constraint and skip foreign-key triggers; rebuild the indexes after."""
+    cursor.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+        "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+        [table],
+    )
+    indexes = cursor.fetchall()
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    cursor.execute("SET session_replication_role = replica")
+    try:
+        yield
+    finally:
+        cursor.execute("SET session_replication_role = DEFAULT")
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        for _name, definition in indexes:
+            cursor.execute(definition)
+        cursor.execute("RESET maintenance_work_mem")

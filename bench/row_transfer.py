@@ -1,0 +1,97 @@
+"""How a batch's rows reach PostgreSQL (not a test): one JSON document against COPY into a temporary table.
+
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/cxm_ingest_bench .venv/bin/python bench/row_transfer.py
+
+Sends 1,000 rows shaped like the write statement's (experiences.services.ROW_COLUMNS) 30 times
+each way, alternating, and prints the median time until PostgreSQL has read them into rows:
+`json_to_recordset` of one `json.dumps` (what WRITE_SQL does), and COPY of the same rows into a
+temporary table (what a two-statement write would do before its INSERT … SELECT). Nothing is
+written to the database's tables.
+"""
+
+import io
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+import psycopg2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxm.settings")
+import django  # noqa: E402
+
+django.setup()
+from experiences.services import ROW_COLUMNS  # noqa: E402
+
+ROWS, SAMPLES = 1000, 30
+DEFINITION = ", ".join(f"{name} {kind}" for name, kind in ROW_COLUMNS)
+
+
+def rows() -> list[dict]:
+    now, prefix = datetime.now(UTC), uuid.uuid4().hex
+    return [
+        {
+            "customer_ref": f"C-{n}", "touchpoint_id": 1, "department_id": 1, "stage": "interaction",
+            "valence": -1, "intensity": 3, "emotion": "", "expectation": "", "outcome": "",
+            "occurred_at": (now - timedelta(minutes=n)).isoformat(), "occurred_on": now.date().isoformat(),
+            "external_id": f"{prefix}-{n}", "sent": {"customer": f"C-{n}", "note": f"item {n}"},
+            "reported_from_department_id": None, "note": f"item {n}", "impact": -1.5,
+            "positive_mass_norm": 0.0, "negative_mass_norm": 1.234567,
+        }
+        for n in range(ROWS)
+    ]  # fmt: skip
+
+
+def copy_field(value) -> str:
+    if value is None:
+        return "\\N"
+    text = json.dumps(value) if isinstance(value, dict) else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def as_json(cursor) -> float:
+    batch = rows()
+    started = time.perf_counter()
+    cursor.execute(
+        f"SELECT count(*) FROM ROWS FROM (json_to_recordset(%s::json) AS ({DEFINITION})) WITH ORDINALITY AS u",
+        [json.dumps(batch)],
+    )
+    assert cursor.fetchone()[0] == ROWS
+    return time.perf_counter() - started
+
+
+def as_copy(cursor) -> float:
+    batch = rows()
+    started = time.perf_counter()
+    text = "".join("\t".join(copy_field(row[name]) for name, _kind in ROW_COLUMNS) + "\n" for row in batch)
+    cursor.execute("TRUNCATE batch_rows")
+    cursor.copy_expert(f"COPY batch_rows ({', '.join(n for n, _k in ROW_COLUMNS)}) FROM STDIN", io.StringIO(text))
+    cursor.execute("SELECT count(*) FROM batch_rows")
+    assert cursor.fetchone()[0] == ROWS
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    url = urlparse(os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cxm_ingest_bench"))
+    connection = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username, dbname=url.path[1:])
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE batch_rows ({DEFINITION}, ord serial)")
+        times: dict[str, list[float]] = {"json_to_recordset": [], "COPY into a temporary table": []}
+        for _ in range(SAMPLES):
+            times["json_to_recordset"].append(as_json(cursor))
+            times["COPY into a temporary table"].append(as_copy(cursor))
+    medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
+    for name, ms in medians.items():
+        print(f"{name:<30} median {ms:6.2f} ms for {ROWS:,} rows")
+    print(f"ratio JSON / COPY: {medians['json_to_recordset'] / medians['COPY into a temporary table']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

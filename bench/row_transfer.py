@@ -2,6 +2,8 @@
 
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/cxm_ingest_bench .venv/bin/python bench/row_transfer.py
 
+The database is bench/ingest.py's (the same BENCH_DATABASE_URL).
+
 Sends 1,000 rows shaped like the write statement's (experiences.services.ROW_COLUMNS) 30 times
 each way, alternating, and prints the median time until PostgreSQL has read them into rows:
 `json_to_recordset` of one `json.dumps` (what WRITE_SQL does), and COPY of the same rows into a
@@ -18,15 +20,13 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
-
-import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxm.settings")
 import django  # noqa: E402
 
 django.setup()
+from bench.ingest import connect  # noqa: E402
 from experiences.services import ROW_COLUMNS  # noqa: E402
 
 ROWS, SAMPLES = 1000, 30
@@ -78,8 +78,7 @@ def as_copy(cursor) -> float:
 
 
 def main() -> None:
-    url = urlparse(os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cxm_ingest_bench"))
-    connection = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username, dbname=url.path[1:])
+    connection = connect()
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMP TABLE batch_rows ({DEFINITION}, ord serial)")

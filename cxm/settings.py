@@ -157,13 +157,13 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # kombu's Redis transport with a fix for workers exiting when Redis restarts (cxm/broker.py).
 CELERY_BROKER_TRANSPORT = "cxm.broker:Transport" if CELERY_BROKER_URL.startswith("redis") else None
-# Every Redis client (broker, result backend, cache) gives up after this many seconds, so a
-# stalled Redis can hold no request or task longer (docs/operations.md, "Faults").
 # The least time between the starts of two incremental rescores (docs/scoring.md): under load each
 # run takes what arrived since the last, so a score shows within about this long plus a run.
 CXM_RESCORE_INTERVAL_SECONDS = env.float("CXM_RESCORE_INTERVAL_SECONDS", default=0.5)
 # The same for the outbox's dispatch (outbox/services.py): one dispatch serves every write of its interval.
 CXM_DISPATCH_INTERVAL_SECONDS = env.float("CXM_DISPATCH_INTERVAL_SECONDS", default=0.25)
+# Every Redis client (broker, result backend, cache) gives up after this many seconds, so a
+# stalled Redis can hold no request or task longer (docs/operations.md, "Faults").
 CXM_REDIS_TIMEOUT_SECONDS = env.float("CXM_REDIS_TIMEOUT_SECONDS", default=1.0)
 # Except a worker's broker connection, which waits out a stall (cxm/celery.py says why).
 CXM_WORKER_REDIS_TIMEOUT_SECONDS = env.float("CXM_WORKER_REDIS_TIMEOUT_SECONDS", default=60.0)

@@ -287,8 +287,12 @@ class Response(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["customer", "created_at"], name="response_customer_time")]
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["customer", "created_at"], name="response_customer_time"),
+            # The answers page walks this, newest first, and stops after a page (cxm/paging.py).
+            models.Index(fields=["-created_at", "-id"], name="response_newest_first"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(score__gte=0, score__lte=10), name="response_score_0_10"),
             models.CheckConstraint(
@@ -556,6 +560,37 @@ class SurveyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.department_id}/{self.touchpoint_id}/{self.stage}/{self.segment}/{self.kind}"
+
+
+class ThemeRollup(models.Model):
+    """Theme mentions per company calendar day × department × touchpoint × customer segment × theme.
+
+    Kept by `feedback.rollups` with the survey rollups, for the same dirty days (matching notes
+    marks the days of the experiences it found themes in), so the dashboards count a year of
+    themes from these rows instead of joining every mention to its experience.
+    """
+
+    day = models.DateField()
+    department = models.ForeignKey("touchpoints.Department", on_delete=models.CASCADE, related_name="+")
+    touchpoint = models.ForeignKey("touchpoints.Touchpoint", on_delete=models.CASCADE, related_name="+")
+    segment = models.CharField(max_length=60, blank=True, default="")
+    theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="+")
+    mentions = models.IntegerField(default=0)
+    negatives = models.IntegerField(default=0, help_text=_("Mentions in negative experiences."))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "department", "touchpoint", "segment", "theme"], name="theme_rollup_key"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["department", "day"], name="theme_rollup_department_day"),
+            models.Index(fields=["day"], name="theme_rollup_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.department_id}/{self.touchpoint_id}/{self.segment}: theme {self.theme_id}"
 
 
 class InvitationRollup(models.Model):

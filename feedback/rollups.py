@@ -1,10 +1,11 @@
-"""Daily survey rollups, the rows the dashboards read instead of the answers and the invitations.
+"""Daily survey and theme rollups, the rows the dashboards read instead of the answers, invitations and mentions.
 
 Maintained like scoring's DailyRollup, by the same dirty-day marks: the rescoring batch that
 recomputes a day's experience rollups recomputes its survey rollups in the same transaction
 (`scoring.recompute`), so an answer's NPS/CSAT/CES shows exactly when its experience's index
 does, and `rescore_all` rebuilds them all. An answer marks its experience's day (the one write
-path does) and the day its invitation was sent; sending marks the day it was sent.
+path does) and the day its invitation was sent; sending marks the day it was sent; matching
+notes to themes marks the days of the experiences it found a theme in (feedback/themes.py).
 
 Recomputed from the rows, never incremented: safe to run twice or concurrently. A day's rows are
 replaced, not upserted: an invitation's department or touchpoint may be empty, and SQLite has no
@@ -23,7 +24,9 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import Invitation, InvitationRollup, Response, SurveyRollup
+from experiences.models import Valence
+
+from .models import ExperienceTheme, Invitation, InvitationRollup, Response, SurveyRollup, ThemeRollup
 from .survey_scores import NEGATIVE, POSITIVE
 
 BATCH = 2_000
@@ -43,7 +46,7 @@ def _sent_on(days: Sequence[date]) -> Q:
 
 
 def roll_up_surveys(*, days: Sequence[date] | None) -> None:
-    """Recompute the survey and invitation rollups of `days` (None: every day), in the caller's transaction.
+    """Recompute the survey, invitation and theme rollups of `days` (None: every day), in the caller's transaction.
 
     On PostgreSQL a transaction-level advisory lock makes concurrent batches take turns, so two
     workers rolling up the same day never both insert its rows (SQLite writes one at a time anyway).
@@ -53,14 +56,18 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
     answers = Response.objects.filter(experience__isnull=False)
     invitations = Invitation.objects.filter(sent_at__isnull=False)
+    mentions = ExperienceTheme.objects.all()
     answer_rows = SurveyRollup.objects.all()
     invitation_rows = InvitationRollup.objects.all()
+    theme_rows = ThemeRollup.objects.all()
     if days is not None:
         days = list(days)
         answers = answers.filter(experience__occurred_on__in=days)
         invitations = invitations.filter(_sent_on(days))
+        mentions = mentions.filter(experience__occurred_on__in=days)
         answer_rows = answer_rows.filter(day__in=days)
         invitation_rows = invitation_rows.filter(day__in=days)
+        theme_rows = theme_rows.filter(day__in=days)
     found = [
         SurveyRollup(**row)
         for row in answers.values(
@@ -88,6 +95,19 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
         .order_by()
     ]
     _store(InvitationRollup, invitation_rows, sent)
+    themes = [
+        ThemeRollup(**row)
+        for row in mentions.values(
+            "theme_id",
+            day=F("experience__occurred_on"),
+            department_id=F("experience__department_id"),
+            touchpoint_id=F("experience__touchpoint_id"),
+            segment=F("experience__customer__segment"),
+        )
+        .annotate(mentions=Count("pk"), negatives=Count("pk", filter=Q(experience__valence=Valence.NEGATIVE)))
+        .order_by()
+    ]
+    _store(ThemeRollup, theme_rows, themes)
 
 
 def _store(model, existing: QuerySet, found: list) -> None:

@@ -404,7 +404,7 @@ def record_response(
             response.experience_id = outcome.id
             response.save(update_fields=["experience"])
             if comment:
-                themes.match_notes([(outcome.id, comment, language)])
+                themes.match_notes([(outcome.id, timezone.localdate(now), comment, language)])
         else:  # e.g. the touchpoint was retired since the survey was made: keep the answer all the same
             log.warning("response %s was not recorded as an experience: %s", response.pk, outcome.errors)
         publish_event(event="survey.answered", payloads=[response_payload(response, locked)])

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import yake
 from django.db import transaction
 from django.utils import timezone
 
 from experiences.models import Experience
+from scoring.services import mark_for_rescore
 
 from . import languages
 from .models import ExperienceTheme, Theme, ThemeScan
@@ -72,15 +73,21 @@ def _vocabulary() -> dict[str, list[tuple[int, str]]]:
     return found
 
 
-def match_notes(notes: Iterable[tuple[int, str, str | None]]) -> int:
-    """Record the themes of (experience id, note, language or None to guess); returns the mentions added."""
+def match_notes(notes: Iterable[tuple[int, date, str, str | None]]) -> int:
+    """Record the themes of (experience id, its day, note, language or None to guess); returns the mentions added.
+
+    The days of the experiences a theme was found in are marked for rescoring, which recomputes
+    their theme rollups (feedback/rollups.py).
+    """
     vocabulary = _vocabulary()
-    mentions = [
-        ExperienceTheme(experience_id=pk, theme_id=theme_id)
-        for pk, note, language in notes
-        for theme_id in themes_in(note, vocabulary.get(language or languages.detect(note), []))
-    ]
-    return len(ExperienceTheme.objects.bulk_create(mentions, ignore_conflicts=True))
+    mentions, days = [], set()
+    for pk, day, note, language in notes:
+        for theme_id in themes_in(note, vocabulary.get(language or languages.detect(note), [])):
+            mentions.append(ExperienceTheme(experience_id=pk, theme_id=theme_id))
+            days.add(day)
+    added = len(ExperienceTheme.objects.bulk_create(mentions, ignore_conflicts=True))
+    mark_for_rescore(customer_ids=[], days=days)
+    return added
 
 
 def match_new_notes() -> int:
@@ -90,11 +97,11 @@ def match_new_notes() -> int:
         rows = list(
             Experience.objects.filter(pk__gt=scan.last_experience_id)
             .order_by("pk")
-            .values_list("pk", "note", "survey_response__language")[:SCAN_BATCH]
+            .values_list("pk", "occurred_on", "note", "survey_response__language")[:SCAN_BATCH]
         )
         if not rows:
             return 0
-        added = match_notes((pk, note, language or None) for pk, note, language in rows if note)
+        added = match_notes((pk, day, note, language or None) for pk, day, note, language in rows if note)
         ThemeScan.objects.filter(pk=1).update(last_experience_id=rows[-1][0])
     return added
 
@@ -109,19 +116,19 @@ def refresh_themes(*, now: datetime | None = None) -> dict[str, int]:
     notes = list(
         Experience.objects.filter(occurred_at__gte=now - timedelta(days=VOCABULARY_DAYS))
         .exclude(note="")
-        .values_list("pk", "note", "survey_response__language")
+        .values_list("pk", "occurred_on", "note", "survey_response__language")
     )
-    by_language: dict[str, list[tuple[int, str]]] = {}
-    for pk, note, language in notes:
-        by_language.setdefault(language or languages.detect(note), []).append((pk, note))
+    by_language: dict[str, list[tuple[int, date, str]]] = {}
+    for pk, day, note, language in notes:
+        by_language.setdefault(language or languages.detect(note), []).append((pk, day, note))
     with transaction.atomic():
         for language, rows in by_language.items():
             if language not in languages.SUPPORTED:
                 continue
-            phrases = key_phrases([note for _, note in rows], language=language)
+            phrases = key_phrases([note for _, _, note in rows], language=language)
             Theme.objects.bulk_create(
                 [Theme(phrase=p, language=language, created_at=now) for p in phrases], ignore_conflicts=True
             )
         for language, rows in by_language.items():
-            match_notes((pk, note, language) for pk, note in rows)
+            match_notes((pk, day, note, language) for pk, day, note in rows)
     return dict(Counter(Theme.objects.values_list("language", flat=True)))

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import access
 from accounts.requests import AuthenticatedRequest
+from cxm import paging
 from dashboards.exports import csv_response
 from dashboards.filters import read_filters
 from touchpoints.models import Touchpoint
@@ -291,7 +292,7 @@ def case_resolve(request: AuthenticatedRequest, pk: int) -> HttpResponse:
 def response_list(request: AuthenticatedRequest) -> HttpResponse:
     flagged = request.GET.get("flagged") == "1"
     responses = queries.responses_for(responses=access.responses(access.reader_of(request)), flagged_only=flagged)
-    page = Paginator(responses, 50).get_page(request.GET.get("page"))
+    page = paging.page_of(responses, request.GET.get("page"))
     today = timezone.localdate()
     since = today - timedelta(days=RESPONSE_RATE_DAYS - 1)
     department_ids = _department_ids(request)
@@ -413,7 +414,7 @@ def theme_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
         department_ids=department_ids,
         touchpoint_ids=[touchpoint.pk] if touchpoint else None,
     )
-    page = Paginator(mentions, 50).get_page(request.GET.get("page"))
+    page = paging.page_of(mentions, request.GET.get("page"))
     return render(
         request,
         "feedback/theme_detail.html",

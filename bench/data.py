@@ -36,7 +36,11 @@ def create_database(url: str) -> None:
 
 
 def load(*, experiences: int, customers: int, days: int, staff: int = 0, journeys: int = 0) -> None:
-    """Empty the database and fill it: experiences spread over `days`, 40 % logged by `staff` users if any."""
+    """Empty the database and fill it: experiences spread over `days`, 40 % logged by `staff` users if any.
+
+    A person who logs reports from the touchpoint owner's department, but one time in ten from
+    any department (the department page names who else noticed its negatives).
+    """
     from django.core.management import call_command
     from django.db import connection
 
@@ -74,8 +78,8 @@ def load(*, experiences: int, customers: int, days: int, staff: int = 0, journey
         cursor.execute(
             """
             INSERT INTO experiences_experience (customer_id, touchpoint_id, department_id, stage, valence, intensity,
-                emotion, expectation, outcome, occurred_at, occurred_on, source, external_id, recorded_by_id, note,
-                impact, positive_mass_norm, negative_mass_norm, created_at)
+                emotion, expectation, outcome, occurred_at, occurred_on, source, external_id, recorded_by_id,
+                reported_from_department_id, note, impact, positive_mass_norm, negative_mass_norm, created_at)
             SELECT c.id, t.id, o.department_id, t.stage, x.valence, x.intensity,
                    (%(emotions)s::text[])[1 + floor(random() * %(emotion_count)s)::int],
                    (ARRAY['', 'missed', 'met', 'exceeded'])[1 + floor(random() * 4)::int],
@@ -83,6 +87,9 @@ def load(*, experiences: int, customers: int, days: int, staff: int = 0, journey
                    x.at, (x.at AT TIME ZONE %(tz)s)::date,
                    CASE WHEN x.by_staff THEN 'form' ELSE 'import' END, NULL,
                    CASE WHEN x.by_staff THEN (SELECT min(id) FROM accounts_user) + x.n %% %(staff)s END,
+                   CASE WHEN x.by_staff AND random() < 0.1
+                        THEN (SELECT min(id) FROM touchpoints_department) + floor(random() * %(departments)s)::int
+                        WHEN x.by_staff THEN o.department_id END,
                    '', 0, 0, 0, now()
               FROM (SELECT n, (SELECT min(id) FROM customers_customer) + floor(random() * %(customers)s)::int AS c,
                            floor(random() * %(touchpoints)s)::int AS t,
@@ -101,6 +108,7 @@ def load(*, experiences: int, customers: int, days: int, staff: int = 0, journey
                 "experiences": experiences,
                 "days": days,
                 "touchpoints": TOUCHPOINTS,
+                "departments": DEPARTMENTS,
                 "staff": staff,
                 "emotions": emotions,
                 "emotion_count": len(emotions),

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
-from experiences.models import EXPERIENCE_FIELDS, Experience, Valence
+from experiences.models import EXPERIENCE_FIELDS, REPORTED_BY_OTHERS, Experience
 from feedback import survey_scores
 from scoring.queries import SUMS, PeriodReport, rollups, summed
 from touchpoints.models import Department, Stage, Touchpoint, TouchpointOwner
@@ -224,21 +224,20 @@ class ReportedByOthers:
         return self.count / self.negatives if self.negatives else None
 
 
-def reported_by_others(*, filters: Filters, department: Department) -> ReportedByOthers:
-    """Who noticed the department's negatives: its own people, other departments, or no one (API); one query."""
+def reported_by_others(*, filters: Filters, department: Department, negatives: int) -> ReportedByOthers:
+    """Which other departments noticed the department's `negatives` of the period (from its rollups); one query.
+
+    It reads only the negatives that people of other departments logged (a partial index holds
+    just those), so its cost follows how often that happens, not how many experiences there are.
+    """
     rows = (
         _experiences(filters, [department.pk])
-        .filter(valence=Valence.NEGATIVE)
-        .values("reported_from_department_id", "reported_from_department__name")
+        .filter(REPORTED_BY_OTHERS)
+        .values("reported_from_department__name")
         .annotate(n=Count("pk"))
+        .values_list("reported_from_department__name", "n")
     )
-    negatives, others = 0, []
-    for row in rows:
-        negatives += row["n"]
-        reporter = row["reported_from_department_id"]
-        if reporter is not None and reporter != department.pk:
-            others.append((row["reported_from_department__name"], row["n"]))
-    return ReportedByOthers(negatives=negatives, by_department=sorted(others, key=lambda o: (-o[1], o[0])))
+    return ReportedByOthers(negatives=negatives, by_department=sorted(rows, key=lambda o: (-o[1], o[0])))
 
 
 def worst_moments(rows: list[TouchpointRow], *, limit: int = 10) -> list[TouchpointRow]:

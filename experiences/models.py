@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from touchpoints.models import Stage
@@ -12,6 +12,13 @@ class Valence(models.IntegerChoices):
     NEGATIVE = -1, _("Negative")
     NEUTRAL = 0, _("Neutral")
     POSITIVE = 1, _("Positive")
+
+
+# A negative that a person of another department noticed and logged (a person's department is known,
+# and it is not the owner charged with it): the department page names who reports its negatives.
+REPORTED_BY_OTHERS = Q(valence=Valence.NEGATIVE, reported_from_department__isnull=False) & ~Q(
+    reported_from_department=F("department")
+)
 
 
 class Expectation(models.TextChoices):
@@ -119,6 +126,18 @@ class Experience(models.Model):
             models.Index(fields=["touchpoint", "occurred_at"], name="experience_touchpoint_time"),
             # GET /api/v1/experiences/ pages newest first by (occurred_at, id).
             models.Index(fields=["-occurred_at", "-id"], name="experience_newest_first"),
+            # The department page: who else reported its negatives, and the latest experiences staff logged.
+            # Partial, so each reads its few rows of the period however many experiences there are.
+            models.Index(
+                fields=["department", "occurred_on", "reported_from_department"],
+                name="experience_reported_by_others",
+                condition=REPORTED_BY_OTHERS,
+            ),
+            models.Index(
+                fields=["department", "-occurred_on", "-occurred_at"],
+                name="experience_logged_by_staff",
+                condition=Q(recorded_by__isnull=False),
+            ),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -9,8 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase, StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -25,6 +27,8 @@ from .exports import csv_response
 from .filters import Filters, read_filters
 
 AT_RISK_LIMIT = 20
+# What the shared partials hold in place of a reader's CSRF token (render_figures).
+CSRF_PLACEHOLDER = "cxm-csrf-token-of-the-reader"
 
 
 def render_dashboard(request: AuthenticatedRequest, template: str, context: dict, *, status: int = 200) -> HttpResponse:
@@ -46,13 +50,17 @@ def query_of(request: AuthenticatedRequest) -> str:
 def render_figures(request: AuthenticatedRequest, cached: Figures, context: dict, fragments: dict[str, str]) -> None:
     """Put each figures partial of `fragments` (context name: template), rendered once per cached entry, in `context`.
 
-    The partials are rendered without the request, so no context processor (user, CSRF token,
-    menu) can put anything user-specific in HTML that every reader of the scope shares.
+    The partials are rendered without the request, so no context processor (user, menu) can put
+    anything user-specific in HTML that every reader of the scope shares; their forms carry
+    `CSRF_PLACEHOLDER`, replaced by this reader's token when the page is served.
     """
     query = query_of(request)
     context |= {"query": query, "computed_at": cached.computed_at}
+    shared = {**context, "csrf_token": CSRF_PLACEHOLDER}
+    token = get_token(request)
     for name, template in fragments.items():
-        context[name] = cached.fragment(f"{template}?{query}", partial(render_to_string, template, context))
+        html = cached.fragment(f"{template}?{query}", partial(render_to_string, template, shared))
+        context[name] = mark_safe(html.replace(CSRF_PLACEHOLDER, token))  # noqa: S308 - a token is [a-zA-Z0-9]
 
 
 def unknown_export(name: str, choices) -> HttpResponse:
@@ -231,7 +239,8 @@ def department(request: AuthenticatedRequest, code: str) -> HttpResponseBase:
         "themes": remembrance.themes,
     }
     fragments = {"figures_html": "dashboards/_department_figures.html"}
-    if reader.sees_customers:  # customers at risk are rendered per request: their forms hold the CSRF token
+    if reader.sees_customers:
+        fragments["at_risk_html"] = "dashboards/_department_at_risk.html"
         fragments["activity_html"] = "dashboards/_department_activity.html"
     render_figures(request, stored, context, fragments)
     return render_dashboard(request, "dashboards/department.html", context)

@@ -8,6 +8,7 @@ import time_machine
 from django.core.cache import cache
 from django.db import connection
 from django.http import QueryDict
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -181,16 +182,23 @@ def test_a_cached_view_renders_the_same_page_as_a_fresh_one(client, world, url, 
     ).strip() in main_of(fresh), "the htmx partial is the page's content"
 
 
-def test_each_reader_gets_their_own_csrf_token_in_a_shared_page(client, world):
+def test_each_reader_gets_their_own_csrf_token_in_a_shared_page(world):
     other_manager = UserFactory(username="max", role="manager", departments=[Department.objects.get(code="logistics")])
+    client, other = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
     client.force_login(world["manager"])
     first = client.get("/dashboards/logistics/")
-    client.force_login(other_manager)
-    second = client.get("/dashboards/logistics/")
+    other.force_login(other_manager)
+    with CaptureQueriesContext(connection) as queries:
+        second = other.get("/dashboards/logistics/")
+    assert not rollup_reads(queries), "the second reader gets the first one's stored figures and HTML"
     assert main_of(second) == main_of(first), "one scope, one page"
-    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', second.content.decode())
-    assert tokens, "the customers at risk each have a form to open a case"
-    assert all(t == second.context["csrf_token"] for t in tokens)
+    at_risk_token = r'action="/cases/open/"[^>]*><input type="hidden" name="csrfmiddlewaretoken" value="([^"]+)"'
+    theirs = re.findall(at_risk_token, first.content.decode())[0]
+    mine = re.findall(at_risk_token, second.content.decode())[0]
+    refused = other.post("/cases/open/", {"customer": "SHIP-1", "csrfmiddlewaretoken": theirs})
+    assert refused.status_code == 403, "the first reader's token is not the second one's"
+    opened = other.post("/cases/open/", {"customer": "SHIP-1", "csrfmiddlewaretoken": mine})
+    assert opened.status_code == 302, "the form of the shared table opens a case for the reader who sees it"
 
 
 def test_staff_and_other_departments_never_receive_the_logistics_managers_page(

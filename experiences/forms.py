@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import cached_property
 from typing import Any, cast
 
 from django import forms
@@ -12,10 +13,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from customers.models import NAME_MAX_LENGTH
+from touchpoints.models import Touchpoint
 
 from .models import Emotion, Expectation, Outcome
-from .queries import VALENCE_NAMES, department_for, find_customer, loggable_touchpoints
-from .services import MAX_NOTE_LENGTH
+from .queries import VALENCE_NAMES, find_customer, loggable_touchpoints
+from .services import MAX_NOTE_LENGTH, is_active_touchpoint
 
 VALENCE_CHOICES = [("positive", _("Positive")), ("neutral", _("Neutral")), ("negative", _("Negative"))]
 INTENSITY_CHOICES = [(n, str(n)) for n in range(1, 6)]
@@ -26,6 +28,14 @@ def touchpoint_label(touchpoint) -> str:
     """The name and the first line of the description, so the moment can be told from its neighbours."""
     summary = touchpoint.description.strip().splitlines()[0] if touchpoint.description.strip() else ""
     return f"{touchpoint.name} — {summary}" if summary else touchpoint.name
+
+
+class TouchpointChoiceField(forms.ChoiceField):
+    """One of the active touchpoints, checked against the write path's catalogue kept in memory, so a
+    form sent valid never reads the grouped list it shows (`ExperienceForm.touchpoint_choices`)."""
+
+    def valid_value(self, value: str) -> bool:
+        return is_active_touchpoint(value)
 
 
 class ExperienceForm(forms.Form):
@@ -48,7 +58,7 @@ class ExperienceForm(forms.Form):
     )
     new_customer_name = forms.CharField(label=_("Name"), max_length=NAME_MAX_LENGTH, required=False)
     new_customer_email = forms.EmailField(label=_("E-mail (optional)"), required=False)
-    touchpoint = forms.ChoiceField(
+    touchpoint = TouchpointChoiceField(
         label=_("Touchpoint"),
         error_messages={
             "required": _("Choose the touchpoint where it happened."),
@@ -106,17 +116,21 @@ class ExperienceForm(forms.Form):
         self.user = user
         self.customer_ref: str | dict[str, str] | None = None
         self.fields["customer"].widget.attrs["hx-get"] = reverse("customer-search")
-        self.touchpoints = {tp.code: tp for tp in loggable_touchpoints(user)}
+        cast(forms.ChoiceField, self.fields["touchpoint"]).choices = self.touchpoint_choices  # read when shown
+
+    @cached_property
+    def touchpoints(self) -> dict[str, Touchpoint]:
+        """The touchpoints the form offers, annotated by `loggable_touchpoints`; one query, when shown."""
+        return {tp.code: tp for tp in loggable_touchpoints(self.user)}
+
+    def touchpoint_choices(self) -> list:
+        """The user's departments' touchpoints first, then the others grouped by the department that answers."""
         groups: dict[str, list[tuple[str, str]]] = {}
         for tp in self.touchpoints.values():
-            # `own` and `owner_name` are annotated by loggable_touchpoints.
             own, owner_name = tp.own, tp.owner_name  # type: ignore[attr-defined]
             group = gettext("Your departments") if own else owner_name or gettext("No owning department")
             groups.setdefault(group, []).append((tp.code, touchpoint_label(tp)))
-        cast(forms.ChoiceField, self.fields["touchpoint"]).choices = [
-            ("", gettext("Choose a touchpoint…")),
-            *groups.items(),
-        ]
+        return [("", gettext("Choose a touchpoint…")), *groups.items()]
 
     def clean(self) -> dict[str, Any]:
         """Resolve the customer: a known number, else a new customer if named, else a unique name or e-mail."""
@@ -154,13 +168,11 @@ class ExperienceForm(forms.Form):
     def item(self) -> dict[str, Any]:
         """The experience as `record_experiences` takes it; call after `is_valid()`."""
         data = self.cleaned_data
-        touchpoint = self.touchpoints[data["touchpoint"]]
         token = data.get("submission")
-        return {
+        return {  # no department: the write path charges it by the logger's departments (services._charged)
             "id": f"form-{token}" if token else None,
             "customer": self.customer_ref,
-            "touchpoint": touchpoint.code,
-            "department": department_for(self.user, touchpoint),
+            "touchpoint": data["touchpoint"],
             "valence": data["valence"],
             "intensity": data["intensity"],
             "emotion": data["emotion"],
@@ -178,6 +190,8 @@ class ExperienceForm(forms.Form):
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
         """Show the write service's field errors next to the fields the user can change."""
         for name, messages in errors.items():
+            if name == "touchpoint":  # retired since this process read the catalogue: the form's words, not the API's
+                messages = [str(self.fields["touchpoint"].error_messages["invalid_choice"])]
             field = "touchpoint" if name == "department" else name
             self.add_error(field if field in self.fields else None, messages)
         self._focus_first_error()

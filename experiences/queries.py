@@ -78,22 +78,6 @@ def loggable_touchpoints(user: User) -> QuerySet[Touchpoint]:
     )
 
 
-def department_for(user: User, touchpoint: Touchpoint) -> str | None:
-    """The department code an experience logged by `user` at `touchpoint` is answerable to.
-
-    The touchpoint's primary owner when the user belongs to it, else the user's own
-    department that owns it; `None` (the service's default: the primary owner) for an
-    admin outside every owning department.
-    """
-    owners = (
-        touchpoint.owners.filter(department__members=user, department__active=True)
-        .select_related("department")
-        .order_by("-primary", "department__name")
-    )
-    first = owners.first()
-    return first.department.code if first else None
-
-
 @dataclass
 class Confirmation:
     """What the form shows after a successful entry: the experience and the customer's score."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, NamedTuple
@@ -173,6 +173,21 @@ def _catalogue_is_current(catalogue: _Catalogue) -> bool:
         return cursor.fetchone()[0] == catalogue.version
 
 
+def is_active_touchpoint(code: str) -> bool:
+    """Whether `code` names an active touchpoint, by this process's catalogue (no query while it says yes).
+
+    A "no" from a catalogue read earlier is checked against the current version first; a "yes"
+    for a touchpoint retired since is caught by the write itself, which checks the version.
+    """
+    catalogue, fresh = _catalogue()
+    if code in catalogue.touchpoints:
+        return True
+    if fresh or _catalogue_is_current(catalogue):
+        return False
+    _forget_catalogue()
+    return code in _catalogue()[0].touchpoints
+
+
 @dataclass
 class _Row:
     """A validated item, waiting for its customer id."""
@@ -221,9 +236,10 @@ def record_experiences(
         raise ValueError(f"unknown source {source!r}")
     now = now or timezone.now()
     scope = idempotency_scope(source=source, recorded_by=recorded_by, api_key=api_key)
+    reporters = _reporter_departments(recorded_by)
     writer = {
         "recorded_by_id": getattr(recorded_by, "pk", None),
-        "reporter_departments": _reporter_departments(recorded_by),
+        "reporter_departments": reporters,
         "api_key_id": getattr(api_key, "pk", None),
     }
     zone = timezone.get_current_timezone()  # once per batch: Django looks it up on every call
@@ -232,7 +248,7 @@ def record_experiences(
         result = BatchResult(results=[_PENDING] * len(items))  # every position is answered below
         rows: list[_Row] = []
         for position, item in enumerate(items):
-            errors, row = _validate(item, position, catalogue, now, zone)
+            errors, row = _validate(item, position, catalogue, now, zone, reporters)
             if errors:
                 result.results[position] = ItemResult(status="rejected", key=_key_of(item), errors=errors)
             else:
@@ -408,9 +424,17 @@ def _intensity(value: Any) -> tuple[int, str | None]:
 
 
 def _validate(
-    item: Any, position: int, catalogue: _Catalogue, now: datetime, zone: tzinfo | None = None
+    item: Any,
+    position: int,
+    catalogue: _Catalogue,
+    now: datetime,
+    zone: tzinfo | None = None,
+    reporters: Sequence[int] = (),
 ) -> tuple[dict[str, list[str]], _Row | None]:
     """Check one item against the catalogue; return its errors or a row ready to store.
+
+    `reporters` are the departments of the person logging (`_reporter_departments`), which
+    decide who answers for an item that names no department (`_charged`).
 
     Every field's type is checked before its value is used, so no input can raise here.
     """
@@ -499,7 +523,7 @@ def _validate(
     elif touchpoint is not None:
         owners = catalogue.owner_codes[touchpoint.pk]
         if not department:
-            department_id = catalogue.primary.get(touchpoint.pk)
+            department_id = _charged(owners.values(), catalogue.primary.get(touchpoint.pk), reporters)
             if department_id is None:
                 fail(
                     "department",
@@ -737,6 +761,15 @@ def _reporter_departments(recorded_by) -> list[int]:
     if recorded_by is None or not getattr(recorded_by, "pk", None):
         return []
     return list(recorded_by.departments.filter(active=True).order_by("name").values_list("pk", flat=True))
+
+
+def _charged(owners: Collection[int], primary: int | None, reporters: Sequence[int]) -> int | None:
+    """Who answers for an entry that names no department: the touchpoint's primary owner, unless the
+    person logging belongs to a co-owning department and not to the primary: then theirs (the first
+    by name). Imports and API keys have no departments, so theirs go to the primary owner."""
+    if primary in reporters:
+        return primary
+    return next((pk for pk in reporters if pk in owners), primary)
 
 
 def _reported_from(reporter_departments: list[int], charged_to: int) -> int | None:
@@ -1000,7 +1033,7 @@ def correct_experience(
     item = {**before, **{k: v for k, v in changes.items() if k in (*CORRECTABLE, "department")}}
     item |= {"customer": experience.customer.external_id, "occurred_at": experience.occurred_at.isoformat()}
     item["valence"] = {-1: "negative", 0: "neutral", 1: "positive"}.get(item["valence"], item["valence"])
-    errors, row = _validate(item, 0, _Catalogue(), now)
+    errors, row = _validate(item, 0, _Catalogue(), now, reporters=_reporter_departments(by))
     if errors or row is None:
         return errors
     with transaction.atomic():

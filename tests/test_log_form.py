@@ -332,3 +332,15 @@ def test_a_page_resent_with_other_values_asks_to_check_and_gets_a_fresh_token(cl
     assert fresh != token
     client.post(LOG_URL, entry(submission=fresh, note="Something else"))
     assert Experience.objects.count() == 2
+
+
+def test_a_valid_post_reads_neither_the_touchpoint_list_nor_the_owners(
+    staff_client, customer, touchpoint, other_touchpoint, django_assert_num_queries
+):
+    """The session, the user, the customer, the logger's departments and the write: the touchpoint is checked
+    and the owner chosen from the catalogue the write path keeps in memory (read by the first post)."""
+    staff_client.post(LOG_URL, entry())
+    with django_assert_num_queries(5):
+        response = staff_client.post(LOG_URL, entry(touchpoint="clear-invoice"))
+    assert response.status_code == 302
+    assert Experience.objects.order_by("pk").last().department.code == "billing"

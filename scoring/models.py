@@ -30,7 +30,12 @@ class CustomerScore(models.Model):
     scored_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["-recovery_debt"], name="score_debt", condition=Q(recovery_debt__gt=0))]
+        indexes = [
+            # Customers at risk, worst first (scoring.queries.customers_at_risk): read in this order, never sorted.
+            models.Index(
+                fields=["-recovery_debt", "balance", "customer"], name="score_at_risk", condition=Q(recovery_debt__gt=0)
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(index__isnull=True) | Q(index__gte=0, index__lte=100), name="score_index_0_100"

@@ -6,7 +6,6 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0003_customer_language_and_survey_opt_out'),
         ('scoring', '0004_append_only_marks'),
     ]
 

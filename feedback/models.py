@@ -529,16 +529,14 @@ class ThemeScan(models.Model):
         return f"themes matched up to experience {self.last_experience_id}"
 
 
-class SurveyRollup(models.Model):
-    """Answers per company calendar day × department × touchpoint × stage × customer segment × survey kind.
+class SurveySums(models.Model):
+    """The answers of one period × department × touchpoint × stage × customer segment × survey kind, summed.
 
-    Keyed and kept like scoring's DailyRollup (the day, department, touchpoint and stage of the
-    experience each answer became; the customer's current segment), so the dashboards read
-    these rows instead of the answers. Sums, not scores: NPS, CSAT, CES and their margins of
-    error follow from them (`feedback/survey_scores.py`).
+    Keyed like scoring's rollups (the department, touchpoint and stage of the experience each
+    answer became; the customer's current segment). Sums, not scores: NPS, CSAT, CES and their
+    margins of error follow from them (`feedback/survey_scores.py`).
     """
 
-    day = models.DateField()
     department = models.ForeignKey("touchpoints.Department", on_delete=models.CASCADE, related_name="+")
     touchpoint = models.ForeignKey("touchpoints.Touchpoint", on_delete=models.CASCADE, related_name="+")
     stage = models.CharField(max_length=20)
@@ -551,6 +549,15 @@ class SurveyRollup(models.Model):
     squares = models.BigIntegerField(default=0, help_text=_("Sum of the squared scores, for the margin of error."))
 
     class Meta:
+        abstract = True
+
+
+class SurveyRollup(SurveySums):
+    """Answers per company calendar day: the rows the dashboards read instead of the answers."""
+
+    day = models.DateField()
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["day", "department", "touchpoint", "stage", "segment", "kind"], name="survey_rollup_key"
@@ -560,6 +567,41 @@ class SurveyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.department_id}/{self.touchpoint_id}/{self.stage}/{self.segment}/{self.kind}"
+
+
+class WeeklySurveyRollup(SurveySums):
+    """The daily survey rollups of a week (Monday to Sunday) summed, so a long period reads tens of rows per key."""
+
+    week = models.DateField(help_text=_("The Monday the week starts on."))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week", "department", "touchpoint", "stage", "segment", "kind"], name="weekly_survey_rollup_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "week"], name="weekly_survey_department")]
+
+    def __str__(self) -> str:
+        return f"week of {self.week} {self.department_id}/{self.touchpoint_id}/{self.stage}/{self.segment}/{self.kind}"
+
+
+class MonthlySurveyRollup(SurveySums):
+    """The daily survey rollups of a calendar month summed."""
+
+    month = models.DateField(help_text=_("The first day of the month."))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "department", "touchpoint", "stage", "segment", "kind"],
+                name="monthly_survey_rollup_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "month"], name="monthly_survey_department")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.department_id}/{self.touchpoint_id}/{self.stage}/{self.segment}/{self.kind}"
 
 
 class ThemeRollup(models.Model):

@@ -21,13 +21,23 @@ from operator import or_
 
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from experiences.models import Valence
+from scoring.queries import period_after, period_start
 
-from .models import ExperienceTheme, Invitation, InvitationRollup, Response, SurveyRollup, ThemeRollup
-from .survey_scores import NEGATIVE, POSITIVE
+from .models import (
+    ExperienceTheme,
+    Invitation,
+    InvitationRollup,
+    MonthlySurveyRollup,
+    Response,
+    SurveyRollup,
+    ThemeRollup,
+    WeeklySurveyRollup,
+)
+from .survey_scores import NEGATIVE, POSITIVE, SCORE_SUMS
 
 BATCH = 2_000
 ROLLUP_LOCK = 0x5E7A11  # the advisory lock of survey rollup writes
@@ -88,6 +98,7 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
         .order_by()
     ]
     _store(SurveyRollup, answer_rows, found)
+    _roll_up_weeks_and_months(days)
     sent = [
         InvitationRollup(**row)
         for row in invitations.values("survey_id", "department_id", "touchpoint_id", day=TruncDate("sent_at"))
@@ -108,6 +119,25 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
         .order_by()
     ]
     _store(ThemeRollup, theme_rows, themes)
+
+
+# The weekly and monthly survey rollups: each model, its period column, and the function mapping a day to it.
+PERIODS = ((WeeklySurveyRollup, "week", TruncWeek), (MonthlySurveyRollup, "month", TruncMonth))
+SURVEY_KEY = ("department_id", "touchpoint_id", "stage", "segment", "kind")
+
+
+def _roll_up_weeks_and_months(days: Sequence[date] | None) -> None:
+    """Sum the daily survey rollups again into the weeks and months of `days` (None: every one)."""
+    for model, key, trunc in PERIODS:
+        daily = SurveyRollup.objects.annotate(**{key: trunc("day")})
+        existing = model.objects.all()
+        if days is not None:
+            starts = sorted({period_start(key, day) for day in days})
+            # The day range lets the key's index narrow the scan; the IN keeps only the chosen periods.
+            daily = daily.filter(day__gte=starts[0], day__lt=period_after(key, starts[-1]), **{f"{key}__in": starts})
+            existing = existing.filter(**{f"{key}__in": starts})
+        sums = daily.values(key, *SURVEY_KEY).annotate(**{name: Sum(name) for name in SCORE_SUMS}).order_by()
+        _store(model, existing, [model(**row) for row in sums])
 
 
 def _store(model, existing: QuerySet, found: list) -> None:

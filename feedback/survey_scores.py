@@ -18,7 +18,17 @@ from operator import or_
 
 from django.db.models import Q, QuerySet, Sum
 
-from .models import ExperienceTheme, InvitationRollup, SurveyKind, SurveyRollup, ThemeRollup
+from scoring.queries import Cover
+
+from .models import (
+    ExperienceTheme,
+    InvitationRollup,
+    MonthlySurveyRollup,
+    SurveyKind,
+    SurveyRollup,
+    ThemeRollup,
+    WeeklySurveyRollup,
+)
 from .scales import SCALES
 
 FEW_RESPONSES = 100  # below this, a score is shown with its margin of error
@@ -85,16 +95,14 @@ POSITIVE = reduce(or_, (Q(survey__kind=k, score__gte=SCALES[k].positive_from) fo
 NEGATIVE = reduce(or_, (Q(survey__kind=k, score__lte=SCALES[k].negative_up_to) for k in KINDS))
 
 
-def _rollups(
+def _narrowed(
+    rows: QuerySet,
     *,
-    start: date,
-    end: date,
     department_ids: Iterable[int] | None,
     touchpoint_ids: Iterable[int] | None = None,
     segments: Iterable[str] | None = None,
     stages: Iterable[str] | None = None,
-) -> QuerySet[SurveyRollup]:
-    rows = SurveyRollup.objects.filter(day__gte=start, day__lte=end)
+) -> QuerySet:
     if department_ids is not None:
         rows = rows.filter(department_id__in=list(department_ids))
     if touchpoint_ids is not None:
@@ -110,24 +118,36 @@ Scores = dict[str, SurveyScore]
 SCORE_SUMS = ("responses", "positives", "negatives", "total", "squares")
 
 
-def survey_scores(*, by: str | None = None, **narrowing) -> dict[object, Scores]:
+# Each survey rollup table with its period column, longest periods first.
+_PERIOD_TABLES = ((MonthlySurveyRollup, "month"), (WeeklySurveyRollup, "week"), (SurveyRollup, "day"))
+
+
+def survey_scores(*, by: str | None = None, start: date, end: date, **narrowing) -> dict[object, Scores]:
     """NPS, CSAT and CES per `by` ("department", "touchpoint" or None for one total under the key None); one query.
 
-    Read from the daily survey rollups (feedback/rollups.py), so the cost follows the days ×
-    touchpoints in the period, not the answers. `narrowing`: start, end, department_ids, and
+    Read from the survey rollups (feedback/rollups.py) that cover the period: whole months, whole
+    weeks, then days (`scoring.queries.Cover`), summed per table and added up here, so a year costs
+    tens of rows per key, not hundreds, and never the answers. `narrowing`: department_ids, and
     optionally touchpoint_ids, segments, stages.
     """
     group = {"department": "department_id", "touchpoint": "touchpoint_id"}.get(by or "")
-    rows = (
-        _rollups(**narrowing)
+    cover = Cover.of(start, end)
+    parts = [
+        _narrowed(model._default_manager.filter(**{f"{key}__gte": low, f"{key}__lte": high}), **narrowing)
         .values(*([group] if group else []), "kind")
         .annotate(**{name: Sum(name) for name in SCORE_SUMS})
         .order_by()
-    )
+        for (model, key), ranges in zip(_PERIOD_TABLES, (cover.months, cover.weeks, cover.days), strict=True)
+        for low, high in ranges
+    ]
+    if not parts:
+        return {}
     found: dict[object, Scores] = {}
-    for r in rows:
+    for r in parts[0].union(*parts[1:], all=True):
         kind = r["kind"]
-        found.setdefault(r[group] if group else None, {})[kind] = SurveyScore(kind, *(r[name] for name in SCORE_SUMS))
+        score = SurveyScore(kind, *(r[name] for name in SCORE_SUMS))
+        scores = found.setdefault(r[group] if group else None, {})
+        scores[kind] = scores[kind] + score if kind in scores else score
     return found
 
 

@@ -201,6 +201,16 @@ class Cover:
         return cls(days=[(a, b) for a, b in days if a <= b], weeks=weeks, months=month_range)
 
 
+def period_start(key: str, day: date) -> date:
+    """The first day of the "week" (Monday) or "month" that `day` is in."""
+    return day - timedelta(days=day.weekday()) if key == "week" else day.replace(day=1)
+
+
+def period_after(key: str, start: date) -> date:
+    """The first day of the next week or month."""
+    return start + timedelta(days=7) if key == "week" else _next_month(start)
+
+
 def _next_month(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=31)).replace(day=1)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +33,7 @@ from integrations.services import record_customers_at_risk
 
 from . import engine
 from .models import CustomerMark, CustomerScore, DailyRollup, DayMark, MonthlyRollup, WeeklyRollup
+from .queries import period_after, period_start
 
 CUSTOMER_BATCH = 2_000
 DAY_BATCH = 31
@@ -418,22 +419,13 @@ def _roll_up_periods(cursor, days: Sequence[date] | None) -> None:
                 cursor, table, key, PERIOD_SUMS_SQL.format(bucket=bucket, key=key, where="1 = 1"), {}, ("1 = 1", {})
             )
             continue
-        starts = sorted({_period_start(key, d) for d in days})
+        starts = sorted({period_start(key, d) for d in days})
         periods, params = _in(bucket, [adapt(d) for d in starts], name=key)
         # The range lets the (day, …) key's index narrow the scan; the IN keeps only the chosen periods.
         where = f"day >= %(first)s AND day < %(after)s AND {periods}"
-        params |= {"first": adapt(starts[0]), "after": adapt(_period_after(key, starts[-1]))}
+        params |= {"first": adapt(starts[0]), "after": adapt(period_after(key, starts[-1]))}
         scope = _in(key, [adapt(d) for d in starts])
         _refresh(cursor, table, key, PERIOD_SUMS_SQL.format(bucket=bucket, key=key, where=where), params, scope)
-
-
-def _period_start(key: str, day: date) -> date:
-    return day - timedelta(days=day.weekday()) if key == "week" else day.replace(day=1)
-
-
-def _period_after(key: str, start: date) -> date:
-    """The first day of the next week or month."""
-    return start + timedelta(days=7) if key == "week" else (start + timedelta(days=31)).replace(day=1)
 
 
 def _refresh(

@@ -8,7 +8,15 @@ from django.utils import timezone
 
 from customers.models import Customer
 from feedback import services
-from feedback.models import Invitation, InvitationRollup, Response, Survey, SurveyRollup
+from feedback.models import (
+    Invitation,
+    InvitationRollup,
+    MonthlySurveyRollup,
+    Response,
+    Survey,
+    SurveyRollup,
+    WeeklySurveyRollup,
+)
 from feedback.scales import SCALES
 from feedback.survey_scores import SurveyScore, response_rates, survey_scores
 from scoring.recompute import rescore_all, rescore_dirty
@@ -54,7 +62,8 @@ def rates_from_invitations(*, by, start, end, department_ids=None):
 
 @pytest.fixture
 def varied(db, django_capture_on_commit_callbacks):
-    """60 answers of three kinds over 20 days, two departments, three segments; some invitations never answered."""
+    """About 60 answers of three kinds over 70 days, two departments, three segments; some invitations never
+    answered. 70 days hold whole weeks and at least one whole month, read from the weekly and monthly rollups."""
     rng = random.Random(13)
     logistics, billing, delivery, invoice, users = two_departments()
     surveys = [
@@ -67,7 +76,7 @@ def varied(db, django_capture_on_commit_callbacks):
     now = timezone.now()
     for _ in range(80):
         survey, customer = rng.choice(surveys), rng.choice(customers)
-        sent = now - timedelta(days=rng.randint(1, 20), hours=rng.randint(0, 23))
+        sent = now - timedelta(days=rng.randint(1, 70), hours=rng.randint(0, 23))
         with capture(execute=True):
             created = services.create_invitations(survey=survey, customers=[customer], now=sent).created
         if not created:
@@ -86,7 +95,15 @@ def varied(db, django_capture_on_commit_callbacks):
 
 def assert_rollups_equal_answers(now, **narrowing):
     today = timezone.localdate(now)
-    for start, end in [(today - timedelta(days=30), today), (today - timedelta(days=9), today - timedelta(days=3))]:
+    last_month = today.replace(day=1) - timedelta(days=1)
+    periods = [
+        (today - timedelta(days=30), today),
+        (today - timedelta(days=9), today - timedelta(days=3)),
+        (today - timedelta(days=75), today),  # months, weeks and days
+        (last_month.replace(day=1), last_month),  # exactly one month
+        (today - timedelta(days=today.weekday() + 14), today - timedelta(days=today.weekday() + 1)),  # two weeks
+    ]
+    for start, end in periods:
         for by in (None, "department", "touchpoint"):
             assert survey_scores(by=by, start=start, end=end, **narrowing) == from_answers(
                 by=by, start=start, end=end, **narrowing
@@ -124,14 +141,34 @@ def test_a_customers_new_segment_moves_their_answers(varied, django_capture_on_c
     assert_rollups_equal_answers(varied["now"], department_ids=None, segments=["smb"])
 
 
+def period_rows(model, key):
+    return sorted(model.objects.values_list(key, "touchpoint_id", "segment", "kind", "responses", "total", "squares"))
+
+
+def test_weeks_and_months_are_the_sums_of_their_days(varied):
+    for model, key in ((WeeklySurveyRollup, "week"), (MonthlySurveyRollup, "month")):
+        rows = period_rows(model, key)
+        assert len(rows) > 3, f"70 days of answers fill several {key}s"
+        sums: dict = {}
+        for day, *rest, responses, total, squares in SurveyRollup.objects.values_list(
+            "day", "touchpoint_id", "segment", "kind", "responses", "total", "squares"
+        ):
+            start = day - timedelta(days=day.weekday()) if key == "week" else day.replace(day=1)
+            found = sums.get((start, *rest), (0, 0, 0))
+            sums[(start, *rest)] = (found[0] + responses, found[1] + total, found[2] + squares)
+        assert rows == sorted((*k, *v) for k, v in sums.items())
+
+
 def test_the_full_recompute_rebuilds_the_same_rows(varied):
+    weeks, months = period_rows(WeeklySurveyRollup, "week"), period_rows(MonthlySurveyRollup, "month")
     before = sorted(SurveyRollup.objects.values_list("day", "touchpoint_id", "segment", "kind", "responses", "squares"))
     rates = sorted(InvitationRollup.objects.values_list("day", "survey_id", "sent", "answered"))
-    SurveyRollup.objects.all().delete()
-    InvitationRollup.objects.all().delete()
+    for model in (SurveyRollup, InvitationRollup, WeeklySurveyRollup, MonthlySurveyRollup):
+        model.objects.all().delete()
 
     rescore_all()
 
+    assert (period_rows(WeeklySurveyRollup, "week"), period_rows(MonthlySurveyRollup, "month")) == (weeks, months)
     assert (
         sorted(SurveyRollup.objects.values_list("day", "touchpoint_id", "segment", "kind", "responses", "squares"))
         == before

@@ -270,14 +270,7 @@ def main() -> None:
         "--reuse", action="store_true", help="keep the experiences of an earlier run; the answers are reloaded"
     )
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if "bench" not in url or not url.startswith("postgres"):
-        sys.exit("set DATABASE_URL to a PostgreSQL database whose name contains 'bench'")
-    data.create_database(url)
-
-    import django
-
-    django.setup()
+    data.open_database()
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]

@@ -7,6 +7,7 @@ triggers (they are generated from the tables they point at): 10 million rows loa
 of the time the same INSERT takes into an indexed table.
 """
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,18 @@ def create_database(url: str) -> None:
         if not cursor.fetchone():
             cursor.execute(f'CREATE DATABASE "{name}"')
     conn.close()
+
+
+def open_database() -> None:
+    """Set Django up on the benchmark database DATABASE_URL names, created if needed (`create_database`)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("set DATABASE_URL to a PostgreSQL database whose name contains 'bench'")
+    create_database(url)
+
+    import django
+
+    django.setup()
 
 
 def load(*, experiences: int, customers: int, days: int, staff: int = 0, journeys: int = 0) -> None:

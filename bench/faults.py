@@ -101,13 +101,7 @@ def rescore_child() -> None:
 
 
 def rescore_rows(customers: int, experiences: int) -> list[tuple[str, str, str]]:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("set DATABASE_URL to a PostgreSQL database whose name contains 'bench'")
-    data.create_database(url)
-    import django
-
-    django.setup()
+    data.open_database()
     from integrations.models import WebhookSubscription
 
     print(f"loading {customers:,} customers and {experiences:,} experiences …")

@@ -128,14 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if "bench" not in url or not url.startswith("postgres"):
-        sys.exit("set DATABASE_URL to a PostgreSQL database whose name contains 'bench'")
-    data.create_database(url)
-
-    import django
-
-    django.setup()
+    data.open_database()
     from django.conf import settings
     from django.core.management import call_command
 

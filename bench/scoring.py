@@ -155,14 +155,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run")
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("set DATABASE_URL to a PostgreSQL database whose name contains 'bench'")
-    data.create_database(url)
-
-    import django
-
-    django.setup()
+    data.open_database()
     from scoring.models import CustomerScore, DailyRollup, MonthlyRollup, WeeklyRollup
     from scoring.recompute import rescore_all, rescore_dirty
 

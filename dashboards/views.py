@@ -176,9 +176,10 @@ def department(request: AuthenticatedRequest, code: str) -> HttpResponseBase:
     def figures() -> dict[str, Any]:
         rows = queries.touchpoint_rows(filters=filters, department_ids=ids)
         trend = queries.index_trend(filters=filters, department_ids=ids)
-        negatives = sum(point.report.negatives for point in trend)  # the trend's buckets partition the period
+        report = sum((point.report for point in trend), PeriodReport())  # the trend's buckets partition the period
         return {
             "trend": trend,
+            "report": report,
             "previous": period_report(start=period.previous.start, end=period.previous.end, **narrowing),
             "rows": rows,
             "at_risk": (
@@ -188,7 +189,7 @@ def department(request: AuthenticatedRequest, code: str) -> HttpResponseBase:
             ),
             "activity": queries.staff_activity(filters=filters, department_ids=ids) if reader.sees_customers else [],
             "owned": queries.owned_touchpoints(filters=filters, department=dept, rows=rows),
-            "reported": queries.reported_by_others(filters=filters, department=dept, negatives=negatives),
+            "reported": queries.reported_by_others(filters=filters, department=dept, negatives=report.negatives),
             "remembrance": queries.remembrance_by_touchpoint(filters=filters, department_ids=ids, rows=rows),
         }
 
@@ -201,7 +202,7 @@ def department(request: AuthenticatedRequest, code: str) -> HttpResponseBase:
         cached["reported"],
         cached["remembrance"],
     )
-    report = sum((point.report for point in trend), PeriodReport())  # the trend's buckets partition the period
+    report = cached["report"]
     stages = filters.stages or queries.STAGE_ORDER
     worst = queries.worst_moments(rows)
     failed = queries.failed_outcomes(rows)

@@ -253,11 +253,7 @@ def _mentions(*, start: date, end: date, department_ids, touchpoint_ids=None) ->
 
 def _theme_rollups(*, start: date, end: date, department_ids, segments=None) -> QuerySet:
     rows = ThemeRollup.objects.filter(day__gte=start, day__lte=end)
-    if department_ids is not None:
-        rows = rows.filter(department_id__in=list(department_ids))
-    if segments is not None:
-        rows = rows.filter(segment__in=list(segments))
-    return rows
+    return _narrowed(rows, department_ids=department_ids, segments=segments)
 
 
 def top_themes(*, previous_start: date, previous_end: date, limit: int = 10, **narrowing) -> list[ThemeRow]:

@@ -140,11 +140,6 @@ class Experience(models.Model):
             ),
         ]
         constraints = [
-            models.UniqueConstraint(
-                fields=["idempotency_scope", "external_id"],
-                condition=Q(external_id__isnull=False),
-                name="experience_idempotency_key",
-            ),
             models.CheckConstraint(condition=Q(intensity__gte=1, intensity__lte=5), name="experience_intensity_1_5"),
             models.CheckConstraint(condition=Q(valence__in=Valence.values), name="experience_valence_valid"),
             models.CheckConstraint(condition=Q(stage__in=Stage.values), name="experience_stage_valid"),
@@ -163,6 +158,24 @@ class Experience(models.Model):
         return f"{self.get_valence_display()} at {self.touchpoint_id} for {self.customer_id}"
 
 
+class ExperienceKey(models.Model):
+    """A writer's idempotency key (`id`) and the experience it stored: unique across all of history.
+
+    Apart from the experiences because their table is partitioned by month (docs/scaling.md, step 5),
+    and PostgreSQL keeps a unique key only within one partition unless the month is part of it. The
+    experience's time is kept here so that looking up the stored row reads one month's partition.
+    """
+
+    pk = models.CompositePrimaryKey("idempotency_scope", "external_id")
+    idempotency_scope = models.CharField(max_length=160)
+    external_id = models.CharField(max_length=100)
+    experience = models.ForeignKey(Experience, on_delete=models.CASCADE, db_constraint=False, related_name="+")
+    occurred_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.idempotency_scope} {self.external_id}"
+
+
 class ChangeKind(models.TextChoices):
     CORRECTED = "corrected", _("Corrected")
     VOIDED = "voided", _("Voided")
@@ -176,7 +189,11 @@ class ExperienceChange(models.Model):
     """
 
     experience_id_then = models.BigIntegerField(help_text=_("The experience's id (gone once voided)."))
-    experience = models.ForeignKey(Experience, on_delete=models.SET_NULL, null=True, blank=True, related_name="changes")
+    # No database constraint: the experience table is partitioned by month, and PostgreSQL references
+    # only a unique key of it, which is (id, occurred_at). Django applies on_delete itself.
+    experience = models.ForeignKey(
+        Experience, on_delete=models.SET_NULL, null=True, blank=True, db_constraint=False, related_name="changes"
+    )
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=10, choices=ChangeKind.choices)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")

@@ -30,7 +30,17 @@ from scoring import engine
 from scoring.services import mark_for_rescore
 from touchpoints.models import Stage, Touchpoint
 
-from .models import EXPERIENCE_FIELDS, ChangeKind, Emotion, Expectation, Experience, ExperienceChange, Outcome, Source
+from .models import (
+    EXPERIENCE_FIELDS,
+    ChangeKind,
+    Emotion,
+    Expectation,
+    Experience,
+    ExperienceChange,
+    ExperienceKey,
+    Outcome,
+    Source,
+)
 
 ITEM_FIELDS = frozenset({"id", "customer", "touchpoint", *EXPERIENCE_FIELDS, "department", "occurred_at", "note"})
 VALENCE_BY_NAME = {"negative": -1, "neutral": 0, "positive": 1}
@@ -317,12 +327,7 @@ def _set_aside_known_keys(rows: list[_Row], scope: str, result: BatchResult) -> 
                 "(SELECT DISTINCT hashtext(k) & %s AS bucket FROM unnest(%s::text[]) AS k ORDER BY bucket) AS buckets",
                 [scope, KEY_LOCK_BUCKETS - 1, keys],
             )
-    stored = {
-        key: (pk, sent)
-        for key, pk, sent in Experience.objects.filter(idempotency_scope=scope, external_id__in=keys).values_list(
-            "external_id", "id", "sent"
-        )
-    }
+    stored = _stored_under(scope, keys)
     fresh: list[_Row] = []
     for row in rows:
         if row.key in stored:
@@ -331,6 +336,12 @@ def _set_aside_known_keys(rows: list[_Row], scope: str, result: BatchResult) -> 
         else:
             fresh.append(row)
     return fresh
+
+
+def _stored_under(scope: str, keys: Collection[str]) -> dict[str, tuple[int, dict | None]]:
+    """The experiences (id, sent) already stored under these ids of the writer's namespace, by id."""
+    found = ExperienceKey.objects.filter(idempotency_scope=scope, external_id__in=keys)
+    return {key: (pk, sent) for key, pk, sent in found.values_list("external_id", "experience_id", "experience__sent")}
 
 
 def _replay(row: _Row, pk: int | None, sent: dict | None) -> ItemResult:
@@ -882,7 +893,9 @@ FOLLOW_UP = "experiences.services.follow_up"
 _PER_ROW = {name for name, _type in ROW_COLUMNS}
 # Rows become ids by an explicit ordinal: each row draws its id from the sequence first (`r`),
 # and the answer joins the inserted ids back to the rows, never relying on RETURNING's order.
-# The statement's snapshot also finds the rows already stored under the same ids (replays).
+# A row with an idempotency key is stored only if its key is claimed (`claimed`): the keys' own
+# table is unique across every month of the partitioned experience table. The statement's snapshot
+# also finds the rows already stored under the same ids (replays), reading one month's partition each.
 WRITE_SQL = f"""
 WITH version AS MATERIALIZED ({CATALOGUE_VERSION_SQL} AS version),
 r AS MATERIALIZED (
@@ -894,13 +907,22 @@ r AS MATERIALIZED (
         SELECT id FROM customers_customer WHERE external_id = u.customer_ref LIMIT 1
     ) AS c ON true
 ),
+claimed AS (
+    INSERT INTO experiences_experiencekey (idempotency_scope, external_id, experience_id, occurred_at)
+    SELECT %(scope)s, r.external_id, r.id, r.occurred_at
+    FROM r CROSS JOIN version
+    WHERE r.external_id IS NOT NULL AND r.customer_id IS NOT NULL AND version.version = %(version)s
+    ORDER BY r.ord
+    ON CONFLICT DO NOTHING
+    RETURNING experience_id
+),
 inserted AS (
     INSERT INTO experiences_experience (id, {", ".join(INSERT_COLUMNS)})
     SELECT r.id, {", ".join(f"r.{c}" if c in _PER_ROW or c == "customer_id" else f"%({c})s" for c in INSERT_COLUMNS)}
     FROM r CROSS JOIN version
     WHERE r.customer_id IS NOT NULL AND version.version = %(version)s
+        AND (r.external_id IS NULL OR r.id IN (SELECT experience_id FROM claimed))
     ORDER BY r.ord
-    ON CONFLICT (idempotency_scope, external_id) WHERE external_id IS NOT NULL DO NOTHING
     RETURNING id, customer_id, occurred_on, valence
 ),
 customer_marks AS (
@@ -924,8 +946,9 @@ FROM r CROSS JOIN version
 LEFT JOIN inserted ON inserted.id = r.id
 -- One index lookup per row: a writer's namespace may hold millions of ids
 LEFT JOIN LATERAL (
-    SELECT id, sent FROM experiences_experience
-    WHERE idempotency_scope = %(scope)s AND external_id = r.external_id AND id <> r.id
+    SELECT e.id, e.sent FROM experiences_experiencekey AS k
+    JOIN experiences_experience AS e ON e.id = k.experience_id AND e.occurred_at = k.occurred_at
+    WHERE k.idempotency_scope = %(scope)s AND k.external_id = r.external_id AND k.experience_id <> r.id
     LIMIT 1
 ) AS known ON true
 ORDER BY r.ord
@@ -950,10 +973,7 @@ def _report_lost(rows: list[_Row], scope: str, result: BatchResult) -> None:
     """Ids another request stored while this one was under way are decided like any replay."""
     if not rows:
         return
-    stored = Experience.objects.filter(
-        idempotency_scope=scope, external_id__in=[r.key for r in rows if r.key is not None]
-    ).values_list("external_id", "id", "sent")
-    by_key = {key: (pk, sent) for key, pk, sent in stored}
+    by_key = _stored_under(scope, [r.key for r in rows if r.key is not None])
     for row in rows:
         if row.key in by_key:
             result.results[row.position] = _replay(row, *by_key[row.key])
@@ -979,6 +999,11 @@ def _write_portable(
             )
             for row in rows
         ]
+    )
+    ExperienceKey.objects.bulk_create(
+        ExperienceKey(idempotency_scope=scope, external_id=e.external_id, experience=e, occurred_at=e.occurred_at)
+        for e in experiences
+        if e.external_id is not None
     )
     for row, experience in zip(rows, experiences, strict=True):
         result.results[row.position] = ItemResult(status="accepted", id=experience.pk, key=row.key)

@@ -200,6 +200,7 @@ class Invitation(models.Model):
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
+        db_constraint=False,
         related_name="survey_invitations",
         help_text=_("The moment of truth this invitation asks about."),
     )
@@ -249,7 +250,9 @@ class TriggerOutcome(models.TextChoices):
 class SurveyTrigger(models.Model):
     """What a rule decided about one experience, once: so a decision is never taken twice."""
 
-    experience = models.OneToOneField("experiences.Experience", on_delete=models.CASCADE, related_name="survey_trigger")
+    experience = models.OneToOneField(
+        "experiences.Experience", on_delete=models.CASCADE, db_constraint=False, related_name="survey_trigger"
+    )
     rule = models.ForeignKey(SurveyRule, on_delete=models.CASCADE, related_name="triggers")
     outcome = models.CharField(max_length=12, choices=TriggerOutcome.choices)
     invitation = models.OneToOneField(
@@ -282,7 +285,12 @@ class Response(models.Model):
     flagged = models.BooleanField(default=False, help_text=_("The comment contradicts the score: read it."))
     reviewed_at = models.DateTimeField(null=True, blank=True)
     experience = models.OneToOneField(
-        "experiences.Experience", on_delete=models.SET_NULL, null=True, blank=True, related_name="survey_response"
+        "experiences.Experience",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_constraint=False,
+        related_name="survey_response",
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -314,7 +322,9 @@ class CaseStatus(models.TextChoices):
 class Case(models.Model):
     """The follow-up a negative moment is owed: one per experience, owned by its department."""
 
-    experience = models.OneToOneField("experiences.Experience", on_delete=models.PROTECT, related_name="case")
+    experience = models.OneToOneField(
+        "experiences.Experience", on_delete=models.PROTECT, db_constraint=False, related_name="case"
+    )
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="cases")
     department = models.ForeignKey("touchpoints.Department", on_delete=models.PROTECT, related_name="cases")
     assignee = models.ForeignKey(
@@ -509,7 +519,9 @@ class Theme(models.Model):
 class ExperienceTheme(models.Model):
     """A theme found in an experience's note (a survey comment is its answer's note)."""
 
-    experience = models.ForeignKey("experiences.Experience", on_delete=models.CASCADE, related_name="themes")
+    experience = models.ForeignKey(
+        "experiences.Experience", on_delete=models.CASCADE, db_constraint=False, related_name="themes"
+    )
     theme = models.ForeignKey(Theme, on_delete=models.CASCADE, related_name="mentions")
 
     class Meta:

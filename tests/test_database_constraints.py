@@ -1,10 +1,12 @@
 """The database itself refuses bad rows, whatever code path tries to write them."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from experiences.models import Experience
+from experiences.models import Experience, ExperienceKey
 from touchpoints.models import TouchpointOwner
 
 from .factories import DepartmentFactory
@@ -57,19 +59,38 @@ def test_out_of_range_experience_is_rejected_by_the_database(customer, touchpoin
     assert not Experience.objects.exists()
 
 
-def test_duplicate_idempotency_key_in_one_source_is_rejected_by_the_database(customer, touchpoint):
-    experience_row(customer, touchpoint, external_id="evt-1").save()
+def key_of(experience, scope="key:a"):
+    return ExperienceKey(
+        idempotency_scope=scope,
+        external_id=experience.external_id,
+        experience=experience,
+        occurred_at=experience.occurred_at,
+    )
+
+
+def test_an_idempotency_key_is_claimed_once_in_a_namespace_whatever_the_month(customer, touchpoint):
+    first = experience_row(customer, touchpoint, external_id="evt-1", idempotency_scope="key:a")
+    first.save()
+    key_of(first).save()
+    months_later = timezone.now() - timedelta(days=200)
+    second = experience_row(
+        customer, touchpoint, external_id="evt-1", idempotency_scope="key:a", occurred_at=months_later
+    )
+    second.save()
     with pytest.raises(IntegrityError), transaction.atomic():
-        experience_row(customer, touchpoint, external_id="evt-1").save()
-    assert Experience.objects.count() == 1
+        key_of(second).save(force_insert=True)
+    assert list(ExperienceKey.objects.values_list("experience_id", flat=True)) == [first.pk]
 
 
 def test_same_key_in_another_namespace_and_keyless_rows_are_allowed(customer, touchpoint):
-    experience_row(customer, touchpoint, external_id="evt-1", idempotency_scope="key:a").save()
-    experience_row(customer, touchpoint, external_id="evt-1", idempotency_scope="key:b").save()
+    for scope in ("key:a", "key:b"):
+        row = experience_row(customer, touchpoint, external_id="evt-1", idempotency_scope=scope)
+        row.save()
+        key_of(row, scope).save(force_insert=True)
     experience_row(customer, touchpoint, external_id=None).save()
     experience_row(customer, touchpoint, external_id=None).save()
     assert Experience.objects.count() == 4
+    assert ExperienceKey.objects.count() == 2
 
 
 def test_a_touchpoint_cannot_have_two_primary_departments(touchpoint):

@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('after', models.JSONField(blank=True, default=dict, help_text='The changed fields after.')),
                 ('by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.customer')),
-                ('experience', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='changes', to='experiences.experience')),
+                ('experience', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='changes', to='experiences.experience', db_constraint=False)),
             ],
             options={
                 'ordering': ['-at', '-pk'],

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
                 ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_cases', to=settings.AUTH_USER_MODEL)),
                 ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='customers.customer')),
                 ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='touchpoints.department')),
-                ('experience', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='case', to='experiences.experience')),
+                ('experience', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='case', to='experiences.experience', db_constraint=False)),
                 ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
@@ -110,7 +110,7 @@ class Migration(migrations.Migration):
                 ('reviewed_at', models.DateTimeField(blank=True, null=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='survey_responses', to='customers.customer')),
-                ('experience', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='survey_response', to='experiences.experience')),
+                ('experience', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='survey_response', to='experiences.experience', db_constraint=False)),
                 ('invitation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='response', to='feedback.invitation')),
                 ('survey', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='responses', to='feedback.survey')),
             ],

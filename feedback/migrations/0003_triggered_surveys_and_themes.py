@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='invitation',
             name='experience',
-            field=models.ForeignKey(blank=True, help_text='The moment of truth this invitation asks about.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='survey_invitations', to='experiences.experience'),
+            field=models.ForeignKey(blank=True, help_text='The moment of truth this invitation asks about.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='survey_invitations', to='experiences.experience', db_constraint=False),
         ),
         migrations.AddField(
             model_name='invitation',
@@ -141,7 +141,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='experiencetheme',
             name='experience',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='themes', to='experiences.experience'),
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='themes', to='experiences.experience', db_constraint=False),
         ),
         migrations.AddField(
             model_name='surveyrule',
@@ -173,7 +173,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='surveytrigger',
             name='experience',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='survey_trigger', to='experiences.experience'),
+            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='survey_trigger', to='experiences.experience', db_constraint=False),
         ),
         migrations.AddField(
             model_name='surveytrigger',

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -56,15 +57,18 @@ def load(*, experiences: int, customers: int, days: int, staff: int = 0, journey
     """
     from django.core.management import call_command
     from django.db import connection
+    from django.utils import timezone
 
     from accounts.models import Role
     from experiences.models import Emotion
+    from experiences.partitions import keep_partitions
     from journeys.models import Journey, JourneyStep
     from scoring.recompute import rewrite_masses
     from tests.factories import DepartmentFactory, TouchpointFactory, UserFactory
 
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
+    keep_partitions(since=timezone.localdate() - timedelta(days=days))  # every month of the data has its own
     departments = [DepartmentFactory(code=f"department-{n}") for n in range(DEPARTMENTS)]
     stages = ["perception", "interaction", "remembrance"]
     touchpoints: list[Any] = [

@@ -186,30 +186,39 @@ def bench_batches(port: int, key: str, batches: int) -> float:
 
 
 def bench_copy(rows: int, ids: dict[str, Any]) -> float:
-    """COPY rows shaped like the service's (same columns, customers, touchpoint) into the same table."""
+    """COPY rows shaped like the service's (same columns, customers, touchpoint) into the same table, and
+    their idempotency keys into the keys' table, as the service stores them."""
     touchpoint_id, department_id, customer_ids = ids["touchpoint"], ids["department"], ids["customers"]
     connection = connect()
     with connection, connection.cursor() as cursor:
         run, now = uuid.uuid4().hex[:8], datetime.now(UTC)
-        buffer = io.StringIO()
+        cursor.execute("SELECT nextval('experiences_experience_id_seq') FROM generate_series(1, %s)", [rows])
+        pks = [pk for (pk,) in cursor.fetchall()]
+        buffer, keys = io.StringIO(), io.StringIO()
         for n in range(rows):
             moment = now - timedelta(minutes=n)
             valence = (1, 0, -1)[n % 3]
             impact = 0.9 * valence * (1 + n % 5) + 0.1 * valence * (1 + n % 5)
             sent = json.dumps({"customer": f"C-{n}", "touchpoint": TOUCHPOINT, "valence": valence})
+            keys.write(f"key:bench\tcopy-{run}-{n}\t{pks[n]}\t{moment.isoformat()}\n")
             buffer.write(
-                f"{customer_ids[n % len(customer_ids)]}\t{touchpoint_id}\t{department_id}\tinteraction\t{valence}\t"
+                f"{pks[n]}\t{customer_ids[n % len(customer_ids)]}\t{touchpoint_id}\t{department_id}\tinteraction\t"
+                f"{valence}\t"
                 f"{1 + n % 5}\t\t\t\t{moment.isoformat()}\t{moment.date()}\tapi\tcopy-{run}-{n}\tkey:bench\t"
                 f"{sent}\t\\N\t\\N\t\\N\t\t{impact}\t{max(impact, 0)}\t{max(-impact, 0)}\t{now.isoformat()}\n"
             )
-        payload = buffer.getvalue()
+        payload, key_payload = buffer.getvalue(), keys.getvalue()
         columns = (
-            "customer_id, touchpoint_id, department_id, stage, valence, intensity, emotion, expectation, outcome, "
+            "id, customer_id, touchpoint_id, department_id, stage, valence, intensity, emotion, expectation, outcome, "
             "occurred_at, occurred_on, source, external_id, idempotency_scope, sent, recorded_by_id, "
             "reported_from_department_id, api_key_id, note, impact, positive_mass_norm, negative_mass_norm, created_at"
         )
         started = time.perf_counter()
         cursor.copy_expert(f"COPY experiences_experience ({columns}) FROM STDIN", io.StringIO(payload))
+        cursor.copy_expert(
+            "COPY experiences_experiencekey (idempotency_scope, external_id, experience_id, occurred_at) FROM STDIN",
+            io.StringIO(key_payload),
+        )
     elapsed = time.perf_counter() - started
     connection.close()
     return rows / elapsed

@@ -203,6 +203,9 @@ CELERY_BEAT_SCHEDULE = {
     "match-new-notes": {"task": "feedback.tasks.match_new_notes", "schedule": 5 * 60},
     "refresh-themes": {"task": "feedback.tasks.refresh_themes", "schedule": crontab(hour=3, minute=45)},
     "suggest-ladder-moves": {"task": "feedback.tasks.suggest_ladder_moves", "schedule": crontab(hour=4, minute=0)},
+    # The experience table's monthly partitions (docs/scaling.md): the months ahead, and back-dated rows
+    # moved out of the default partition.
+    "experience-partitions": {"task": "experiences.tasks.keep_partitions", "schedule": crontab(hour=2, minute=30)},
     # CSV import jobs (docs/api.md): start uploads whose message was lost or whose worker died.
     "import-jobs-resume": {"task": "integrations.tasks.resume_import_jobs", "schedule": 60.0},
 }

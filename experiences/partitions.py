@@ -1,0 +1,110 @@
+"""Monthly partitions of the experience table on PostgreSQL (docs/scaling.md, step 5).
+
+A partition holds one calendar month of the company (midnight to midnight in TIME_ZONE), so a
+period's queries read only its months and old history can be detached whole. A `DEFAULT`
+partition takes any row whose month has no partition yet (a back-dated import); `keep_partitions`
+moves such rows into a partition of their own and makes the months ahead before they are needed.
+SQLite (`make run`) keeps one plain table: there is nothing to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+TABLE = "experiences_experience"
+DEFAULT_PARTITION = f"{TABLE}_default"
+MONTHS_AHEAD = 3  # months made ahead of the current one, so that a write never waits for a partition
+
+
+@dataclass
+class PartitionReport:
+    created: list[str] = field(default_factory=list)  # partitions made, oldest first
+    moved: int = 0  # rows moved out of the default partition into their month's
+
+
+def partition_name(month: date) -> str:
+    return f"{TABLE}_{month:%Y_%m}"
+
+
+def next_month(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    """The first instant of the company's month and of the next one (TIME_ZONE)."""
+    zone = timezone.get_default_timezone()
+    return (
+        timezone.make_aware(datetime(month.year, month.month, 1), zone),
+        timezone.make_aware(datetime.combine(next_month(month), datetime.min.time()), zone),
+    )
+
+
+def is_partitioned() -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT EXISTS (SELECT FROM pg_partitioned_table WHERE partrelid = %s::regclass)", [TABLE])
+        return cursor.fetchone()[0]
+
+
+def keep_partitions(*, since: date | None = None, now: datetime | None = None) -> PartitionReport:
+    """Make every month from `since` (default: this month) to MONTHS_AHEAD ahead, and give each month
+    found in the default partition a partition of its own. Idempotent; each month in its own transaction.
+    """
+    report = PartitionReport()
+    if not is_partitioned():
+        return report
+    today = timezone.localdate(now or timezone.now())
+    month = (since or today).replace(day=1)
+    last = today.replace(day=1)
+    for _ in range(MONTHS_AHEAD):
+        last = next_month(last)
+    wanted = set()
+    while month <= last:
+        wanted.add(month)
+        month = next_month(month)
+    wanted |= set(_months_in_default())
+    existing = set(_existing_partitions())
+    for month in sorted(wanted):
+        if partition_name(month) not in existing:
+            report.moved += _create(month)
+            report.created.append(partition_name(month))
+    return report
+
+
+def _existing_partitions() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = %s::regclass", [TABLE])
+        return [name for (name,) in cursor.fetchall()]
+
+
+def _months_in_default() -> list[date]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE %s)::date FROM {DEFAULT_PARTITION}",
+            [timezone.get_default_timezone_name()],
+        )
+        return [month for (month,) in cursor.fetchall()]
+
+
+def _create(month: date) -> int:
+    """Make the month's partition; rows of that month already in the default partition move into it first
+    (PostgreSQL refuses a partition whose rows the default holds). Writes to the default partition wait
+    for the move, which is short: it holds only back-dated rows since the last run. Returns the rows moved."""
+    start, end = month_bounds(month)
+    name = partition_name(month)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {DEFAULT_PARTITION} IN EXCLUSIVE MODE")
+        cursor.execute(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+        cursor.execute(
+            f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE occurred_at >= %s AND occurred_at < %s "
+            f"RETURNING *) INSERT INTO {name} SELECT * FROM moved",
+            [start, end],
+        )
+        moved = cursor.rowcount
+        cursor.execute(f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)", [start, end])
+    return moved

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import cast
 
 from django import forms
@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.queries import segments
+from experiences.partitions import day_moments
 from touchpoints.models import Stage
 
 DEFAULT_DAYS = 30
@@ -42,8 +43,7 @@ class Period:
     @property
     def moments(self) -> tuple[datetime, datetime]:
         """[first instant, instant after the last day) in the company's time zone, for range scans."""
-        first = timezone.make_aware(datetime.combine(self.start, time.min))
-        return first, timezone.make_aware(datetime.combine(self.end + timedelta(days=1), time.min))
+        return day_moments(self.start, self.end)
 
 
 @dataclass(frozen=True)

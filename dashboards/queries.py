@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from experiences.models import EXPERIENCE_FIELDS, REPORTED_BY_OTHERS, Experience
+from experiences.partitions import on_days
 from feedback import survey_scores
 from scoring.queries import SUMS, PeriodReport, rollups, summed
 from touchpoints.models import Department, Stage, Touchpoint, TouchpointOwner
@@ -279,7 +280,7 @@ def staff_activity(*, filters: Filters, department_ids: Iterable[int] | None, li
 
 def _experiences(filters: Filters, department_ids: Iterable[int] | None) -> QuerySet:
     period = filters.period
-    rows = Experience.objects.filter(occurred_on__gte=period.start, occurred_on__lte=period.end)
+    rows = Experience.objects.filter(on_days(period.start, period.end))
     if department_ids is not None:
         rows = rows.filter(department_id__in=list(department_ids))
     if filters.stages:

@@ -67,9 +67,18 @@ class Experience(models.Model):
     row is written (DESIGN §3), so that customer scores are plain sums.
     """
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="experiences")
-    touchpoint = models.ForeignKey("touchpoints.Touchpoint", on_delete=models.PROTECT, related_name="experiences")
-    department = models.ForeignKey("touchpoints.Department", on_delete=models.PROTECT, related_name="experiences")
+    # No single-column indexes on the references: each partition's indexes cost every query's planning and
+    # every insert. Customer and touchpoint lead composite indexes (Meta.indexes); departments, API keys
+    # and the reporting department are looked up only when one is deleted, a rare admin action.
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, db_index=False, related_name="experiences"
+    )
+    touchpoint = models.ForeignKey(
+        "touchpoints.Touchpoint", on_delete=models.PROTECT, db_index=False, related_name="experiences"
+    )
+    department = models.ForeignKey(
+        "touchpoints.Department", on_delete=models.PROTECT, db_index=False, related_name="experiences"
+    )
     stage = models.CharField(max_length=20, choices=Stage.choices)
     valence = models.SmallIntegerField(choices=Valence.choices)
     intensity = models.SmallIntegerField(default=3)
@@ -98,6 +107,7 @@ class Experience(models.Model):
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
+        db_index=False,
         related_name="+",
         help_text=_(
             "The department of the person who logged it, when a person did: the experience is charged to "
@@ -109,6 +119,7 @@ class Experience(models.Model):
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
+        db_index=False,
         related_name="+",
         help_text=_("The API key that wrote it (recorded_by is the user, for the form and the import)."),
     )

@@ -10,9 +10,10 @@ SQLite (`make run`) keeps one plain table: there is nothing to do.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 TABLE = "experiences_experience"
@@ -34,12 +35,32 @@ def next_month(month: date) -> date:
     return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
-def month_bounds(month: date) -> tuple[datetime, datetime]:
-    """The first instant of the company's month and of the next one (TIME_ZONE)."""
+def day_moments(first: date, last: date) -> tuple[datetime, datetime]:
+    """[first instant of `first`, first instant after `last`) in the company's time zone (TIME_ZONE)."""
     zone = timezone.get_default_timezone()
     return (
-        timezone.make_aware(datetime(month.year, month.month, 1), zone),
-        timezone.make_aware(datetime.combine(next_month(month), datetime.min.time()), zone),
+        timezone.make_aware(datetime.combine(first, time.min), zone),
+        timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min), zone),
+    )
+
+
+def month_bounds(month: date) -> tuple[datetime, datetime]:
+    """The first instant of the company's month and of the next one."""
+    return day_moments(month, next_month(month) - timedelta(days=1))
+
+
+def on_days(first: date, last: date, *, via: str = "") -> Q:
+    """Experiences of the company's days `first` to `last`, bounded by `occurred_at` as well: PostgreSQL
+    reads only the partitions of those months when a query names the partition key, not `occurred_on`.
+    `via` is the path to the experience from another model (`"experience__"`)."""
+    start, end = day_moments(first, last)
+    return Q(
+        **{
+            f"{via}occurred_on__gte": first,
+            f"{via}occurred_on__lte": last,
+            f"{via}occurred_at__gte": start,
+            f"{via}occurred_at__lt": end,
+        }
     )
 
 

@@ -25,6 +25,7 @@ from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from experiences.models import Valence
+from experiences.partitions import on_days
 from scoring.queries import period_after, period_start
 
 from .models import (
@@ -72,9 +73,10 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
     theme_rows = ThemeRollup.objects.all()
     if days is not None:
         days = list(days)
-        answers = answers.filter(experience__occurred_on__in=days)
+        months = on_days(min(days), max(days), via="experience__") if days else Q(pk__in=[])
+        answers = answers.filter(months, experience__occurred_on__in=days)
         invitations = invitations.filter(_sent_on(days))
-        mentions = mentions.filter(experience__occurred_on__in=days)
+        mentions = mentions.filter(months, experience__occurred_on__in=days)
         answer_rows = answer_rows.filter(day__in=days)
         invitation_rows = invitation_rows.filter(day__in=days)
         theme_rows = theme_rows.filter(day__in=days)

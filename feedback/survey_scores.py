@@ -18,6 +18,7 @@ from operator import or_
 
 from django.db.models import Q, QuerySet, Sum
 
+from experiences.partitions import on_days
 from scoring.queries import Cover
 
 from .models import (
@@ -243,7 +244,7 @@ class ThemeRow:
 
 
 def _mentions(*, start: date, end: date, department_ids, touchpoint_ids=None) -> QuerySet:
-    rows = ExperienceTheme.objects.filter(experience__occurred_on__gte=start, experience__occurred_on__lte=end)
+    rows = ExperienceTheme.objects.filter(on_days(start, end, via="experience__"))
     if department_ids is not None:
         rows = rows.filter(experience__department_id__in=list(department_ids))
     if touchpoint_ids is not None:

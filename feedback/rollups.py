@@ -40,7 +40,6 @@ from .models import (
 )
 from .survey_scores import NEGATIVE, POSITIVE, SCORE_SUMS
 
-BATCH = 2_000
 ROLLUP_LOCK = 0x5E7A11  # the advisory lock of survey rollup writes
 
 
@@ -80,9 +79,8 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
         answer_rows = answer_rows.filter(day__in=days)
         invitation_rows = invitation_rows.filter(day__in=days)
         theme_rows = theme_rows.filter(day__in=days)
-    found = [
-        SurveyRollup(**row)
-        for row in answers.values(
+    found = (
+        answers.values(
             day=F("experience__occurred_on"),
             department_id=F("experience__department_id"),
             touchpoint_id=F("experience__touchpoint_id"),
@@ -98,19 +96,17 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
             squares=Sum(F("score") * F("score")),
         )
         .order_by()
-    ]
+    )
     _store(SurveyRollup, answer_rows, found)
     _roll_up_weeks_and_months(days)
-    sent = [
-        InvitationRollup(**row)
-        for row in invitations.values("survey_id", "department_id", "touchpoint_id", day=TruncDate("sent_at"))
+    sent = (
+        invitations.values("survey_id", "department_id", "touchpoint_id", day=TruncDate("sent_at"))
         .annotate(sent=Count("pk"), answered=Count("answered_at"))
         .order_by()
-    ]
+    )
     _store(InvitationRollup, invitation_rows, sent)
-    themes = [
-        ThemeRollup(**row)
-        for row in mentions.values(
+    themes = (
+        mentions.values(
             "theme_id",
             day=F("experience__occurred_on"),
             department_id=F("experience__department_id"),
@@ -119,7 +115,7 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
         )
         .annotate(mentions=Count("pk"), negatives=Count("pk", filter=Q(experience__valence=Valence.NEGATIVE)))
         .order_by()
-    ]
+    )
     _store(ThemeRollup, theme_rows, themes)
 
 
@@ -139,10 +135,17 @@ def _roll_up_weeks_and_months(days: Sequence[date] | None) -> None:
             daily = daily.filter(day__gte=starts[0], day__lt=period_after(key, starts[-1]), **{f"{key}__in": starts})
             existing = existing.filter(**{f"{key}__in": starts})
         sums = daily.values(key, *SURVEY_KEY).annotate(**{name: Sum(name) for name in SCORE_SUMS}).order_by()
-        _store(model, existing, [model(**row) for row in sums])
+        _store(model, existing, sums)
 
 
-def _store(model, existing: QuerySet, found: list) -> None:
-    """Replace the rows of the recomputed days by the ones just computed."""
+def _store(model, existing: QuerySet, sums: QuerySet) -> None:
+    """Replace the rows of the recomputed days by `sums`, a values() query named like the model's fields:
+    one `INSERT … SELECT`, so a full rebuild's tens of thousands of rows never pass through Python."""
     existing.delete()
-    model.objects.bulk_create(found, batch_size=BATCH)
+    query = sums.query
+    names = list(query.selected)  # the select list's names, in its order
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in names)
+    select, params = query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {select}", params)

@@ -152,5 +152,6 @@ def bulk_load(cursor: Any, table: str) -> Iterator[None]:
         cursor.execute("SET session_replication_role = DEFAULT")
         cursor.execute("SET maintenance_work_mem = '512MB'")
         for _name, definition in indexes:
-            cursor.execute(definition)
+            # A partitioned table's index reads "ON ONLY <table>", which would leave its partitions without one.
+            cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
         cursor.execute("RESET maintenance_work_mem")

@@ -200,23 +200,24 @@ def bench_copy(rows: int, ids: dict[str, Any]) -> float:
             valence = (1, 0, -1)[n % 3]
             impact = 0.9 * valence * (1 + n % 5) + 0.1 * valence * (1 + n % 5)
             sent = json.dumps({"customer": f"C-{n}", "touchpoint": TOUCHPOINT, "valence": valence})
-            keys.write(f"key:bench\tcopy-{run}-{n}\t{pks[n]}\t{moment.isoformat()}\n")
+            keys.write(f"key:bench\tcopy-{run}-{n}\t{pks[n]}\t{moment.isoformat()}\t{sent}\n")
             buffer.write(
                 f"{pks[n]}\t{customer_ids[n % len(customer_ids)]}\t{touchpoint_id}\t{department_id}\tinteraction\t"
                 f"{valence}\t"
                 f"{1 + n % 5}\t\t\t\t{moment.isoformat()}\t{moment.date()}\tapi\tcopy-{run}-{n}\tkey:bench\t"
-                f"{sent}\t\\N\t\\N\t\\N\t\t{impact}\t{max(impact, 0)}\t{max(-impact, 0)}\t{now.isoformat()}\n"
+                f"\\N\t\\N\t\\N\t\t{impact}\t{max(impact, 0)}\t{max(-impact, 0)}\t{now.isoformat()}\n"
             )
         payload, key_payload = buffer.getvalue(), keys.getvalue()
         columns = (
             "id, customer_id, touchpoint_id, department_id, stage, valence, intensity, emotion, expectation, outcome, "
-            "occurred_at, occurred_on, source, external_id, idempotency_scope, sent, recorded_by_id, "
+            "occurred_at, occurred_on, source, external_id, idempotency_scope, recorded_by_id, "
             "reported_from_department_id, api_key_id, note, impact, positive_mass_norm, negative_mass_norm, created_at"
         )
         started = time.perf_counter()
         cursor.copy_expert(f"COPY experiences_experience ({columns}) FROM STDIN", io.StringIO(payload))
         cursor.copy_expert(
-            "COPY experiences_experiencekey (idempotency_scope, external_id, experience_id, occurred_at) FROM STDIN",
+            "COPY experiences_experiencekey (idempotency_scope, external_id, experience_id, occurred_at, sent) "
+            "FROM STDIN",
             io.StringIO(key_payload),
         )
     elapsed = time.perf_counter() - started

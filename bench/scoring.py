@@ -55,13 +55,18 @@ def load(experiences: int, customers: int) -> None:
 
 
 def into_scratch_table(select: str) -> None:
-    """Run `select` into a temporary table and drop it: a hand-written aggregate, the physical limit."""
+    """Run `select` into a temporary table and drop it: a hand-written aggregate, the physical limit, with
+    the parallel workers the recompute's own aggregates get (the app's connections have none)."""
     from django.db import connection
 
+    from scoring.recompute import FULL_PARALLEL_WORKERS
+
     with connection.cursor() as cursor:
+        cursor.execute(f"SET max_parallel_workers_per_gather = {FULL_PARALLEL_WORKERS}")
         cursor.execute("DROP TABLE IF EXISTS bench_scratch")
         cursor.execute(f"CREATE TEMPORARY TABLE bench_scratch AS {select}")
         cursor.execute("DROP TABLE bench_scratch")
+        cursor.execute("RESET max_parallel_workers_per_gather")
 
 
 # One GROUP BY over the stored masses, per customer.

@@ -87,6 +87,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 # A kept connection is checked (SELECT 1) before its first use in a request or task, so a database
 # restart costs no request or task an error on a dead connection.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# No parallel workers for the app's queries: a page's queries read a few rows, and a parallel worker
+# starts with empty caches, which costs 40–90 ms on a partitioned table (docs/scaling.md, step 5).
+# The full recompute's aggregates of every experience ask for them (scoring.recompute).
+PG_OPTIONS = "-c max_parallel_workers_per_gather=0"
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = PG_OPTIONS
 # A PostgreSQL streaming replica for dashboard reads (docs/scaling.md, step 4; cxm/db_router.py): unset,
 # everything reads and writes the one database. A browser that wrote reads the primary for
 # CXM_REPLICA_PIN_SECONDS after, so it sees its own change (longer than the replica's usual lag).
@@ -98,6 +104,7 @@ if env("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASES["replica"]["OPTIONS"]["options"] = PG_OPTIONS
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # the tests' database has no replica of its own
     DATABASE_ROUTERS = ["cxm.db_router.ReplicaRouter"]
     MIDDLEWARE.insert(

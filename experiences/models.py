@@ -96,9 +96,6 @@ class Experience(models.Model):
         db_default="",
         help_text=_("Whose id namespace the key belongs to: key:<API key>, user:<id>, import or survey."),
     )
-    sent = models.JSONField(
-        null=True, blank=True, help_text=_("The item as sent with its key, to tell a replay from a conflict.")
-    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -140,7 +137,8 @@ class Experience(models.Model):
             # The department page: who else reported its negatives, and the latest experiences staff logged.
             # Partial, so each reads its few rows of the period however many experiences there are.
             models.Index(
-                fields=["department", "occurred_on", "reported_from_department"],
+                # occurred_at last, so that a period bounded by it too (on_days) is answered by the index alone
+                fields=["department", "occurred_on", "reported_from_department", "occurred_at"],
                 name="experience_reported_by_others",
                 condition=REPORTED_BY_OTHERS,
             ),
@@ -174,7 +172,7 @@ class ExperienceKey(models.Model):
 
     Apart from the experiences because their table is partitioned by month (docs/scaling.md, step 5),
     and PostgreSQL keeps a unique key only within one partition unless the month is part of it. The
-    experience's time is kept here so that looking up the stored row reads one month's partition.
+    item as first sent is kept here, so that telling a replay from a conflict never reads the experiences.
     """
 
     pk = models.CompositePrimaryKey("idempotency_scope", "external_id")
@@ -182,6 +180,9 @@ class ExperienceKey(models.Model):
     external_id = models.CharField(max_length=100)
     experience = models.ForeignKey(Experience, on_delete=models.CASCADE, db_constraint=False, related_name="+")
     occurred_at = models.DateTimeField()
+    sent = models.JSONField(
+        null=True, blank=True, help_text=_("The item as sent with its key, to tell a replay from a conflict.")
+    )
 
     def __str__(self) -> str:
         return f"{self.idempotency_scope} {self.external_id}"

@@ -68,7 +68,6 @@ INSERT_COLUMNS = (
     "source",
     "external_id",
     "idempotency_scope",
-    "sent",
     "recorded_by_id",
     "reported_from_department_id",
     "api_key_id",
@@ -341,7 +340,7 @@ def _set_aside_known_keys(rows: list[_Row], scope: str, result: BatchResult) -> 
 def _stored_under(scope: str, keys: Collection[str]) -> dict[str, tuple[int, dict | None]]:
     """The experiences (id, sent) already stored under these ids of the writer's namespace, by id."""
     found = ExperienceKey.objects.filter(idempotency_scope=scope, external_id__in=keys)
-    return {key: (pk, sent) for key, pk, sent in found.values_list("external_id", "experience_id", "experience__sent")}
+    return {key: (pk, sent) for key, pk, sent in found.values_list("external_id", "experience_id", "sent")}
 
 
 def _replay(row: _Row, pk: int | None, sent: dict | None) -> ItemResult:
@@ -908,8 +907,8 @@ r AS MATERIALIZED (
     ) AS c ON true
 ),
 claimed AS (
-    INSERT INTO experiences_experiencekey (idempotency_scope, external_id, experience_id, occurred_at)
-    SELECT %(scope)s, r.external_id, r.id, r.occurred_at
+    INSERT INTO experiences_experiencekey (idempotency_scope, external_id, experience_id, occurred_at, sent)
+    SELECT %(scope)s, r.external_id, r.id, r.occurred_at, r.sent
     FROM r CROSS JOIN version
     WHERE r.external_id IS NOT NULL AND r.customer_id IS NOT NULL AND version.version = %(version)s
     ORDER BY r.ord
@@ -946,8 +945,7 @@ FROM r CROSS JOIN version
 LEFT JOIN inserted ON inserted.id = r.id
 -- One index lookup per row: a writer's namespace may hold millions of ids
 LEFT JOIN LATERAL (
-    SELECT e.id, e.sent FROM experiences_experiencekey AS k
-    JOIN experiences_experience AS e ON e.id = k.experience_id AND e.occurred_at = k.occurred_at
+    SELECT k.experience_id AS id, k.sent FROM experiences_experiencekey AS k
     WHERE k.idempotency_scope = %(scope)s AND k.external_id = r.external_id AND k.experience_id <> r.id
     LIMIT 1
 ) AS known ON true
@@ -991,7 +989,6 @@ def _write_portable(
                 source=source,
                 external_id=row.key,
                 idempotency_scope=scope,
-                sent=row.sent if row.key is not None else None,
                 recorded_by_id=writer["recorded_by_id"],
                 reported_from_department_id=_reported_from(writer["reporter_departments"], row.values["department_id"]),
                 api_key_id=writer["api_key_id"],
@@ -1001,9 +998,11 @@ def _write_portable(
         ]
     )
     ExperienceKey.objects.bulk_create(
-        ExperienceKey(idempotency_scope=scope, external_id=e.external_id, experience=e, occurred_at=e.occurred_at)
-        for e in experiences
-        if e.external_id is not None
+        ExperienceKey(
+            idempotency_scope=scope, external_id=row.key, experience=e, occurred_at=e.occurred_at, sent=row.sent
+        )
+        for row, e in zip(rows, experiences, strict=True)
+        if row.key is not None
     )
     for row, experience in zip(rows, experiences, strict=True):
         result.results[row.position] = ItemResult(status="accepted", id=experience.pk, key=row.key)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from experiences.models import Experience, ExperienceChange
+from experiences.models import Experience, ExperienceChange, ExperienceKey
 from feedback.models import Case, CaseComment, CaseEvent, Notice, Response
 from integrations.models import WebhookDelivery
 
@@ -61,7 +61,9 @@ def erase_customer(*, customer: Customer, actor_label: str, via: str, actor=None
         counts = {
             "experience_notes": Experience.objects.filter(customer=customer).exclude(note="").update(note=""),
             # The items as sent (kept to tell an API replay from a conflict) carry notes and names.
-            "experience_payloads": Experience.objects.filter(customer=customer, sent__isnull=False).update(sent=None),
+            "experience_payloads": ExperienceKey.objects.filter(
+                experience_id__in=Experience.objects.filter(customer=customer).values("pk"), sent__isnull=False
+            ).update(sent=None),
             "survey_comments": Response.objects.filter(customer=customer).exclude(comment="").update(comment=""),
             "case_comments": CaseComment.objects.filter(case__customer=customer).update(body=erased),
             "case_resolutions": Case.objects.filter(customer=customer).exclude(resolution="").update(resolution=erased),
@@ -75,8 +77,6 @@ def erase_customer(*, customer: Customer, actor_label: str, via: str, actor=None
                 content_type=ContentType.objects.get_for_model(Customer), object_id=str(customer.pk)
             ).update(object_repr=str(customer), change_message=""),
         }
-        # The items as sent (kept to tell a replay from a conflict) hold the note and the customer's name.
-        Experience.objects.filter(customer=customer, sent__isnull=False).update(sent=None)
         AuditEntry.objects.filter(customer=customer).update(customer=None)
         return AuditEntry.objects.create(
             action=AuditAction.ERASE,

@@ -183,6 +183,7 @@ DELETE_VANISHED_SQL = f"""
 # A full recompute's aggregate of every experience hashes ~1M rows into tens of thousands of
 # groups; with PostgreSQL's default 4 MB it spills to disk in batches (docs/performance.md#scores).
 FULL_WORK_MEM = "64MB"
+FULL_PARALLEL_WORKERS = 2  # the app's connections have none (cxm/settings.py, PG_OPTIONS)
 
 
 # Seconds since 1970 of a stored timestamp, as float8: the only vendor-specific piece of SQL.
@@ -308,7 +309,7 @@ def rescore_all(
                 f"WHERE s.customer_id = {SCORES}.customer_id)"
             )
             with transaction.atomic():
-                _give_work_mem(cursor)
+                _for_full_scans(cursor)
                 _refresh(cursor, ROLLUPS, "day", DAILY_SUMS_SQL.format(where="1 = 1"), {}, ("1 = 1", {}))
                 _roll_up_periods(cursor, None)
                 # Every rollup row may have been rewritten: fresh statistics before the pages plan on them.
@@ -317,6 +318,7 @@ def rescore_all(
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {FULL_SUMS}")
         with transaction.atomic():
+            _for_full_scans(cursor)
             roll_up_surveys(days=None)
         result.days = DailyRollup.objects.values("day").distinct().count()
         _report(progress, total, total)
@@ -331,14 +333,16 @@ def _sum_customers(cursor) -> None:
     both took 5.7 s on one process (docs/performance.md, "Scores").
     """
     with transaction.atomic():
-        _give_work_mem(cursor)
+        _for_full_scans(cursor)
         cursor.execute(f"CREATE TEMPORARY TABLE {FULL_SUMS} AS {CUSTOMER_SUMS_SQL.format(where='1 = 1')}")
 
 
-def _give_work_mem(cursor) -> None:
-    """`FULL_WORK_MEM` for this transaction only, where an aggregate of every experience would spill."""
+def _for_full_scans(cursor) -> None:
+    """For this transaction only, where an aggregate reads every experience: `FULL_WORK_MEM`, so that it
+    does not spill, and parallel workers, which the app's connections do not use."""
     if connection.vendor == "postgresql":
         cursor.execute(f"SET LOCAL work_mem = '{FULL_WORK_MEM}'")
+        cursor.execute(f"SET LOCAL max_parallel_workers_per_gather = {FULL_PARALLEL_WORKERS}")
 
 
 def rewrite_masses() -> int:

@@ -24,7 +24,6 @@ NOT_DESCRIBING = {
     "reported_from_department",
     "api_key",
     "idempotency_scope",
-    "sent",
     "note",
     "impact",
     "positive_mass_norm",

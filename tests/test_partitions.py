@@ -25,6 +25,12 @@ def partition_of(pk: int) -> str:
         return cursor.fetchone()[0]
 
 
+def index_count(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE tablename = %s", [table])
+        return cursor.fetchone()[0]
+
+
 def record(customer, touchpoint, at: datetime, **extra) -> int:
     item = {"customer": customer.external_id, "touchpoint": touchpoint.code, "valence": "positive"}
     item["occurred_at"] = at.isoformat()
@@ -58,6 +64,7 @@ def test_a_back_dated_experience_waits_in_the_default_partition_then_moves_to_it
 
     assert report.created == ["experiences_experience_2025_10"] and report.moved == 1
     assert partition_of(old.id) == "experiences_experience_2025_10"
+    assert index_count("experiences_experience_2025_10") == index_count("experiences_experience")
     moved = Experience.objects.get(pk=old.id)
     assert (moved.note, moved.customer_id) == ("from the old system", customer.pk)
 

@@ -143,7 +143,8 @@ def _store(model, existing: QuerySet, sums: QuerySet) -> None:
     one `INSERT … SELECT`, so a full rebuild's tens of thousands of rows never pass through Python."""
     existing.delete()
     query = sums.query
-    names = list(query.selected)  # the select list's names, in its order
+    assert query.selected is not None  # a values() query: its select list's names, in their order
+    names = list(query.selected)
     quote = connection.ops.quote_name
     columns = ", ".join(quote(model._meta.get_field(name).column) for name in names)
     select, params = query.sql_with_params()

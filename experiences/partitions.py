@@ -1,7 +1,7 @@
 """Monthly partitions of the experience table on PostgreSQL (docs/scaling.md, step 5).
 
 A partition holds one calendar month of the company (midnight to midnight in TIME_ZONE), so a
-period's queries read only its months and old history can be detached whole. A `DEFAULT`
+period's queries read only its months, and VACUUM and index upkeep work a month at a time. A `DEFAULT`
 partition takes any row whose month has no partition yet (a back-dated import); `keep_partitions`
 moves such rows into a partition of their own and makes the months ahead before they are needed.
 SQLite (`make run`) keeps one plain table: there is nothing to do.

@@ -200,7 +200,7 @@ def bench_copy(rows: int, ids: dict[str, Any]) -> float:
             valence = (1, 0, -1)[n % 3]
             impact = 0.9 * valence * (1 + n % 5) + 0.1 * valence * (1 + n % 5)
             sent = json.dumps({"customer": f"C-{n}", "touchpoint": TOUCHPOINT, "valence": valence})
-            keys.write(f"key:bench\tcopy-{run}-{n}\t{pks[n]}\t{moment.isoformat()}\t{sent}\n")
+            keys.write(f"key:bench\tcopy-{run}-{n}\t{pks[n]}\t{sent}\n")
             buffer.write(
                 f"{pks[n]}\t{customer_ids[n % len(customer_ids)]}\t{touchpoint_id}\t{department_id}\tinteraction\t"
                 f"{valence}\t"
@@ -216,8 +216,7 @@ def bench_copy(rows: int, ids: dict[str, Any]) -> float:
         started = time.perf_counter()
         cursor.copy_expert(f"COPY experiences_experience ({columns}) FROM STDIN", io.StringIO(payload))
         cursor.copy_expert(
-            "COPY experiences_experiencekey (idempotency_scope, external_id, experience_id, occurred_at, sent) "
-            "FROM STDIN",
+            "COPY experiences_experiencekey (idempotency_scope, external_id, experience_id, sent) FROM STDIN",
             io.StringIO(key_payload),
         )
     elapsed = time.perf_counter() - started

@@ -179,7 +179,6 @@ class ExperienceKey(models.Model):
     idempotency_scope = models.CharField(max_length=160)
     external_id = models.CharField(max_length=100)
     experience = models.ForeignKey(Experience, on_delete=models.CASCADE, db_constraint=False, related_name="+")
-    occurred_at = models.DateTimeField()
     sent = models.JSONField(
         null=True, blank=True, help_text=_("The item as sent with its key, to tell a replay from a conflict.")
     )

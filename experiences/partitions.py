@@ -16,6 +16,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from scoring.queries import period_after
+
 TABLE = "experiences_experience"
 DEFAULT_PARTITION = f"{TABLE}_default"
 MONTHS_AHEAD = 3  # months made ahead of the current one, so that a write never waits for a partition
@@ -31,10 +33,6 @@ def partition_name(month: date) -> str:
     return f"{TABLE}_{month:%Y_%m}"
 
 
-def next_month(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
-
-
 def day_moments(first: date, last: date) -> tuple[datetime, datetime]:
     """[first instant of `first`, first instant after `last`) in the company's time zone (TIME_ZONE)."""
     zone = timezone.get_default_timezone()
@@ -46,7 +44,7 @@ def day_moments(first: date, last: date) -> tuple[datetime, datetime]:
 
 def month_bounds(month: date) -> tuple[datetime, datetime]:
     """The first instant of the company's month and of the next one."""
-    return day_moments(month, next_month(month) - timedelta(days=1))
+    return day_moments(month, period_after("month", month) - timedelta(days=1))
 
 
 def on_days(first: date, last: date, *, via: str = "") -> Q:
@@ -83,11 +81,11 @@ def keep_partitions(*, since: date | None = None, now: datetime | None = None) -
     month = (since or today).replace(day=1)
     last = today.replace(day=1)
     for _ in range(MONTHS_AHEAD):
-        last = next_month(last)
+        last = period_after("month", last)
     wanted = set()
     while month <= last:
         wanted.add(month)
-        month = next_month(month)
+        month = period_after("month", month)
     wanted |= set(_months_in_default())
     existing = set(_existing_partitions())
     for month in sorted(wanted):

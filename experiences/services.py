@@ -894,7 +894,7 @@ _PER_ROW = {name for name, _type in ROW_COLUMNS}
 # and the answer joins the inserted ids back to the rows, never relying on RETURNING's order.
 # A row with an idempotency key is stored only if its key is claimed (`claimed`): the keys' own
 # table is unique across every month of the partitioned experience table. The statement's snapshot
-# also finds the rows already stored under the same ids (replays), reading one month's partition each.
+# also finds the rows already stored under the same ids (replays), from the keys' table alone.
 WRITE_SQL = f"""
 WITH version AS MATERIALIZED ({CATALOGUE_VERSION_SQL} AS version),
 r AS MATERIALIZED (
@@ -907,8 +907,8 @@ r AS MATERIALIZED (
     ) AS c ON true
 ),
 claimed AS (
-    INSERT INTO experiences_experiencekey (idempotency_scope, external_id, experience_id, occurred_at, sent)
-    SELECT %(scope)s, r.external_id, r.id, r.occurred_at, r.sent
+    INSERT INTO experiences_experiencekey (idempotency_scope, external_id, experience_id, sent)
+    SELECT %(scope)s, r.external_id, r.id, r.sent
     FROM r CROSS JOIN version
     WHERE r.external_id IS NOT NULL AND r.customer_id IS NOT NULL AND version.version = %(version)s
     ORDER BY r.ord
@@ -998,9 +998,7 @@ def _write_portable(
         ]
     )
     ExperienceKey.objects.bulk_create(
-        ExperienceKey(
-            idempotency_scope=scope, external_id=row.key, experience=e, occurred_at=e.occurred_at, sent=row.sent
-        )
+        ExperienceKey(idempotency_scope=scope, external_id=row.key, experience=e, sent=row.sent)
         for row, e in zip(rows, experiences, strict=True)
         if row.key is not None
     )

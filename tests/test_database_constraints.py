@@ -60,12 +60,7 @@ def test_out_of_range_experience_is_rejected_by_the_database(customer, touchpoin
 
 
 def key_of(experience, scope="key:a"):
-    return ExperienceKey(
-        idempotency_scope=scope,
-        external_id=experience.external_id,
-        experience=experience,
-        occurred_at=experience.occurred_at,
-    )
+    return ExperienceKey(idempotency_scope=scope, external_id=experience.external_id, experience=experience)
 
 
 def test_an_idempotency_key_is_claimed_once_in_a_namespace_whatever_the_month(customer, touchpoint):

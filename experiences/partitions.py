@@ -72,7 +72,8 @@ def is_partitioned() -> bool:
 
 def keep_partitions(*, since: date | None = None, now: datetime | None = None) -> PartitionReport:
     """Make every month from `since` (default: this month) to MONTHS_AHEAD ahead, and give each month
-    found in the default partition a partition of its own. Idempotent; each month in its own transaction.
+    found in the default partition a partition of its own, then refresh the whole table's statistics.
+    Idempotent; each month in its own transaction.
     """
     report = PartitionReport()
     if not is_partitioned():
@@ -92,6 +93,10 @@ def keep_partitions(*, since: date | None = None, now: datetime | None = None) -
         if partition_name(month) not in existing:
             report.moved += _create(month)
             report.created.append(partition_name(month))
+    with connection.cursor() as cursor:
+        # Autovacuum analyses each partition, never the partitioned table: the statistics of all the
+        # months together (the estimates of every aggregate over them) come from this run alone.
+        cursor.execute(f"ANALYZE {TABLE}")
     return report
 
 

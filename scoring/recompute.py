@@ -310,10 +310,12 @@ def rescore_all(
             )
             with transaction.atomic():
                 _for_full_scans(cursor)
-                _refresh(cursor, ROLLUPS, "day", DAILY_SUMS_SQL.format(where="1 = 1"), {}, ("1 = 1", {}))
-                _roll_up_periods(cursor, None)
-                # Every rollup row may have been rewritten: fresh statistics before the pages plan on them.
-                for table in (ROLLUPS, *PERIOD_TABLES.values()):
+                daily = DAILY_SUMS_SQL.format(where="1 = 1")
+                written = {ROLLUPS: _refresh(cursor, ROLLUPS, "day", daily, {}, ("1 = 1", {}))}
+                written |= _roll_up_periods(cursor, None)
+                # After a change of weights every row is rewritten: fresh statistics before the pages plan on
+                # them. A night that changed nothing skips the ANALYZE (0.1 s at 1,000,000 experiences).
+                for table in (table for table, rows in written.items() if rows):
                     cursor.execute(f"ANALYZE {table}")
         finally:
             cursor.execute(f"DROP TABLE IF EXISTS {FULL_SUMS}")
@@ -413,13 +415,15 @@ def _roll_up(cursor, days: Sequence[date]) -> None:
     _roll_up_periods(cursor, days)
 
 
-def _roll_up_periods(cursor, days: Sequence[date] | None) -> None:
-    """Recompute the weekly and monthly rollups of `days` (None: all) from the daily ones."""
+def _roll_up_periods(cursor, days: Sequence[date] | None) -> dict[str, int]:
+    """Recompute the weekly and monthly rollups of `days` (None: all) from the daily ones; the rows written
+    per table."""
     adapt = connection.ops.adapt_datefield_value
+    written = {}
     for key, table in PERIOD_TABLES.items():
         bucket = PERIOD_START[connection.vendor][key]
         if days is None:
-            _refresh(
+            written[table] = _refresh(
                 cursor, table, key, PERIOD_SUMS_SQL.format(bucket=bucket, key=key, where="1 = 1"), {}, ("1 = 1", {})
             )
             continue
@@ -429,21 +433,27 @@ def _roll_up_periods(cursor, days: Sequence[date] | None) -> None:
         where = f"day >= %(first)s AND day < %(after)s AND {periods}"
         params |= {"first": adapt(starts[0]), "after": adapt(period_after(key, starts[-1]))}
         scope = _in(key, [adapt(d) for d in starts])
-        _refresh(cursor, table, key, PERIOD_SUMS_SQL.format(bucket=bucket, key=key, where=where), params, scope)
+        written[table] = _refresh(
+            cursor, table, key, PERIOD_SUMS_SQL.format(bucket=bucket, key=key, where=where), params, scope
+        )
+    return written
 
 
 def _refresh(
     cursor, table: str, key: str, sums_sql: str, params: dict[str, Any], scope: tuple[str, dict[str, Any]]
-) -> None:
+) -> int:
     """Make the rollups of `table` that `scope` selects equal the sums: one aggregate into a temporary table,
-    then an upsert of what changed and a delete of the keys no longer there, both against that table."""
+    then an upsert of what changed and a delete of the keys no longer there, both against that table.
+    Returns the number of rows written (upserted or deleted)."""
     cursor.execute(f"DROP TABLE IF EXISTS {ROLLUP_SUMS_TABLE}")
     cursor.execute(f"CREATE TEMPORARY TABLE {ROLLUP_SUMS_TABLE} AS {sums_sql}", params)
-    cursor.execute(f"ANALYZE {ROLLUP_SUMS_TABLE}")
     cursor.execute(UPSERT_ROLLUPS_SQL.format(table=table, key=key), {"same": SAME_SUM})
+    written = cursor.rowcount
     where, scope_params = scope
     cursor.execute(DELETE_VANISHED_SQL.format(table=table, key=key, where=where), scope_params)
+    written += cursor.rowcount
     cursor.execute(f"DROP TABLE {ROLLUP_SUMS_TABLE}")
+    return written
 
 
 def _marked(model: type[CustomerMark] | type[DayMark], field: str, limit: int) -> tuple[list[Any], list[int]]:

@@ -99,3 +99,24 @@ def test_the_daily_task_makes_the_months_ahead_before_they_are_needed():
         done = tasks.keep_partitions.delay().get()
     assert done["created"] >= 4
     assert "experiences_experience_2027_09" in partitions._existing_partitions()
+
+
+def test_the_daily_run_gives_the_planner_the_count_of_rollup_keys(customer, touchpoint):
+    """Autovacuum never analyses the partitioned table itself: the daily run does, with the statistics
+    of the rollup key's columns together, so the planner sizes the rollups' aggregate of every month
+    (and runs it in parallel where it is large, docs/performance.md)."""
+    from scoring.recompute import DAILY_SUMS_SQL
+
+    partitions.keep_partitions(now=NOW)
+    stages = ("perception", "interaction", "remembrance")
+    for day in range(12):  # one stage a day: 12 keys, where the columns one by one suggest 12 × 3
+        record(customer, touchpoint, NOW - timedelta(days=day), stage=stages[day % 3])
+        record(customer, touchpoint, NOW - timedelta(days=day, hours=1), stage=stages[day % 3])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer")  # a plain table: autovacuum's work
+
+        partitions.keep_partitions(now=NOW)
+
+        cursor.execute("EXPLAIN (FORMAT JSON) " + DAILY_SUMS_SQL.format(where="1 = 1"))
+        estimate = cursor.fetchone()[0][0]["Plan"]["Plan Rows"]
+    assert estimate == 12

@@ -177,6 +177,32 @@ def test_the_full_recompute_rebuilds_the_same_rows(varied):
     assert_rollups_equal_answers(varied["now"], department_ids=None)
 
 
+def test_a_full_recompute_rewrites_only_the_rows_that_are_wrong(varied):
+    """The nightly rebuild keeps every right row as it is (the same row, not a copy: nothing to write),
+    counts an invitation whose touchpoint was deleted (no department) once, corrects a wrong row and
+    removes a row no answer or invitation gives any more."""
+    orphan = Invitation.objects.filter(sent_at__isnull=False).order_by("pk").first()
+    Invitation.objects.filter(pk=orphan.pk).update(department=None, touchpoint=None)  # as on_delete=SET_NULL does
+    rescore_all()
+    models = (SurveyRollup, WeeklySurveyRollup, MonthlySurveyRollup, InvitationRollup)
+    right = {model: sorted(model.objects.values_list(), key=str) for model in models}
+    assert InvitationRollup.objects.filter(department=None, touchpoint=None).exists()
+    wrong = SurveyRollup.objects.order_by("pk").first()
+    SurveyRollup.objects.filter(pk=wrong.pk).update(responses=wrong.responses + 7)
+    stray = InvitationRollup.objects.create(day=wrong.day - timedelta(days=400), survey_id=orphan.survey_id, sent=3)
+
+    rescore_all()
+
+    after = {model: sorted(model.objects.values_list(), key=str) for model in models}
+    assert after[SurveyRollup] != right[SurveyRollup]  # the corrected row is a new row...
+    assert sorted(row[1:] for row in after[SurveyRollup]) == sorted(row[1:] for row in right[SurveyRollup])  # ...as it was
+    assert {model: rows for model, rows in after.items() if model is not SurveyRollup} == {
+        model: rows for model, rows in right.items() if model is not SurveyRollup
+    }
+    assert not InvitationRollup.objects.filter(pk=stray.pk).exists()
+    assert_rollups_equal_answers(varied["now"], department_ids=None)
+
+
 def test_an_answer_shows_on_the_dashboard_as_soon_as_its_experience_does(
     client, varied, django_capture_on_commit_callbacks
 ):

@@ -7,9 +7,10 @@ does, and `rescore_all` rebuilds them all. An answer marks its experience's day 
 path does) and the day its invitation was sent; sending marks the day it was sent; matching
 notes to themes marks the days of the experiences it found a theme in (feedback/themes.py).
 
-Recomputed from the rows, never incremented: safe to run twice or concurrently. A day's rows are
-replaced, not upserted: an invitation's department or touchpoint may be empty, and SQLite has no
-unique key that treats empty values as equal.
+Recomputed from the rows, never incremented: safe to run twice or concurrently. A stored row that
+differs from the recomputed sums is deleted and the sums inserted, rather than upserted: an
+invitation's department or touchpoint may be empty, and SQLite has no unique key that treats
+empty values as equal.
 """
 
 from __future__ import annotations

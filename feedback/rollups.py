@@ -141,21 +141,29 @@ def _roll_up_weeks_and_months(days: Sequence[date] | None) -> None:
 
 
 def _store(model, existing: QuerySet, sums: QuerySet) -> None:
-    """Make the rows `existing` selects equal to `sums`, a values() query named like the model's fields,
-    writing only the rows that differ.
+    """Make the rows `existing` selects equal to `sums`, a values() query named like the model's fields.
 
-    The sums go into a temporary table first: PostgreSQL reads the experiences for it in parallel,
-    where an `INSERT … SELECT` runs on one process. Then one `DELETE` of the rows not among the sums
-    and one `INSERT` of the sums not among the rows: a nightly rebuild that changes nothing writes
+    A few dirty days: their rows are deleted and the sums inserted, one `INSERT … SELECT`; cheaper
+    than comparing them. Every day (`rescore_all`, nightly): only the rows that differ are written.
+    The sums go into a temporary table first (PostgreSQL reads the experiences for it in parallel,
+    where an `INSERT … SELECT` runs on one process), then one `DELETE` of the stored rows not among
+    them and one `INSERT` of the sums not among the rows, so a night that changes nothing writes
     nothing, where replacing every row cost a second of WAL at the commit (docs/performance.md).
-    Rows match on every column, nullable ones (an invitation's department) through `COALESCE`, which
-    PostgreSQL can still hash; the ids are positive, so 0 stands for none.
+    Rows match on every column, nullable ones (an invitation's department) through `COALESCE`,
+    which PostgreSQL can still hash; the ids are positive, so 0 stands for none.
     """
     query = sums.query
     assert query.selected is not None  # a values() query: its select list's names, in their order
     quote = connection.ops.quote_name
     pairs = [(quote(name), model._meta.get_field(name)) for name in query.selected]
     columns = ", ".join(quote(field.column) for _, field in pairs)
+    table = quote(model._meta.db_table)
+    select, params = query.sql_with_params()
+    if existing.query.has_filters():
+        existing.delete()
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)
+        return
     found = ", ".join(name for name, _ in pairs)
 
     def same(row: str) -> str:
@@ -166,17 +174,10 @@ def _store(model, existing: QuerySet, sums: QuerySet) -> None:
             for column in [quote(field.column)]
         )
 
-    table = quote(model._meta.db_table)
-    select, params = query.sql_with_params()
-    chosen, chosen_params = existing.values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {FOUND_TABLE}")
         cursor.execute(f"CREATE TEMPORARY TABLE {FOUND_TABLE} AS {select}", params)
-        scope = f"{quote(model._meta.pk.column)} IN ({chosen}) AND " if existing.query.has_filters() else ""
-        cursor.execute(
-            f"DELETE FROM {table} WHERE {scope}NOT EXISTS (SELECT 1 FROM {FOUND_TABLE} f WHERE {same(table)})",
-            chosen_params,
-        )
+        cursor.execute(f"DELETE FROM {table} WHERE NOT EXISTS (SELECT 1 FROM {FOUND_TABLE} f WHERE {same(table)})")
         cursor.execute(
             f"INSERT INTO {table} ({columns}) SELECT {found} FROM {FOUND_TABLE} f "
             f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {same('t')})"

@@ -16,7 +16,7 @@ empty values as equal.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from functools import reduce
 from operator import or_
 
@@ -26,7 +26,7 @@ from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from experiences.models import Valence
-from experiences.partitions import on_days
+from experiences.partitions import day_moments, on_days
 from scoring.queries import period_after, period_start
 
 from .models import (
@@ -52,9 +52,7 @@ def sent_day(sent_at: datetime) -> date:
 
 def _sent_on(days: Sequence[date]) -> Q:
     """Sent on one of `days`, as ranges of `sent_at` (its index serves them, where `sent_at__date` would not)."""
-    midnight = [timezone.make_aware(datetime.combine(day, time.min)) for day in days]
-    after = [timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min)) for day in days]
-    return reduce(or_, (Q(sent_at__gte=a, sent_at__lt=b) for a, b in zip(midnight, after, strict=True)), Q(pk__in=[]))
+    return reduce(or_, (Q(sent_at__gte=a, sent_at__lt=b) for a, b in map(day_moments, days, days)), Q(pk__in=[]))
 
 
 def roll_up_surveys(*, days: Sequence[date] | None) -> None:
@@ -69,18 +67,16 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
     answers = Response.objects.filter(experience__isnull=False)
     invitations = Invitation.objects.filter(sent_at__isnull=False)
     mentions = ExperienceTheme.objects.all()
-    answer_rows = SurveyRollup.objects.all()
-    invitation_rows = InvitationRollup.objects.all()
-    theme_rows = ThemeRollup.objects.all()
+    answer_rows = invitation_rows = theme_rows = None  # every row
     if days is not None:
         days = list(days)
         months = on_days(min(days), max(days), via="experience__") if days else Q(pk__in=[])
         answers = answers.filter(months, experience__occurred_on__in=days)
         invitations = invitations.filter(_sent_on(days))
         mentions = mentions.filter(months, experience__occurred_on__in=days)
-        answer_rows = answer_rows.filter(day__in=days)
-        invitation_rows = invitation_rows.filter(day__in=days)
-        theme_rows = theme_rows.filter(day__in=days)
+        answer_rows = SurveyRollup.objects.filter(day__in=days)
+        invitation_rows = InvitationRollup.objects.filter(day__in=days)
+        theme_rows = ThemeRollup.objects.filter(day__in=days)
     found = (
         answers.values(
             day=F("experience__occurred_on"),
@@ -130,21 +126,22 @@ def _roll_up_weeks_and_months(days: Sequence[date] | None) -> None:
     """Sum the daily survey rollups again into the weeks and months of `days` (None: every one)."""
     for model, key, trunc in PERIODS:
         daily = SurveyRollup.objects.annotate(**{key: trunc("day")})
-        existing = model.objects.all()
+        existing = None  # every row
         if days is not None:
             starts = sorted({period_start(key, day) for day in days})
             # The day range lets the key's index narrow the scan; the IN keeps only the chosen periods.
             daily = daily.filter(day__gte=starts[0], day__lt=period_after(key, starts[-1]), **{f"{key}__in": starts})
-            existing = existing.filter(**{f"{key}__in": starts})
+            existing = model.objects.filter(**{f"{key}__in": starts})
         sums = daily.values(key, *SURVEY_KEY).annotate(**{name: Sum(name) for name in SCORE_SUMS}).order_by()
         _store(model, existing, sums)
 
 
-def _store(model, existing: QuerySet, sums: QuerySet) -> None:
-    """Make the rows `existing` selects equal to `sums`, a values() query named like the model's fields.
+def _store(model, existing: QuerySet | None, sums: QuerySet) -> None:
+    """Make the rows `existing` selects (None: every row) equal to `sums`, a values() query named like
+    the model's fields.
 
     A few dirty days: their rows are deleted and the sums inserted, one `INSERT … SELECT`; cheaper
-    than comparing them. Every day (`rescore_all`, nightly): only the rows that differ are written.
+    than comparing them. Every row (`rescore_all`, nightly): only the rows that differ are written.
     The sums go into a temporary table first (PostgreSQL reads the experiences for it in parallel,
     where an `INSERT … SELECT` runs on one process), then one `DELETE` of the stored rows not among
     them and one `INSERT` of the sums not among the rows, so a night that changes nothing writes
@@ -155,23 +152,27 @@ def _store(model, existing: QuerySet, sums: QuerySet) -> None:
     query = sums.query
     assert query.selected is not None  # a values() query: its select list's names, in their order
     quote = connection.ops.quote_name
-    pairs = [(quote(name), model._meta.get_field(name)) for name in query.selected]
-    columns = ", ".join(quote(field.column) for _, field in pairs)
+    # (the sums' column, the table's column, whether it may be empty)
+    pairs = [
+        (quote(name), quote(field.column), field.null)
+        for name in query.selected
+        for field in [model._meta.get_field(name)]
+    ]
+    columns = ", ".join(column for _, column, _ in pairs)
     table = quote(model._meta.db_table)
     select, params = query.sql_with_params()
-    if existing.query.has_filters():
+    if existing is not None:
         existing.delete()
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {table} ({columns}) {select}", params)
         return
-    found = ", ".join(name for name, _ in pairs)
+    found = ", ".join(name for name, _, _ in pairs)
 
     def same(row: str) -> str:
         """The found sums `f` equal the stored `row`: every column."""
         return " AND ".join(
-            f"COALESCE(f.{name}, 0) = COALESCE({row}.{column}, 0)" if field.null else f"f.{name} = {row}.{column}"
-            for name, field in pairs
-            for column in [quote(field.column)]
+            f"COALESCE(f.{name}, 0) = COALESCE({row}.{column}, 0)" if null else f"f.{name} = {row}.{column}"
+            for name, column, null in pairs
         )
 
     with connection.cursor() as cursor:

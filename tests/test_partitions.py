@@ -13,6 +13,7 @@ from django.utils import timezone
 from experiences import partitions, tasks
 from experiences.models import Experience
 from experiences.services import record_experiences
+from scoring.recompute import DAILY_SUMS_SQL
 
 pytestmark = pytest.mark.django_db
 
@@ -105,8 +106,6 @@ def test_the_daily_run_gives_the_planner_the_count_of_rollup_keys(customer, touc
     """Autovacuum never analyses the partitioned table itself: the daily run does, with the statistics
     of the rollup key's columns together, so the planner sizes the rollups' aggregate of every month
     (and runs it in parallel where it is large, docs/performance.md)."""
-    from scoring.recompute import DAILY_SUMS_SQL
-
     partitions.keep_partitions(now=NOW)
     stages = ("perception", "interaction", "remembrance")
     for day in range(12):  # one stage a day: 12 keys, where the columns one by one suggest 12 × 3

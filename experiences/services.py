@@ -455,7 +455,8 @@ def _validate(
     def fail(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
-    for unknown in sorted((name for name in item if name not in ITEM_FIELDS), key=str):
+    unknown_names = () if ITEM_FIELDS.issuperset(item) else (name for name in item if name not in ITEM_FIELDS)
+    for unknown in sorted(unknown_names, key=str):
         fail(
             printable(str(unknown)),
             _("unknown field; allowed fields are %(fields)s") % {"fields": ", ".join(sorted(ITEM_FIELDS))},
@@ -777,7 +778,7 @@ def _charged(owners: Collection[int], primary: int | None, reporters: Sequence[i
     """Who answers for an entry that names no department: the touchpoint's primary owner, unless the
     person logging belongs to a co-owning department and not to the primary: then theirs (the first
     by name). Imports and API keys have no departments, so theirs go to the primary owner."""
-    if primary in reporters:
+    if not reporters or primary in reporters:
         return primary
     return next((pk for pk in reporters if pk in owners), primary)
 
@@ -809,19 +810,16 @@ def _write(
     if connection.vendor != "postgresql":
         return _write_portable(rows, source, scope, writer, now, result)
     reporter_departments = writer["reporter_departments"]
-    documents = []
-    for row in rows:
-        v = row.values
-        document = {name: v[name] for name in ROW_VALUES}
-        document["occurred_at"] = v["occurred_at"].isoformat()
-        document["occurred_on"] = v["occurred_on"].isoformat()
-        document["customer_ref"] = row.customer_ref
-        document["external_id"] = row.key
-        document["sent"] = row.sent if row.key is not None else None
-        document["reported_from_department_id"] = _reported_from(reporter_departments, v["department_id"])
-        documents.append(document)
+    values = [row.values for row in rows]
+    columns: dict[str, list[Any]] = {name: [v[name] for v in values] for name in ROW_VALUES}
+    columns["occurred_at"] = [v["occurred_at"].isoformat() for v in values]
+    columns["occurred_on"] = [v["occurred_on"].isoformat() for v in values]
+    columns["customer_ref"] = [row.customer_ref for row in rows]
+    columns["external_id"] = [row.key for row in rows]
+    columns["sent"] = [row.sent if row.key is not None else None for row in rows]
+    columns["reported_from_department_id"] = [_reported_from(reporter_departments, v["department_id"]) for v in values]
     params = {
-        "rows": json.dumps(documents),
+        **{f"column_{name}": json.dumps(columns[name]) for name, _type in ROW_COLUMNS},
         "version": catalogue.version,
         "source": source,
         "idempotency_scope": scope,
@@ -856,8 +854,10 @@ def _write(
     return stored
 
 
-# The per-row columns of WRITE_SQL and their types: the rows travel as one JSON array of objects,
-# which PostgreSQL reads in one pass (a parameter per value would be parsed as thousands of literals).
+# The per-row columns of WRITE_SQL and their types. The rows travel column by column, each column one
+# JSON array, zipped back into rows by PostgreSQL (ROWS FROM … WITH ORDINALITY): half the bytes of an
+# array of objects, which repeats every name in every row, and half its parsing (docs/performance.md);
+# a parameter per value would be parsed as thousands of literals.
 ROW_COLUMNS = (
     ("customer_ref", "text"),
     ("touchpoint_id", "bigint"),
@@ -898,8 +898,9 @@ _PER_ROW = {name for name, _type in ROW_COLUMNS}
 WRITE_SQL = f"""
 WITH version AS MATERIALIZED ({CATALOGUE_VERSION_SQL} AS version),
 r AS MATERIALIZED (
-    SELECT nextval('experiences_experience_id_seq'::regclass) AS id, u.*, c.id AS customer_id
-    FROM ROWS FROM (json_to_recordset(%(rows)s::json) AS ({", ".join(f"{name} {kind}" for name, kind in ROW_COLUMNS)}))
+    SELECT nextval('experiences_experience_id_seq'::regclass) AS id, u.ord,
+        {", ".join(f"u.{name}::{kind} AS {name}" for name, kind in ROW_COLUMNS)}, c.id AS customer_id
+    FROM ROWS FROM ({", ".join(f"json_array_elements_text(%(column_{name})s::json)" for name, _kind in ROW_COLUMNS)})
         WITH ORDINALITY AS u({", ".join(name for name, _kind in ROW_COLUMNS)}, ord)
     -- One index lookup per row (LIMIT 1 keeps the planner from hashing the whole customers table)
     LEFT JOIN LATERAL (
@@ -943,10 +944,11 @@ follow_up AS (
 SELECT r.ord, inserted.id, r.customer_id, known.id, known.sent::text, version.version
 FROM r CROSS JOIN version
 LEFT JOIN inserted ON inserted.id = r.id
--- One index lookup per row: a writer's namespace may hold millions of ids
+-- One index lookup per row not inserted (a writer's namespace may hold millions of ids)
 LEFT JOIN LATERAL (
     SELECT k.experience_id AS id, k.sent FROM experiences_experiencekey AS k
-    WHERE k.idempotency_scope = %(scope)s AND k.external_id = r.external_id AND k.experience_id <> r.id
+    WHERE inserted.id IS NULL
+        AND k.idempotency_scope = %(scope)s AND k.external_id = r.external_id AND k.experience_id <> r.id
     LIMIT 1
 ) AS known ON true
 ORDER BY r.ord

@@ -115,6 +115,27 @@ def test_rescoring_works_off_every_mark():
     assert not DayMark.objects.exists()
 
 
+def test_a_mark_whose_customer_is_gone_is_worked_off(customer, touchpoint):
+    """Marks carry no database constraint (a write's experience checks its customer): a mark left by a
+    customer removed outside Django is worked off like any other, and Django's delete takes the marks."""
+    record_experiences(items=[experience(customer, touchpoint, "negative")], source="api")
+    gone = CustomerFactory()
+    CustomerMark.objects.create(customer=gone)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # a constraint would refuse this delete here
+        cursor.execute("DELETE FROM customers_customer WHERE id = %s", [gone.pk])
+
+    rescore_dirty()
+
+    assert not CustomerMark.objects.exists()
+    assert CustomerScore.objects.get(customer=customer).recovery_debt > 0
+    assert not CustomerScore.objects.filter(customer_id=gone.pk).exists()
+    other = CustomerFactory()
+    mark_for_rescore(customer_ids=[other.pk], days=[])
+    other.delete()
+    assert not CustomerMark.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_write_landing_mid_rescore_keeps_its_mark_and_is_scored(customer, touchpoint, monkeypatch):
     monkeypatch.setattr("outbox.services.wake", lambda: None)  # the writes' dispatch messages are on their way

@@ -1,14 +1,15 @@
-"""How a batch's rows reach PostgreSQL (not a test): one JSON document against COPY into a temporary table.
+"""How a batch's rows reach PostgreSQL (not a test): a JSON array per column, one JSON document, or COPY.
 
     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/cxm_ingest_bench .venv/bin/python bench/row_transfer.py
 
 The database is bench/ingest.py's (the same BENCH_DATABASE_URL).
 
 Sends 1,000 rows shaped like the write statement's (experiences.services.ROW_COLUMNS) 30 times
-each way, alternating, and prints the median time until PostgreSQL has read them into rows:
-`json_to_recordset` of one `json.dumps` (what WRITE_SQL does), and COPY of the same rows into a
-temporary table (what a two-statement write would do before its INSERT … SELECT). Nothing is
-written to the database's tables.
+each way, alternating, and prints the median time from Python's rows until PostgreSQL has read
+them into typed rows: one JSON array per column (`column_params`, read by ROWS_SQL: what
+WRITE_SQL does), `json_to_recordset` of one `json.dumps` of the rows as objects (what it did
+before), and COPY of the same rows into a temporary table (what a two-statement write would do
+before its INSERT … SELECT). Nothing is written to the database's tables.
 """
 
 import io
@@ -27,7 +28,7 @@ import django  # noqa: E402
 
 django.setup()
 from bench.ingest import connect  # noqa: E402
-from experiences.services import ROW_COLUMNS  # noqa: E402
+from experiences.services import ROW_COLUMNS, ROWS_SQL, column_params  # noqa: E402
 
 ROWS, SAMPLES = 1000, 30
 DEFINITION = ", ".join(f"{name} {kind}" for name, kind in ROW_COLUMNS)
@@ -53,6 +54,15 @@ def copy_field(value) -> str:
         return "\\N"
     text = json.dumps(value) if isinstance(value, dict) else str(value)
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def as_columns(cursor) -> float:
+    batch = rows()
+    started = time.perf_counter()
+    params = column_params({name: [row[name] for row in batch] for name, _kind in ROW_COLUMNS})
+    cursor.execute(f"SELECT count(*) FROM {ROWS_SQL}", params)
+    assert cursor.fetchone()[0] == ROWS
+    return time.perf_counter() - started
 
 
 def as_json(cursor) -> float:
@@ -82,14 +92,19 @@ def main() -> None:
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMP TABLE batch_rows ({DEFINITION}, ord serial)")
-        times: dict[str, list[float]] = {"json_to_recordset": [], "COPY into a temporary table": []}
+        ways = {
+            "a JSON array per column": as_columns,
+            "json_to_recordset": as_json,
+            "COPY into a temporary table": as_copy,
+        }
+        times: dict[str, list[float]] = {name: [] for name in ways}
         for _ in range(SAMPLES):
-            times["json_to_recordset"].append(as_json(cursor))
-            times["COPY into a temporary table"].append(as_copy(cursor))
+            for name, way in ways.items():
+                times[name].append(way(cursor))
     medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
+    copy = medians["COPY into a temporary table"]
     for name, ms in medians.items():
-        print(f"{name:<30} median {ms:6.2f} ms for {ROWS:,} rows")
-    print(f"ratio JSON / COPY: {medians['json_to_recordset'] / medians['COPY into a temporary table']:.2f}")
+        print(f"{name:<30} median {ms:6.2f} ms for {ROWS:,} rows ({ms / copy:.2f} x COPY)")
 
 
 if __name__ == "__main__":

@@ -819,7 +819,7 @@ def _write(
     columns["sent"] = [row.sent if row.key is not None else None for row in rows]
     columns["reported_from_department_id"] = [_reported_from(reporter_departments, v["department_id"]) for v in values]
     params = {
-        **{f"column_{name}": json.dumps(columns[name]) for name, _type in ROW_COLUMNS},
+        **column_params(columns),
         "version": catalogue.version,
         "source": source,
         "idempotency_scope": scope,
@@ -888,8 +888,21 @@ ROW_VALUES = (
     "positive_mass_norm",
     "negative_mass_norm",
 )
+# The rows as WRITE_SQL reads them (`u`, typed, with their ordinal `ord`), from `column_params`.
+ROWS_SQL = f"""(
+    SELECT u.ord, {", ".join(f"u.{name}::{kind} AS {name}" for name, kind in ROW_COLUMNS)}
+    FROM ROWS FROM ({", ".join(f"json_array_elements_text(%(column_{name})s::json)" for name, _kind in ROW_COLUMNS)})
+        WITH ORDINALITY AS u({", ".join(name for name, _kind in ROW_COLUMNS)}, ord)
+) AS u"""
 FOLLOW_UP = "experiences.services.follow_up"
 _PER_ROW = {name for name, _type in ROW_COLUMNS}
+
+
+def column_params(columns: Mapping[str, Sequence[Any]]) -> dict[str, str]:
+    """ROWS_SQL's parameters: each of ROW_COLUMNS' values, in row order, as one JSON array."""
+    return {f"column_{name}": json.dumps(columns[name]) for name, _kind in ROW_COLUMNS}
+
+
 # Rows become ids by an explicit ordinal: each row draws its id from the sequence first (`r`),
 # and the answer joins the inserted ids back to the rows, never relying on RETURNING's order.
 # A row with an idempotency key is stored only if its key is claimed (`claimed`): the keys' own
@@ -898,10 +911,8 @@ _PER_ROW = {name for name, _type in ROW_COLUMNS}
 WRITE_SQL = f"""
 WITH version AS MATERIALIZED ({CATALOGUE_VERSION_SQL} AS version),
 r AS MATERIALIZED (
-    SELECT nextval('experiences_experience_id_seq'::regclass) AS id, u.ord,
-        {", ".join(f"u.{name}::{kind} AS {name}" for name, kind in ROW_COLUMNS)}, c.id AS customer_id
-    FROM ROWS FROM ({", ".join(f"json_array_elements_text(%(column_{name})s::json)" for name, _kind in ROW_COLUMNS)})
-        WITH ORDINALITY AS u({", ".join(name for name, _kind in ROW_COLUMNS)}, ord)
+    SELECT nextval('experiences_experience_id_seq'::regclass) AS id, u.*, c.id AS customer_id
+    FROM {ROWS_SQL}
     -- One index lookup per row (LIMIT 1 keeps the planner from hashing the whole customers table)
     LEFT JOIN LATERAL (
         SELECT id FROM customers_customer WHERE external_id = u.customer_ref LIMIT 1

@@ -181,7 +181,7 @@ def responses(reader: Reader) -> QuerySet[Response]:
     """Survey answers about the reader's departments' touchpoints; managers, admins and API keys."""
     if not (reader.manages or reader.role == "key"):
         return Response.objects.none()
-    return Response.objects.filter(_in_departments(reader, "experience__department_id"))
+    return Response.objects.filter(_in_departments(reader, "department_id"))
 
 
 def suggestions(reader: Reader) -> QuerySet[LadderSuggestion]:

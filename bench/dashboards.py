@@ -95,12 +95,14 @@ def load_answers(answers: int) -> None:
         cursor.execute(
             f"""
             INSERT INTO {tables[Response]} (invitation_id, survey_id, customer_id, score, comment,
-                                            follow_up_answer, language, flagged, experience_id, created_at)
+                                            follow_up_answer, language, flagged, experience_id, department_id,
+                                            created_at)
             SELECT i.id, i.survey_id, i.customer_id,
                    CASE a.kind WHEN 0 THEN floor(random() * 11) WHEN 1 THEN 1 + floor(random() * 5)
                                ELSE 1 + floor(random() * 7) END,
-                   '', '', 'en', false, i.experience_id, i.answered_at
+                   '', '', 'en', false, i.experience_id, x.department_id, i.answered_at
             FROM {tables[Invitation]} i JOIN bench_answer a ON a.experience_id = i.experience_id
+            JOIN experiences_experience x ON x.id = a.experience_id
             """
         )
         cursor.execute(

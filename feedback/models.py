@@ -292,6 +292,19 @@ class Response(models.Model):
         db_constraint=False,
         related_name="survey_response",
     )
+    # Who sees the answer (accounts.access.responses), on the answer's own row: a page of answers is
+    # filtered without joining each one to its experience, which PostgreSQL would look up in every
+    # monthly partition (docs/performance.md). Copied when answered; a survey's experience is never
+    # re-charged (only its logger may correct an experience, and nobody logs a survey's).
+    department = models.ForeignKey(
+        "touchpoints.Department",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_index=False,
+        related_name="+",
+        help_text=_("The department its experience is charged to."),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

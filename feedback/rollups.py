@@ -79,8 +79,8 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
         theme_rows = ThemeRollup.objects.filter(day__in=days)
     found = (
         answers.values(
+            "department_id",  # the answer's copy of its experience's department (feedback.models.Response)
             day=F("experience__occurred_on"),
-            department_id=F("experience__department_id"),
             touchpoint_id=F("experience__touchpoint_id"),
             stage=F("experience__stage"),
             segment=F("experience__customer__segment"),

@@ -402,7 +402,8 @@ def record_response(
         outcome = result.results[0]
         if outcome.id is not None:
             response.experience_id = outcome.id
-            response.save(update_fields=["experience"])
+            response.department_id = Experience.objects.values_list("department_id", flat=True).get(pk=outcome.id)
+            response.save(update_fields=["experience", "department"])
             if comment:
                 themes.match_notes([(outcome.id, timezone.localdate(now), comment, language)])
         else:  # e.g. the touchpoint was retired since the survey was made: keep the answer all the same

@@ -90,3 +90,43 @@ def test_rescoring_marks_pending_at_the_upgrade_are_carried_over():
 
     assert list(CustomerMark.objects.values_list("customer__external_id", flat=True)) == ["ACME-1"]
     assert [str(day) for day in DayMark.objects.values_list("day", flat=True)] == ["2026-11-28"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_answers_stored_before_the_upgrade_take_their_experience_department():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from experiences.services import record_experiences
+
+    from .factories import CustomerFactory, TouchpointFactory
+
+    touchpoint = TouchpointFactory()
+    customer = CustomerFactory()
+    item = {"customer": customer.external_id, "touchpoint": touchpoint.code, "valence": "negative"}
+    moment = record_experiences(items=[item], source="survey").results[0].id
+    executor = MigrationExecutor(connection)
+    before = [("feedback", "0009_theme_rollup_index_with_sums")]
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        survey = old.get_model("feedback", "Survey").objects.create(
+            slug="delivery-nps", name="Delivery", kind="nps", touchpoint_id=touchpoint.pk
+        )
+        Invitation, Response = old.get_model("feedback", "Invitation"), old.get_model("feedback", "Response")
+        for experience_id in (moment, None):
+            invitation = Invitation.objects.create(
+                survey=survey, customer_id=customer.pk, expires_at="2099-01-15T10:00:00+00:00"
+            )
+            Response.objects.create(
+                invitation=invitation, survey=survey, customer_id=customer.pk, score=3, experience_id=experience_id
+            )
+    finally:  # the next tests need the whole schema, whatever happened here
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from feedback.models import Response as Answer
+
+    charged = touchpoint.owners.get(primary=True).department_id
+    assert sorted(Answer.objects.values_list("department_id", flat=True), key=str) == sorted([charged, None], key=str)

@@ -46,6 +46,8 @@ def test_answer_becomes_a_remembrance_experience_through_the_write_path(client, 
     assert (experience.valence, experience.intensity) == (1, 5)
     assert experience.touchpoint == touchpoint
     assert experience.note == "Quick and friendly"
+    # The answer carries the department its experience is charged to: the access gate reads it there.
+    assert answer.department_id == experience.department_id is not None
 
 
 def test_second_visit_shows_the_thank_you_page(client, invitation):

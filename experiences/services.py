@@ -455,12 +455,12 @@ def _validate(
     def fail(name: str, message: str) -> None:
         errors.setdefault(name, []).append(message)
 
-    unknown_names = () if ITEM_FIELDS.issuperset(item) else (name for name in item if name not in ITEM_FIELDS)
-    for unknown in sorted(unknown_names, key=str):
-        fail(
-            printable(str(unknown)),
-            _("unknown field; allowed fields are %(fields)s") % {"fields": ", ".join(sorted(ITEM_FIELDS))},
-        )
+    if not ITEM_FIELDS.issuperset(item):  # one set operation for the usual item, which has no unknown field
+        for unknown in sorted((name for name in item if name not in ITEM_FIELDS), key=str):
+            fail(
+                printable(str(unknown)),
+                _("unknown field; allowed fields are %(fields)s") % {"fields": ", ".join(sorted(ITEM_FIELDS))},
+            )
 
     key = item.get("id")
     if key is None or key == "":

@@ -1,7 +1,8 @@
 """Benchmark of the dashboard pages (not a test): 1,000,000 experiences for 100,000 customers in PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cxm_bench_dash .venv/bin/python bench/dashboards.py \\
-        [--experiences N] [--customers N] [--answers N] [--requests N] [--reuse]
+        [--experiences N] [--customers N] [--answers N] [--requests N] [--reuse | --measure-only] \\
+        [--page LABEL] [--queries]
 
 Creates the database if needed (its name must contain "bench": the script empties it), loads a
 year of experiences with set-based SQL (emotions, expectations, outcomes, staff who logged them),
@@ -12,7 +13,9 @@ took. Then it requests every dashboard page in-process through Django's test cli
 per page, the server time p50 / p95 and the number of SQL queries, and last the survey scores of
 a year read from the answers themselves (the raw-database baseline) against the same figures read
 from the rollups, with their ratio. `--reuse` keeps the experiences of an earlier run (migrating
-the schema if needed) and reloads the answers. Drop the database afterwards:
+the schema if needed) and reloads the answers; `--measure-only` loads nothing and measures the pages
+of what an earlier run left (`--page` picks pages by label, `--queries` prints each query's median
+time, to compare two databases or two versions of the code page by page). Drop the database afterwards:
 `dropdb -h 127.0.0.1 -U postgres cxm_bench_dash`.
 """
 
@@ -157,13 +160,14 @@ def pages() -> list[tuple[str, str, str]]:
     return result
 
 
-def measure(requests: int) -> list[tuple[str, float, float, int]]:
+def measure(requests: int, *, only: str = "", every_query: bool = False) -> list[tuple[str, float, float, int]]:
     """Each page `requests` times with its figures computed (the figures cache emptied before each view),
-    then as often from the cache (docs/dashboards.md, "The cache")."""
+    then as often from the cache (docs/dashboards.md, "The cache"). `only`: the pages whose label
+    contains it; `every_query`: print the median time of each query of a computed view, not only the slowest.
+    """
     from django.core.cache import cache
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from accounts.models import User
 
@@ -173,13 +177,24 @@ def measure(requests: int) -> list[tuple[str, float, float, int]]:
         clients[username].force_login(User.objects.get(username=username))
     rows = []
     for label, username, url in pages():
+        if only not in label:
+            continue
         client = clients[username]
         headers = {"HX-Request": "true"} if url.endswith("&hx") else {}
         for _ in range(3):  # warm the caches of PostgreSQL and Django's templates
             client.get(url, headers=headers)
         for cached in (False, True):
-            times = []
-            with CaptureQueriesContext(connection) as captured:
+            times: list[float] = []
+            queries: list[tuple[float, str]] = []  # (ms, SQL) of every query, in order
+
+            def timed(execute, sql, params, many, context, queries=queries):
+                began = time.perf_counter()
+                try:
+                    return execute(sql, params, many, context)
+                finally:
+                    queries.append(((time.perf_counter() - began) * 1000, sql))
+
+            with connection.execute_wrapper(timed):
                 for _ in range(requests):
                     if not cached:
                         cache.clear()
@@ -187,23 +202,29 @@ def measure(requests: int) -> list[tuple[str, float, float, int]]:
                     response = client.get(url, headers=headers)
                     times.append((time.perf_counter() - start) * 1000)
                     assert response.status_code == 200, (url, response.status_code)
-            count = len(captured) // requests
-            # The same queries run in the same order each time: the median of each, then the slowest of them.
-            medians = [
-                (statistics.median(float(q["time"]) * 1000 for q in captured.captured_queries[i::count]), i)
-                for i in range(count)
-            ]
-            slowest_ms, slowest = max(medians)
+            count = len(queries) // requests
+            # The same queries run in the same order each time: the median of each.
+            medians = [statistics.median(ms for ms, _ in queries[i::count]) for i in range(count)]
             p50 = statistics.median(times)
             p95 = statistics.quantiles(times, n=20)[18]
             name = f"{label}{', cached' if cached else ''}"
             rows.append((name, p50, p95, count))
             flag = "" if p95 < TARGET_P95_MS and count <= TARGET_QUERIES else "  <-- over target"
             print(f"  {name:<46} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {count:3d} queries{flag}", flush=True)
-            if not cached:
-                sql = " ".join(captured.captured_queries[slowest]["sql"].split())[:110]
-                print(f"      slowest query (median) {slowest_ms:.1f} ms: {sql}", flush=True)
+            if cached:
+                continue
+            if every_query:
+                print(f"      queries (median ms, in order; together {sum(medians):.1f} ms):", flush=True)
+                for ms, (_, sql) in zip(medians, queries, strict=False):
+                    print(f"      {ms:6.1f} ms: {_short(sql)}", flush=True)
+            else:
+                ms, slowest = max(zip(medians, range(count), strict=True))
+                print(f"      slowest query (median) {ms:.1f} ms: {_short(queries[slowest][1])}", flush=True)
     return rows
+
+
+def _short(sql: str) -> str:
+    return " ".join(sql.split())[:110]
 
 
 # The survey scores of a period as the dashboards computed them before the rollups: from the answers.
@@ -273,11 +294,19 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="keep the experiences of an earlier run; the answers are reloaded"
     )
+    parser.add_argument(
+        "--measure-only", action="store_true", help="load nothing: measure the pages of the data an earlier run left"
+    )
+    parser.add_argument("--page", default="", help="only the pages whose label contains this")
+    parser.add_argument("--queries", action="store_true", help="print every query's median, not only the slowest")
     args = parser.parse_args()
     data.open_database()
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    if args.measure_only:
+        measure(args.requests, only=args.page, every_query=args.queries)
+        return
     if args.reuse:
         from django.core.management import call_command
 
@@ -301,7 +330,7 @@ def main() -> None:
     )
     targets = f"p95 < {TARGET_P95_MS} ms, ≤ {TARGET_QUERIES} queries"
     print(f"server time over {args.requests} requests per page (targets: {targets})")
-    measure(args.requests)
+    measure(args.requests, only=args.page, every_query=args.queries)
     baseline(args.requests)
 
 

@@ -15,11 +15,13 @@ a year read from the answers themselves (the raw-database baseline) against the 
 from the rollups, with their ratio. `--reuse` keeps the experiences of an earlier run (migrating
 the schema if needed) and reloads the answers; `--measure-only` loads nothing and measures the pages
 of what an earlier run left (`--page` picks pages by label, `--queries` prints each query's median
-time, to compare two databases or two versions of the code page by page). Drop the database afterwards:
+time, to compare two databases or two versions of the code page by page; `--no-freeze` measures without
+the garbage collector setting of the web workers). Drop the database afterwards:
 `dropdb -h 127.0.0.1 -U postgres cxm_bench_dash`.
 """
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -160,10 +162,16 @@ def pages() -> list[tuple[str, str, str]]:
     return result
 
 
-def measure(requests: int, *, only: str = "", every_query: bool = False) -> list[tuple[str, float, float, int]]:
+def measure(
+    requests: int, *, only: str = "", every_query: bool = False, freeze: bool = True
+) -> list[tuple[str, float, float, int]]:
     """Each page `requests` times with its figures computed (the figures cache emptied before each view),
     then as often from the cache (docs/dashboards.md, "The cache"). `only`: the pages whose label
     contains it; `every_query`: print the median time of each query of a computed view, not only the slowest.
+
+    Like a gunicorn worker (cxm/gunicorn.conf.py, `post_request`), the process freezes what its first
+    requests loaded (one view of each page) out of the garbage collector's full collections, unless
+    `freeze` is False; it prints the full collections that ran while it measured, and the longest.
     """
     from django.core.cache import cache
     from django.db import connection
@@ -175,10 +183,25 @@ def measure(requests: int, *, only: str = "", every_query: bool = False) -> list
     for username in ("bench-admin", "bench-manager"):
         clients[username] = Client()
         clients[username].force_login(User.objects.get(username=username))
+    chosen = [(label, username, url) for label, username, url in pages() if only in label]
+    for _, username, url in chosen:
+        clients[username].get(url, headers={"HX-Request": "true"} if url.endswith("&hx") else {})
+    if freeze:
+        gc.collect()
+        gc.freeze()
+    full_collections: list[float] = []  # ms
+    began: dict[str, float] = {}
+
+    def timed_collection(phase: str, info: dict) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                began["at"] = time.perf_counter()
+            else:
+                full_collections.append((time.perf_counter() - began["at"]) * 1000)
+
+    gc.callbacks.append(timed_collection)
     rows = []
-    for label, username, url in pages():
-        if only not in label:
-            continue
+    for label, username, url in chosen:
         client = clients[username]
         headers = {"HX-Request": "true"} if url.endswith("&hx") else {}
         for _ in range(3):  # warm the caches of PostgreSQL and Django's templates
@@ -220,6 +243,10 @@ def measure(requests: int, *, only: str = "", every_query: bool = False) -> list
             else:
                 ms, slowest = max(zip(medians, range(count), strict=True))
                 print(f"      slowest query (median) {ms:.1f} ms: {_short(queries[slowest][1])}", flush=True)
+    gc.callbacks.remove(timed_collection)
+    longest = f", the longest {max(full_collections):.0f} ms" if full_collections else ""
+    state = "frozen" if freeze else "not frozen"
+    print(f"full collections of the garbage collector ({state} after warming up): {len(full_collections)}{longest}")
     return rows
 
 
@@ -299,13 +326,16 @@ def main() -> None:
     )
     parser.add_argument("--page", default="", help="only the pages whose label contains this")
     parser.add_argument("--queries", action="store_true", help="print every query's median, not only the slowest")
+    parser.add_argument(
+        "--no-freeze", action="store_true", help="leave what the first requests loaded to the full collections"
+    )
     args = parser.parse_args()
     data.open_database()
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     if args.measure_only:
-        measure(args.requests, only=args.page, every_query=args.queries)
+        measure(args.requests, only=args.page, every_query=args.queries, freeze=not args.no_freeze)
         return
     if args.reuse:
         from django.core.management import call_command
@@ -330,7 +360,7 @@ def main() -> None:
     )
     targets = f"p95 < {TARGET_P95_MS} ms, ≤ {TARGET_QUERIES} queries"
     print(f"server time over {args.requests} requests per page (targets: {targets})")
-    measure(args.requests, only=args.page, every_query=args.queries)
+    measure(args.requests, only=args.page, every_query=args.queries, freeze=not args.no_freeze)
     baseline(args.requests)
 
 

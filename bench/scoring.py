@@ -192,8 +192,11 @@ def main() -> None:
     customers, total = min(c for c, _ in runs), min(t for _, t in runs)
     print(f"  {'ratio customer recompute / hand-written aggregate':<58} {customers / aggregate:8.2f} x")
     print(f"  {'ratio full recompute (customers + rollups) / aggregate':<58} {total / aggregate:8.2f} x   (goal <= 2)")
-    print(f"  {'ratio full recompute / both hand-written aggregates':<58} {total / (aggregate + daily):8.2f} x")
     every = aggregate + daily + answers
+    # The rollups group the experiences and the answers otherwise than by customer: no recompute of them
+    # can take less than the three aggregates together, whatever it writes.
+    print(f"  {'  floor: the three hand-written aggregates / the first':<58} {every / aggregate:8.2f} x")
+    print(f"  {'ratio full recompute / both hand-written aggregates':<58} {total / (aggregate + daily):8.2f} x")
     print(f"  {'ratio full recompute / the three hand-written aggregates':<58} {total / every:8.2f} x")
     incremental(1_000)
     timed("incremental rescore of 1,000 dirty customers", rescore_dirty)

@@ -13,9 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import connection
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
+from cxm.aggregates import named_after
 from experiences.models import EXPERIENCE_FIELDS, REPORTED_BY_OTHERS, Experience
 from experiences.partitions import on_days
 from feedback import survey_scores
@@ -231,9 +231,7 @@ def reported_by_others(*, filters: Filters, department: Department, negatives: i
 
     It reads only the negatives that people of other departments logged (a partial index holds
     just those, and answers alone), so its cost follows how often that happens, not how many
-    experiences there are. They are counted per department id, then named: at 10,000,000
-    experiences a year holds 11,000 of them for a department, and grouping them by name cost
-    more than reading them.
+    experiences there are. They are counted per department id, then named (`named_after`).
     """
     counted = (
         _experiences(filters, [department.pk])
@@ -242,15 +240,8 @@ def reported_by_others(*, filters: Filters, department: Department, negatives: i
         .annotate(n=Count("*"))  # not of a column: the partial index alone answers it (an index-only scan)
         .order_by()
     )
-    select, params = counted.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT d.name, c.n FROM ({select}) c "
-            f"JOIN {connection.ops.quote_name(Department._meta.db_table)} d ON d.id = c.reported_from_department_id",
-            params,
-        )
-        rows = cursor.fetchall()
-    return ReportedByOthers(negatives=negatives, by_department=sorted(rows, key=lambda o: (-o[1], o[0])))
+    named = [(name, n) for _, n, name in named_after(counted, "reported_from_department_id", Department, "name")]
+    return ReportedByOthers(negatives=negatives, by_department=sorted(named, key=lambda o: (-o[1], o[0])))
 
 
 def worst_moments(rows: list[TouchpointRow], *, limit: int = 10) -> list[TouchpointRow]:

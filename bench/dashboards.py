@@ -190,14 +190,14 @@ def measure(
         gc.collect()
         gc.freeze()
     full_collections: list[float] = []  # ms
-    began: dict[str, float] = {}
+    collection_began: dict[str, float] = {}
 
     def timed_collection(phase: str, info: dict) -> None:
         if info["generation"] == 2:
             if phase == "start":
-                began["at"] = time.perf_counter()
+                collection_began["at"] = time.perf_counter()
             else:
-                full_collections.append((time.perf_counter() - began["at"]) * 1000)
+                full_collections.append((time.perf_counter() - collection_began["at"]) * 1000)
 
     gc.callbacks.append(timed_collection)
     rows = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import reduce
 from operator import or_
@@ -285,26 +285,30 @@ def themes(
         named_after(sums, "theme_id", Theme, "phrase", "language"), key=lambda r: (r[0], -r[2], r[4])
     )
     by_touchpoint: dict[int, list[ThemeRow]] = {}
-    totals: dict[int, list] = {}  # theme id: [phrase, language, mentions, negatives]
+    totals: dict[int, ThemeRow] = {}  # each theme over every touchpoint
     for touchpoint_id, theme_id, mentions, negatives, phrase, language in rows:
+        row = ThemeRow(theme_id, phrase, language, mentions, negatives, 0)
         top = by_touchpoint.setdefault(touchpoint_id, [])
         if len(top) < per_touchpoint:
-            top.append(ThemeRow(theme_id, phrase, language, mentions, negatives, 0))
-        total = totals.setdefault(theme_id, [phrase, language, 0, 0])
-        total[2] += mentions
-        total[3] += negatives
+            top.append(row)
+        total = totals.get(theme_id)
+        totals[theme_id] = (
+            row
+            if total is None
+            else replace(total, mentions=total.mentions + mentions, negatives=total.negatives + negatives)
+        )
     if not totals:
         return Themes(top=[], by_touchpoint={})
-    ranked = sorted(totals.items(), key=lambda item: (-item[1][2], item[1][0]))[:limit]
+    ranked = sorted(totals.values(), key=lambda t: (-t.mentions, t.phrase))[:limit]
     before = dict(
         _theme_rollups(**{**narrowing, "start": previous_start, "end": previous_end})
-        .filter(theme_id__in=[pk for pk, _ in ranked])
+        .filter(theme_id__in=[t.theme_id for t in ranked])
         .values("theme_id")
         .annotate(n=Sum("mentions"))
         .values_list("theme_id", "n")
         .order_by()
     )
-    top = [ThemeRow(pk, phrase, language, n, neg, before.get(pk, 0)) for pk, (phrase, language, n, neg) in ranked]
+    top = [replace(t, previous_mentions=before.get(t.theme_id, 0)) for t in ranked]
     return Themes(top=top, by_touchpoint=by_touchpoint)
 
 

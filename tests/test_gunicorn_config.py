@@ -33,5 +33,6 @@ def test_a_worker_freezes_what_its_first_requests_loaded_after_them_and_only_onc
     created_later = [[n] for n in range(1000)]  # what the next requests create stays the collector's
     worker.nr += 1
     post_request(worker, None, {}, None)
-    assert gc.get_freeze_count() == frozen, "frozen once per worker"
+    # Frozen objects that die leave the count, so it may shrink; a second freeze would add the lists above.
+    assert gc.get_freeze_count() <= frozen, "frozen once per worker"
     del created_later

@@ -6,6 +6,7 @@ from the device's key, Chromium at 375 px with a Spanish browser, axe-core on ev
 
 from datetime import UTC, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def logistics(transactional_db, django_capture_on_commit_callbacks):
     """Logística with moments of truth at every stage, a customer at risk who brings in 2,131,200 € a year,
-    and one experience logged yesterday at 22:34 UTC (23:34 in Madrid)."""
+    and one experience logged yesterday at 22:34 UTC (23:34 in Madrid in winter). Returns that moment."""
     department = DepartmentFactory(code="logistics", name="Logística")
     stages = {
         "promesa-de-entrega": ("Promesa de entrega en la web", Stage.PERCEPTION),
@@ -45,7 +46,7 @@ def logistics(transactional_db, django_capture_on_commit_callbacks):
         experience(big, touchpoints["cortesia-del-conductor"], "positive", days_ago=4),
     ]
     log(django_capture_on_commit_callbacks, *items, user=staff)
-    return department
+    return moment
 
 
 def test_spanish_manager_signs_in_with_company_account_and_code_and_reads_logistics_on_a_phone(
@@ -96,8 +97,10 @@ def test_spanish_manager_signs_in_with_company_account_and_code_and_reads_logist
     body = page.locator("main").inner_text()
     assert "Deuda de recuperación" in body and "Peores momentos de la verdad" in body
     assert "2.131.200\xa0€" in body
-    yesterday = (timezone.localtime() - timedelta(days=1)).strftime("%d/%m/%Y")
-    assert f"{yesterday} 23:34" in body, "the experience logged at 22:34 UTC reads 23:34 in Madrid"
+    # Madrid's date, not the server's: at 23:30 UTC it is already tomorrow in Madrid.
+    in_madrid = timezone.localtime(logistics, ZoneInfo("Europe/Madrid")).strftime("%d/%m/%Y %H:%M")
+    assert in_madrid.endswith(("23:34", "00:34"))
+    assert in_madrid in body, "the experience logged at 22:34 UTC reads in Madrid's time"
     findings += serious_violations(page)
 
     # The heat map is wider than the phone: reach it with Tab, scroll to Remembrance with the arrows.

@@ -96,10 +96,15 @@ def test_an_id_sent_again_in_another_month_is_still_a_replay(customer, touchpoin
 def test_the_daily_task_makes_the_months_ahead_before_they_are_needed():
     entry = settings.CELERY_BEAT_SCHEDULE["experience-partitions"]
     assert entry["task"] == tasks.keep_partitions.name
-    with time_machine.travel(datetime(2027, 6, 15, 12, 0, tzinfo=UTC), tick=False):
+    # A year from now, whenever the suite runs: this month and the three after it are all new then.
+    later = timezone.now() + timedelta(days=365)
+    with time_machine.travel(later, tick=False):
         done = tasks.keep_partitions.delay().get()
     assert done["created"] >= 4
-    assert "experiences_experience_2027_09" in partitions._existing_partitions()
+    month = timezone.localdate(later).replace(day=1)
+    for _ in range(partitions.MONTHS_AHEAD):
+        month = (month + timedelta(days=31)).replace(day=1)
+    assert partitions.partition_name(month) in partitions._existing_partitions()
 
 
 def test_the_daily_run_gives_the_planner_the_count_of_rollup_keys(customer, touchpoint):

@@ -21,6 +21,9 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "email", "role", "language", "is_active", "last_login"]
     list_filter = ["role", "is_active", "departments"]
     filter_horizontal = ["departments", "groups", "user_permissions"]
+    # Facts, not settings. Editable, they would also be posted back in the company's local time, which
+    # Django refuses for the hour that repeats when the clocks go back: such a person could not be saved.
+    readonly_fields = ["last_login", "date_joined"]
     fieldsets = [
         *(BaseUserAdmin.fieldsets or ()),
         (_("CXM role"), {"fields": ["role", "departments", "language"]}),

@@ -5,8 +5,9 @@ accounts.services.save_user (here: one e-mail, one person, since the company sig
 people by e-mail).
 """
 
+from datetime import UTC, datetime
+
 import pytest
-from django.utils import timezone
 
 from accounts.models import User
 from tests.factories import DepartmentFactory, UserFactory
@@ -27,7 +28,6 @@ def add(client, **fields):
 
 
 def change(client, user: User, **fields):
-    now = timezone.localtime()
     data = {
         "username": user.username,
         "first_name": user.first_name,
@@ -37,8 +37,6 @@ def change(client, user: User, **fields):
         "role": user.role,
         "departments": [d.pk for d in user.departments.all()],
         "language": user.language,
-        "date_joined_0": now.strftime("%Y-%m-%d"),
-        "date_joined_1": now.strftime("%H:%M:%S"),
     }
     return client.post(f"/admin/accounts/user/{user.pk}/change/", {**data, **fields})
 
@@ -77,6 +75,20 @@ def test_the_change_form_refuses_an_email_another_person_has(admin_client):
     assert "is already ana&#x27;s" in response.content.decode()
     luis.refresh_from_db()
     assert luis.email == "luis@acme.example"
+
+
+def test_a_person_who_joined_in_the_hour_that_repeats_when_the_clocks_go_back_can_be_changed(admin_client, settings):
+    settings.TIME_ZONE = "Europe/Madrid"
+    joined = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 in Madrid, an hour before 02:30 came again
+    luis = UserFactory(username="luis", email="luis@acme.example", date_joined=joined)
+    page = admin_client.get(f"/admin/accounts/user/{luis.pk}/change/").content.decode()
+    assert 'name="date_joined_0"' not in page and "25 October 2026, 02:30" in page, "shown, not an input"
+
+    response = change(admin_client, luis, first_name="Luis", date_joined_0="2026-10-25", date_joined_1="02:30:00")
+
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    luis.refresh_from_db()
+    assert (luis.first_name, luis.date_joined) == ("Luis", joined)
 
 
 def test_a_user_changed_in_the_admin_gets_new_role_and_departments_and_may_be_renamed(admin_client):

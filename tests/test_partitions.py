@@ -13,6 +13,7 @@ from django.utils import timezone
 from experiences import partitions, tasks
 from experiences.models import Experience
 from experiences.services import record_experiences
+from scoring.queries import period_after
 from scoring.recompute import DAILY_SUMS_SQL
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +104,7 @@ def test_the_daily_task_makes_the_months_ahead_before_they_are_needed():
     assert done["created"] >= 4
     month = timezone.localdate(later).replace(day=1)
     for _ in range(partitions.MONTHS_AHEAD):
-        month = (month + timedelta(days=31)).replace(day=1)
+        month = period_after("month", month)
     assert partitions.partition_name(month) in partitions._existing_partitions()
 
 

@@ -97,6 +97,10 @@ else:
     # SQLite (`make run`) builds an index's key without its INCLUDE columns: the index still serves,
     # only PostgreSQL's index-only reads of those columns are lost, which the demo data never needs.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
+# The write path's statement is prepared once per connection and then only executed (cxm/prepared.py).
+# Turn off behind a pooler in transaction mode (PgBouncer's pool_mode = transaction), which cannot keep
+# SQL-level prepared statements: docs/scaling.md.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 # A PostgreSQL streaming replica for dashboard reads (docs/scaling.md, step 4; cxm/db_router.py): unset,
 # everything reads and writes the one database. A browser that wrote reads the primary for
 # CXM_REPLICA_PIN_SECONDS after, so it sees its own change (longer than the replica's usual lag).

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import EXTERNAL_ID_MAX_LENGTH, Customer, customer_field_max_length
 from customers.services import segments_changed
+from cxm.prepared import Prepared
 from cxm.text import identifier_problem, printable, shown, text_problem
 from integrations.models import Event
 from integrations.services import has_subscribers, publish_experience_events
@@ -831,7 +832,7 @@ def _write(
         "recorded_event": Event.EXPERIENCE_RECORDED,
     }
     with connection.cursor() as cursor:
-        cursor.execute(WRITE_SQL, params)
+        WRITE.execute(cursor, params)
         returned = cursor.fetchall()
     if returned and returned[0][5] != catalogue.version:
         return None
@@ -964,6 +965,7 @@ LEFT JOIN LATERAL (
 ) AS known ON true
 ORDER BY r.ord
 """
+WRITE = Prepared("cxm_write_experiences", WRITE_SQL)
 
 
 def follow_up(*, experience_ids: Sequence[int]) -> None:

@@ -10,6 +10,7 @@ from experiences.models import Experience
 from experiences.services import record_experiences
 from feedback.models import Invitation, Survey
 from integrations.models import ApiKey, Scope
+from integrations.services import create_api_key
 
 from .api import key_client
 from .factories import DepartmentFactory, TouchpointFactory, UserFactory
@@ -90,6 +91,23 @@ def test_expired_key_is_refused(catalogue, method, path, scope, body, allowed):
     response = call(key_client(scope, expired=True), method, path, body)
     assert response.status_code == 401
     assert "expired" in response.json()["detail"]
+
+
+def test_a_key_with_a_real_prefix_and_a_wrong_secret_is_refused(catalogue):
+    """The prefix only finds the row; the secret must match its stored hash."""
+    _api_key, key = create_api_key(name="real", scopes=Scope.values)
+    prefix, _dot, secret = key.partition(".")
+    forged = APIClient()
+    forged.credentials(HTTP_AUTHORIZATION=f"Api-Key {prefix}.{secret[::-1]}")
+    unknown = APIClient()
+    unknown.credentials(HTTP_AUTHORIZATION="Api-Key Nobody00.0123456789abcdef")
+    for client in (forged, unknown):
+        response = client.get("/api/v1/touchpoints/")
+        assert response.status_code == 401
+        assert response.json()["detail"] == "Unknown or revoked API key."
+    real = APIClient()
+    real.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert real.get("/api/v1/touchpoints/").status_code == 200
 
 
 def test_create_api_key_prints_a_working_key_once(catalogue):

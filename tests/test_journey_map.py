@@ -1,6 +1,8 @@
 """The journey map: a score per step for the period, the most frequent emotion, the weakest step marked."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from journeys.models import Journey, JourneyStep
 from tests.dashboard_data import experience, log, two_departments
@@ -81,6 +83,24 @@ def test_journey_page_needs_few_queries(client, order_to_delivery, django_assert
     client.force_login(order_to_delivery["manager"])
     with django_assert_max_num_queries(20):
         assert client.get("/journeys/order-to-delivery/").status_code == 200
+
+
+def test_the_steps_emotions_are_read_from_the_touchpoint_index_alone(client, order_to_delivery):
+    """Stage and emotion ride in the (touchpoint, occurred_at) index, so a step's latest experiences cost no
+    read of the table however many there are (docs/performance.md). The planner is kept off the table as
+    it would keep itself on a large one; on a handful of rows it would read the table whole."""
+    client.force_login(order_to_delivery["admin"])
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get("/journeys/order-to-delivery/").status_code == 200
+    emotions = next(query["sql"] for query in captured.captured_queries if "x.emotion" in query["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN " + emotions)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    reads = [line for line in plan.splitlines() if " on experiences_experience_" in line]
+    assert reads, plan
+    assert all("Index Only Scan Backward using" in line and "touchpoint_id_occurred_at" in line for line in reads), plan
 
 
 def test_segment_filter_narrows_every_step(client, order_to_delivery, django_capture_on_commit_callbacks):

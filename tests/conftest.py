@@ -18,6 +18,12 @@ from .servers import database_in_use, machine_servers, postgres_server, redis_in
 
 pytest_plugins = ["tests.browser", "tests.oidc_provider"]
 
+# Every app's task module imported now, as a worker does when it starts. A test that points this
+# process at another broker closes the Celery app (tests/servers.py, redis_in_use), and a closed
+# app no longer registers the tasks of a module imported after: a later test would then fail
+# with NotRegistered, depending on which tests ran before it.
+celery_app.loader.import_default_modules()
+
 
 @pytest.fixture(autouse=True)
 def tasks_in_process(settings):

@@ -84,14 +84,16 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-# A kept connection is checked (SELECT 1) before its first use in a request or task, so a database
-# restart costs no request or task an error on a dead connection.
+# A kept connection is checked before its first use in a request or task, so a database restart costs
+# no request or task an error on a dead connection. The check costs a round trip only when the server
+# has written to the idle connection (cxm/postgresql/base.py).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # No parallel workers for the app's queries: a page's queries read a few rows, and a parallel worker
 # starts with empty caches, which costs 40–90 ms on a partitioned table (docs/scaling.md, step 5).
 # The full recompute's aggregates of every experience ask for them (scoring.recompute).
 PG_OPTIONS = "-c max_parallel_workers_per_gather=0"
 if "postgresql" in DATABASES["default"]["ENGINE"]:
+    DATABASES["default"]["ENGINE"] = "cxm.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = PG_OPTIONS
 else:
     # SQLite (`make run`) builds an index's key without its INCLUDE columns: the index still serves,
@@ -108,7 +110,7 @@ DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=
 CXM_REPLICA_PIN_SECONDS = env.int("CXM_REPLICA_PIN_SECONDS", default=10)
 CXM_REPLICA_RETRY_SECONDS = env.float("CXM_REPLICA_RETRY_SECONDS", default=30)
 if env("DATABASE_REPLICA_URL", default=""):
-    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL") | {"ENGINE": DATABASES["default"]["ENGINE"]}
     DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)

@@ -7,7 +7,9 @@ Prints, in one run:
 (a) single-item POSTs at concurrency 4 (4 clients, each sending the next request as soon as the
     last was answered): requests/s and p95 for POST /api/v1/experiences/ and for a textbook DRF
     create view on the same server (bench/urls.py: API-key auth, ModelSerializer, one INSERT),
-    in alternating rounds, and the ratio CXM / textbook (goal >= 1.0, p95 <= 15 ms);
+    in alternating rounds, and the ratio CXM / textbook (goal >= 1.0, p95 <= 15 ms); and the CPU
+    each request cost the web workers and the PostgreSQL backends of the bench database, which
+    a busy machine changes less than requests/s;
 (b) batches of 1,000 items from 2 clients: events/s against a psycopg2 COPY into the same table of
     the rows the service stores for as many items (the same values, API key and idempotency scope
     included), and the ratio of the medians and in each round (goal >= 0.5);
@@ -27,6 +29,7 @@ textbook view mounted beside the app) with 2 sync workers on loopback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import io
 import json
@@ -43,6 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import psutil
 import psycopg2
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -279,6 +283,23 @@ def bench_single(port: int, key: str, path: str, bodies: list[bytes], seconds: f
     return sent / (time.perf_counter() - started), latencies
 
 
+def cpu_seconds(server: subprocess.Popen) -> tuple[float, float]:
+    """CPU seconds (user + system) so far of the web workers and of the bench database's PostgreSQL backends."""
+    database = f" {urlparse(DATABASE_URL).path[1:]} "
+    backends = [
+        p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] and database in " ".join(p.info["cmdline"])
+    ]
+    totals = []
+    for processes in (psutil.Process(server.pid).children(), backends):
+        seconds = 0.0
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                seconds += times.user + times.system
+        totals.append(seconds)
+    return totals[0], totals[1]
+
+
 def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] * 1000
 
@@ -369,6 +390,7 @@ def main() -> None:
     server = start_gunicorn(port)
     subscribers: list[int] = []
     single: dict[str, tuple[list[float], list[float]]] = {"cxm": ([], []), "textbook": ([], [])}
+    cpu = {"cxm": [0.0, 0.0, 0], "textbook": [0.0, 0.0, 0]}  # web seconds, database seconds, requests
     batch_rates: dict[str, list[float]] = {"api": [], "copy": [], "subscribed": []}
     paths = {"cxm": "/api/v1/experiences/", "textbook": "/bench/textbook/experiences/"}
     try:
@@ -379,7 +401,12 @@ def main() -> None:
         for _round in range(args.rounds):
             for kind in ("cxm", "textbook"):
                 bodies = single_bodies(kind, int(args.seconds * 2000), ids)
+                web_before, database_before = cpu_seconds(server)
                 achieved, latencies = bench_single(port, key, paths[kind], bodies, args.seconds)
+                web_after, database_after = cpu_seconds(server)
+                cpu[kind][0] += web_after - web_before
+                cpu[kind][1] += database_after - database_before
+                cpu[kind][2] += len(latencies)
                 single[kind][0].append(achieved)
                 single[kind][1].extend(latencies)
         client.post(paths["cxm"], json.dumps({"experiences": items(f"warm-{uuid.uuid4().hex[:8]}", BATCH)}).encode())
@@ -410,6 +437,12 @@ def main() -> None:
             + ")"
         )
     print(f"    ratio CXM / textbook: {rate['cxm'] / rate['textbook']:.2f} (goal >= 1.0; CXM p95 goal <= 15 ms)")
+    for kind, label in (("cxm", "CXM"), ("textbook", "textbook")):
+        web, database, requests = cpu[kind]
+        print(
+            f"    CPU per request, {label}: web workers {web / requests * 1000:.2f} ms, "
+            f"PostgreSQL {database / requests * 1000:.2f} ms"
+        )
     print(f"(b) API, batches of {BATCH} (2 clients), median of {args.rounds} rounds of {per_round} batches:")
     print(f"    API:                           {api_rate:,.0f} events/s (rounds: {shown['api']})")
     print(f"    COPY of as many rows:          {copy_rate:,.0f} rows/s (rounds: {shown['copy']})")

@@ -26,7 +26,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise AuthenticationFailed(_("Unknown or revoked API key.")) from None
         if api_key.has_expired:
             raise AuthenticationFailed(_("This API key has expired; ask an administrator for a new one."))
-        return AnonymousUser(), api_key  # type: ignore[return-value]  # the manager of ApiKey returns ApiKey rows
+        return AnonymousUser(), api_key
 
     def authenticate_header(self, request) -> str:
         return self.keyword

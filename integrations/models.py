@@ -1,12 +1,14 @@
 """API keys with scopes, outbound webhooks with their delivery log, and CSV import jobs."""
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
+from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
 
 class Scope(models.TextChoices):
@@ -25,7 +27,7 @@ class Scope(models.TextChoices):
     RESPONSES_READ = "responses:read", _("Read survey answers")
 
 
-class ApiKeyManager(BaseAPIKeyManager):
+class ApiKeyManager(APIKeyManager):
     def get_from_key(self, key: str) -> "ApiKey":
         """The library's lookup (a usable key by its prefix, then its hash checked) as one plain statement.
 
@@ -33,17 +35,19 @@ class ApiKeyManager(BaseAPIKeyManager):
         sending it (docs/performance.md, "The API key looked up in one plain statement").
         """
         prefix, _dot, _secret = key.partition(".")
-        table = self.model._meta.db_table
-        found = list(self.raw(f"SELECT * FROM {table} WHERE prefix = %s AND NOT revoked", [prefix]))
+        table = ApiKey._meta.db_table
+        found: list[ApiKey] = list(
+            ApiKey.objects.raw(f"SELECT * FROM {table} WHERE prefix = %s AND NOT revoked", [prefix])
+        )
         if not found or not found[0].is_valid(key):
-            raise self.model.DoesNotExist("Unknown, revoked or wrong key.")
+            raise ApiKey.DoesNotExist("Unknown, revoked or wrong key.")
         return found[0]
 
 
 class ApiKey(AbstractAPIKey):
     """A key for one integration: stored hashed, limited to its scopes, revocable at once."""
 
-    objects = ApiKeyManager()
+    objects: ClassVar[ApiKeyManager] = ApiKeyManager()
 
     scopes = models.JSONField(default=list, blank=True, help_text=_("What this key may do."))
     departments = models.ManyToManyField(

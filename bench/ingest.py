@@ -117,12 +117,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(port: int) -> subprocess.Popen:
+def start_gunicorn(port: int, root: Path = ROOT) -> subprocess.Popen:
+    """gunicorn serving the checkout at `root` (bench/compare.py starts two) with bench.settings."""
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "cxm.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
         + ["--log-level", "warning"],
         env=env(),
-        cwd=ROOT,
+        cwd=root,
     )
     for _ in range(100):
         try:
@@ -283,21 +284,32 @@ def bench_single(port: int, key: str, path: str, bodies: list[bytes], seconds: f
     return sent / (time.perf_counter() - started), latencies
 
 
-def cpu_seconds(server: subprocess.Popen) -> tuple[float, float]:
-    """CPU seconds (user + system) so far of the web workers and of the bench database's PostgreSQL backends."""
+def cpu_seconds(server: subprocess.Popen) -> dict[tuple[str, int], float]:
+    """CPU seconds (user + system) so far of each web worker and each PostgreSQL backend of the bench database."""
     database = f" {urlparse(DATABASE_URL).path[1:]} "
-    backends = [
-        p for p in psutil.process_iter(["cmdline"]) if p.info["cmdline"] and database in " ".join(p.info["cmdline"])
+    roles = [("web", p) for p in psutil.Process(server.pid).children()] + [
+        ("PostgreSQL", p)
+        for p in psutil.process_iter(["cmdline"])
+        if p.info["cmdline"] and database in " ".join(p.info["cmdline"])
     ]
-    totals = []
-    for processes in (psutil.Process(server.pid).children(), backends):
-        seconds = 0.0
-        for process in processes:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                times = process.cpu_times()
-                seconds += times.user + times.system
-        totals.append(seconds)
-    return totals[0], totals[1]
+    seconds = {}
+    for role, process in roles:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            seconds[role, process.pid] = times.user + times.system
+    return seconds
+
+
+def cpu_spent(before: dict[tuple[str, int], float], after: dict[tuple[str, int], float]) -> tuple[float, float]:
+    """CPU seconds the web workers and the database backends spent between two readings of `cpu_seconds`.
+
+    A backend that started in between counts from zero; one that ended (a connection past
+    CONN_MAX_AGE) loses only what it spent after the first reading.
+    """
+    spent = {"web": 0.0, "PostgreSQL": 0.0}
+    for (role, pid), seconds in after.items():
+        spent[role] += seconds - before.get((role, pid), 0.0)
+    return spent["web"], spent["PostgreSQL"]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -401,11 +413,11 @@ def main() -> None:
         for _round in range(args.rounds):
             for kind in ("cxm", "textbook"):
                 bodies = single_bodies(kind, int(args.seconds * 2000), ids)
-                web_before, database_before = cpu_seconds(server)
+                before = cpu_seconds(server)
                 achieved, latencies = bench_single(port, key, paths[kind], bodies, args.seconds)
-                web_after, database_after = cpu_seconds(server)
-                cpu[kind][0] += web_after - web_before
-                cpu[kind][1] += database_after - database_before
+                web, database = cpu_spent(before, cpu_seconds(server))
+                cpu[kind][0] += web
+                cpu[kind][1] += database
                 cpu[kind][2] += len(latencies)
                 single[kind][0].append(achieved)
                 single[kind][1].extend(latencies)

@@ -32,7 +32,7 @@ class ApiKeyManager(APIKeyManager):
         """The library's lookup (a usable key by its prefix, then its hash checked) as one plain statement.
 
         It runs on every API request, and building the ORM's query cost a web worker more than
-        sending it (docs/performance.md, "The API key looked up in one plain statement").
+        sending it (docs/performance.md, "… the API key in one plain statement").
         """
         prefix, _dot, _secret = key.partition(".")
         table = ApiKey._meta.db_table

@@ -2,7 +2,7 @@
 
 A kept connection is checked before its first use in each request or task. Django's check sends
 `SELECT 1`: one more round trip in every request, about a tenth of a single API write's time
-(docs/performance.md, "A kept connection checked without a round trip"). An idle connection
+(docs/performance.md, "The connection checked without a round trip …"). An idle connection
 receives nothing unless something happened to it: a server that shuts down, restarts or
 terminates the backend sends its reason and closes the socket. So the check first looks whether
 the socket has anything to read, without waiting; only then does it ask the server (`SELECT 1`).

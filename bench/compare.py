@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import ingest  # noqa: E402
 
-PATHS = {"cxm": "/api/v1/experiences/", "textbook": "/bench/textbook/experiences/"}
 MEASURES = ("requests/s", "web CPU ms", "PostgreSQL CPU ms")
 
 
@@ -38,43 +37,46 @@ def main() -> None:
     parser.add_argument("second", type=Path, help="the checkout under test")
     parser.add_argument("--rounds", type=int, default=12, help="rounds per checkout (default 12)")
     parser.add_argument("--seconds", type=float, default=3, help="length of each round (default 3)")
-    parser.add_argument("--view", choices=PATHS, default="cxm", help="the app's endpoint or the textbook view")
+    parser.add_argument("--view", choices=ingest.PATHS, default="cxm", help="the app's endpoint or the textbook view")
     args = parser.parse_args()
     checkouts = [args.first.resolve(), args.second.resolve()]
     key, _load_seconds = ingest.prepare(1_000_000, 100_000)
     ids = ingest.catalogue_ids(key)
-    ports = {checkout: ingest.free_port() for checkout in checkouts}
-    servers = {checkout: (port, ingest.start_gunicorn(port, root=checkout)) for checkout, port in ports.items()}
-    figures: dict[Path, dict[str, list[float]]] = {c: {m: [] for m in (*MEASURES, "p95")} for c in checkouts}
+    ports = [ingest.free_port() for _checkout in checkouts]
+    # By position, not by path: a checkout compared with itself (an A/A run) gets two servers.
+    servers = [
+        (port, ingest.start_gunicorn(port, root=checkout)) for port, checkout in zip(ports, checkouts, strict=True)
+    ]
+    figures: list[dict[str, list[float]]] = [{m: [] for m in (*MEASURES, "p95")} for _checkout in checkouts]
     try:
-        for port, _server in servers.values():  # warm each worker's catalogue, connections and code
+        for port, _server in servers:  # warm each worker's catalogue, connections and code
             client = ingest.Client(port, key)
             for body in ingest.single_bodies(args.view, 40, ids):
-                client.post(PATHS[args.view], body)
+                client.post(ingest.PATHS[args.view], body)
         for n in range(args.rounds):
-            for checkout in checkouts[:: 1 if n % 2 == 0 else -1]:
-                port, server = servers[checkout]
+            for which in (0, 1) if n % 2 == 0 else (1, 0):
+                port, server = servers[which]
                 bodies = ingest.single_bodies(args.view, int(args.seconds * 2000), ids)
-                before = ingest.cpu_seconds(server)
-                rate, latencies = ingest.bench_single(port, key, PATHS[args.view], bodies, args.seconds)
-                web, database = ingest.cpu_spent(before, ingest.cpu_seconds(server))
-                round_figures = figures[checkout]
+                rate, latencies, web, database = ingest.single_round(
+                    server, port, key, ingest.PATHS[args.view], bodies, args.seconds
+                )
+                round_figures = figures[which]
                 round_figures["requests/s"].append(rate)
                 round_figures["web CPU ms"].append(web / len(latencies) * 1000)
                 round_figures["PostgreSQL CPU ms"].append(database / len(latencies) * 1000)
                 round_figures["p95"].append(ingest.percentile(latencies, 95))
     finally:
-        for _port, server in servers.values():
+        for _port, server in servers:
             server.terminate()
             server.wait(timeout=30)
     print(f"single POST to the {args.view} view, concurrency 4, {args.rounds} rounds of {args.seconds:.0f} s each:")
-    for checkout in checkouts:
-        medians = {name: statistics.median(values) for name, values in figures[checkout].items()}
+    for checkout, checkout_figures in zip(checkouts, figures, strict=True):
+        medians = {name: statistics.median(values) for name, values in checkout_figures.items()}
         print(
             f"    {checkout}: {medians['requests/s']:,.0f} req/s, p95 {medians['p95']:.1f} ms, CPU per request: "
             f"web workers {medians['web CPU ms']:.2f} ms, PostgreSQL {medians['PostgreSQL CPU ms']:.2f} ms"
         )
-    first, second = (figures[c] for c in checkouts)
+    first, second = figures
     for name in MEASURES:
         ratios = [b / a for a, b in zip(first[name], second[name], strict=True)]
         print(

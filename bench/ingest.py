@@ -56,6 +56,7 @@ BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/15")
 BATCH = 1000
 SUBSCRIBERS = 10
 TOUCHPOINT = "touchpoint-0"  # bench/data.py's catalogue
+PATHS = {"cxm": "/api/v1/experiences/", "textbook": "/bench/textbook/experiences/"}  # the app's view, the textbook's
 CUSTOMERS_USED = 2000  # the customers the run's items name, C-1 … C-2000
 VALENCES = {"positive": 1, "neutral": 0, "negative": -1}
 
@@ -312,6 +313,16 @@ def cpu_spent(before: dict[tuple[str, int], float], after: dict[tuple[str, int],
     return spent["web"], spent["PostgreSQL"]
 
 
+def single_round(
+    server: subprocess.Popen, port: int, key: str, path: str, bodies: list[bytes], seconds: float
+) -> tuple[float, list[float], float, float]:
+    """`bench_single`, and the CPU seconds its web workers and database backends spent meanwhile."""
+    before = cpu_seconds(server)
+    achieved, latencies = bench_single(port, key, path, bodies, seconds)
+    web, database = cpu_spent(before, cpu_seconds(server))
+    return achieved, latencies, web, database
+
+
 def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] * 1000
 
@@ -404,24 +415,21 @@ def main() -> None:
     single: dict[str, tuple[list[float], list[float]]] = {"cxm": ([], []), "textbook": ([], [])}
     cpu = {"cxm": [0.0, 0.0, 0], "textbook": [0.0, 0.0, 0]}  # web seconds, database seconds, requests
     batch_rates: dict[str, list[float]] = {"api": [], "copy": [], "subscribed": []}
-    paths = {"cxm": "/api/v1/experiences/", "textbook": "/bench/textbook/experiences/"}
     try:
         client = Client(port, key)
         for kind in ("cxm", "textbook"):  # warm both workers' catalogue, connections and code
             for body in single_bodies(kind, 20, ids):
-                client.post(paths[kind], body)
+                client.post(PATHS[kind], body)
         for _round in range(args.rounds):
             for kind in ("cxm", "textbook"):
                 bodies = single_bodies(kind, int(args.seconds * 2000), ids)
-                before = cpu_seconds(server)
-                achieved, latencies = bench_single(port, key, paths[kind], bodies, args.seconds)
-                web, database = cpu_spent(before, cpu_seconds(server))
+                achieved, latencies, web, database = single_round(server, port, key, PATHS[kind], bodies, args.seconds)
                 cpu[kind][0] += web
                 cpu[kind][1] += database
                 cpu[kind][2] += len(latencies)
                 single[kind][0].append(achieved)
                 single[kind][1].extend(latencies)
-        client.post(paths["cxm"], json.dumps({"experiences": items(f"warm-{uuid.uuid4().hex[:8]}", BATCH)}).encode())
+        client.post(PATHS["cxm"], json.dumps({"experiences": items(f"warm-{uuid.uuid4().hex[:8]}", BATCH)}).encode())
         subscribers = subscribe(SUBSCRIBERS)
         per_round = max(args.batches // args.rounds, 2)
         for n in range(args.rounds):  # alternating (ABBA), so that the machine's load falls on all three alike

@@ -6,6 +6,7 @@
 
 Creates the database if needed (its name must contain "bench": the script empties it), loads a
 year of experiences with set-based SQL (emotions, expectations, outcomes, staff who logged them),
+gives customer C-1 200 more through the app's write path (the timeline shown: a full page at any size),
 computes the scores and rollups with the real `rescore_all`, loads 100,000 survey answers (NPS,
 CSAT, CES, one in ten with a theme; INSERT … SELECT from a random sample of the experiences) and
 builds the daily survey rollups with the real `roll_up_surveys`, printing how long each step
@@ -16,12 +17,14 @@ from the rollups, with their ratio. `--reuse` keeps the experiences of an earlie
 the schema if needed) and reloads the answers; `--measure-only` loads nothing and measures the pages
 of what an earlier run left (`--page` picks pages by label, `--queries` prints each query's median
 time, to compare two databases or two versions of the code page by page; `--no-freeze` measures without
-the garbage collector setting of the web workers). Drop the database afterwards:
+the garbage collector setting of the web workers; `--json` ends with the figures as one line of JSON, which
+bench/flatness.py reads). Drop the database afterwards:
 `dropdb -h 127.0.0.1 -U postgres cxm_bench_dash`.
 """
 
 import argparse
 import gc
+import json
 import os
 import statistics
 import sys
@@ -37,6 +40,10 @@ from bench import data  # noqa: E402
 STAFF = 40
 TARGET_P95_MS = 150
 TARGET_QUERIES = 20
+# The customer whose timeline the bench shows, with as many experiences at every data size: the busiest of
+# randomly spread experiences has more of them the more customers there are (26 at 1M, 33 at 10M).
+REGULAR = "C-1"
+REGULAR_EXPERIENCES = 200
 
 
 def load(experiences: int, customers: int) -> None:
@@ -52,9 +59,34 @@ def load(experiences: int, customers: int) -> None:
     departments = Department.objects.order_by("code")[:2]
     UserFactory(username="bench-manager", role=Role.MANAGER, departments=list(departments))
     UserFactory(username="bench-admin", role=Role.ADMIN)
+    add_regular()
     rescore_all()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+
+
+def add_regular() -> None:
+    """`REGULAR_EXPERIENCES` more experiences of `REGULAR`, spread over the year at department-0's touchpoint,
+    through the app's own write path: the timeline shows a full page over a year, and a third of one over
+    30 days, whatever the size of the data."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from experiences.services import record_experiences
+
+    now = timezone.now()
+    items = [
+        {
+            "customer": REGULAR,
+            "touchpoint": "touchpoint-0",
+            "valence": ("negative", "neutral", "positive")[n % 3],
+            "occurred_at": (now - timedelta(days=364 * n / REGULAR_EXPERIENCES)).isoformat(),
+        }
+        for n in range(REGULAR_EXPERIENCES)
+    ]
+    result = record_experiences(items=items, source="import")
+    assert result.accepted == REGULAR_EXPERIENCES, [r.errors for r in result.results if r.errors]
 
 
 def load_answers(answers: int) -> None:
@@ -137,17 +169,6 @@ def roll_up_answers() -> None:
 
 def pages() -> list[tuple[str, str, str]]:
     """(label, user, url) for every page at a short and a long period."""
-    from django.db.models import Count
-
-    from experiences.models import Experience
-
-    busiest = (
-        Experience.objects.filter(department__code="department-0")
-        .values("customer__external_id")
-        .annotate(n=Count("id"))
-        .order_by("-n")
-        .values_list("customer__external_id", flat=True)[0]
-    )
     result = []
     for period in ("30", "365"):
         result += [
@@ -155,7 +176,7 @@ def pages() -> list[tuple[str, str, str]]:
             (f"company, {period} days (manager)", "bench-manager", f"/dashboards/?period={period}"),
             (f"department, {period} days", "bench-manager", f"/dashboards/department-0/?period={period}"),
             (f"department via htmx, {period} days", "bench-manager", f"/dashboards/department-0/?period={period}&hx"),
-            (f"customer timeline, {period} days", "bench-manager", f"/customers/{busiest}/?period={period}"),
+            (f"customer timeline, {period} days", "bench-manager", f"/customers/{REGULAR}/?period={period}"),
             (f"journey map, {period} days", "bench-admin", f"/journeys/journey-0/?period={period}"),
         ]
     result.append(("answers page, 90 days (manager)", "bench-manager", "/cases/answers/"))
@@ -329,13 +350,18 @@ def main() -> None:
     parser.add_argument(
         "--no-freeze", action="store_true", help="leave what the first requests loaded to the full collections"
     )
+    parser.add_argument(
+        "--json", action="store_true", help="with --measure-only: last, one line of JSON (label, p50, p95, queries)"
+    )
     args = parser.parse_args()
     data.open_database()
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     if args.measure_only:
-        measure(args.requests, only=args.page, every_query=args.queries, freeze=not args.no_freeze)
+        rows = measure(args.requests, only=args.page, every_query=args.queries, freeze=not args.no_freeze)
+        if args.json:
+            print(json.dumps(rows))
         return
     if args.reuse:
         from django.core.management import call_command

@@ -629,16 +629,14 @@ class MonthlySurveyRollup(SurveySums):
         return f"{self.month:%Y-%m} {self.department_id}/{self.touchpoint_id}/{self.stage}/{self.segment}/{self.kind}"
 
 
-class ThemeRollup(models.Model):
-    """Theme mentions per company calendar day × department × touchpoint × customer segment × theme.
+class ThemeSums(models.Model):
+    """Theme mentions per period × department × touchpoint × customer segment × theme.
 
-    Kept by `feedback.rollups` with the survey rollups, for the same dirty days (matching notes
-    marks the days of the experiences it found themes in), so the dashboards count a year of
-    themes from these rows instead of joining every mention to its experience.
+    Keyed like the survey rollups (the department, touchpoint and day of the experience the note
+    belongs to; the customer's current segment).
     """
 
-    day = models.DateField()
-    # No index of its own: the department's index below starts with it.
+    # No index of its own: each table's (department, period) index starts with it.
     department = models.ForeignKey("touchpoints.Department", on_delete=models.CASCADE, related_name="+", db_index=False)
     touchpoint = models.ForeignKey("touchpoints.Touchpoint", on_delete=models.CASCADE, related_name="+")
     segment = models.CharField(max_length=60, blank=True, default="")
@@ -647,24 +645,73 @@ class ThemeRollup(models.Model):
     negatives = models.IntegerField(default=0, help_text=_("Mentions in negative experiences."))
 
     class Meta:
+        abstract = True
+
+
+# The period tables' indexes hold every column the department page sums, so it reads them alone.
+THEME_SUMS_INCLUDED = ["touchpoint", "segment", "theme", "mentions", "negatives"]
+
+
+class ThemeRollup(ThemeSums):
+    """Theme mentions per company calendar day.
+
+    Kept by `feedback.rollups` with the survey rollups, for the same dirty days (matching notes
+    marks the days of the experiences it found themes in), so the dashboards count a year of
+    themes from these rows instead of joining every mention to its experience.
+    """
+
+    day = models.DateField()
+
+    class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["day", "department", "touchpoint", "segment", "theme"], name="theme_rollup_key"
             ),
         ]
         indexes = [
-            # Holds every column the department page sums, so a year of a department's themes is read
-            # from the index alone: 12,066 rows at 10,000,000 experiences (docs/performance.md).
             models.Index(
-                fields=["department", "day"],
-                include=["touchpoint", "segment", "theme", "mentions", "negatives"],
-                name="theme_rollup_department_sums",
+                fields=["department", "day"], include=THEME_SUMS_INCLUDED, name="theme_rollup_department_sums"
             ),
             models.Index(fields=["day"], name="theme_rollup_day"),
         ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.department_id}/{self.touchpoint_id}/{self.segment}: theme {self.theme_id}"
+
+
+class WeeklyThemeRollup(ThemeSums):
+    """The daily theme rollups of a week (Monday to Sunday) summed: a year of themes reads weeks and months,
+    whose rows stop growing once every theme is mentioned at every touchpoint (docs/performance.md)."""
+
+    week = models.DateField(help_text=_("The Monday the week starts on."))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week", "department", "touchpoint", "segment", "theme"], name="weekly_theme_rollup_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "week"], include=THEME_SUMS_INCLUDED, name="weekly_theme_sums")]
+
+    def __str__(self) -> str:
+        return f"week of {self.week} {self.department_id}/{self.touchpoint_id}/{self.segment}: theme {self.theme_id}"
+
+
+class MonthlyThemeRollup(ThemeSums):
+    """The daily theme rollups of a calendar month summed."""
+
+    month = models.DateField(help_text=_("The first day of the month."))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "department", "touchpoint", "segment", "theme"], name="monthly_theme_rollup_key"
+            ),
+        ]
+        indexes = [models.Index(fields=["department", "month"], include=THEME_SUMS_INCLUDED, name="monthly_theme_sums")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.department_id}/{self.touchpoint_id}/{self.segment}: theme {self.theme_id}"
 
 
 class InvitationRollup(models.Model):

@@ -16,12 +16,13 @@ empty values as equal.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import reduce
 from operator import or_
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Model, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -34,10 +35,12 @@ from .models import (
     Invitation,
     InvitationRollup,
     MonthlySurveyRollup,
+    MonthlyThemeRollup,
     Response,
     SurveyRollup,
     ThemeRollup,
     WeeklySurveyRollup,
+    WeeklyThemeRollup,
 )
 from .survey_scores import NEGATIVE, POSITIVE, SCORE_SUMS
 
@@ -96,7 +99,7 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
         .order_by()
     )
     _store(SurveyRollup, answer_rows, found)
-    _roll_up_weeks_and_months(days)
+    _roll_up_weeks_and_months(SURVEY_PERIODS, days)
     sent = (
         invitations.values("survey_id", "department_id", "touchpoint_id", day=TruncDate("sent_at"))
         .annotate(sent=Count("pk"), answered=Count("answered_at"))
@@ -115,24 +118,47 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
         .order_by()
     )
     _store(ThemeRollup, theme_rows, themes)
+    _roll_up_weeks_and_months(THEME_PERIODS, days)
 
 
-# The weekly and monthly survey rollups: each model, its period column, and the function mapping a day to it.
-PERIODS = ((WeeklySurveyRollup, "week", TruncWeek), (MonthlySurveyRollup, "month", TruncMonth))
-SURVEY_KEY = ("department_id", "touchpoint_id", "stage", "segment", "kind")
+@dataclass(frozen=True)
+class Periods:
+    """A daily rollup, what keys and what sums its rows, and its weekly and monthly tables."""
+
+    daily: type[Model]
+    key: tuple[str, ...]
+    sums: tuple[str, ...]
+    weekly: type[Model]
+    monthly: type[Model]
 
 
-def _roll_up_weeks_and_months(days: Sequence[date] | None) -> None:
-    """Sum the daily survey rollups again into the weeks and months of `days` (None: every one)."""
-    for model, key, trunc in PERIODS:
-        daily = SurveyRollup.objects.annotate(**{key: trunc("day")})
+SURVEY_PERIODS = Periods(
+    SurveyRollup,
+    ("department_id", "touchpoint_id", "stage", "segment", "kind"),
+    SCORE_SUMS,
+    WeeklySurveyRollup,
+    MonthlySurveyRollup,
+)
+THEME_PERIODS = Periods(
+    ThemeRollup,
+    ("department_id", "touchpoint_id", "segment", "theme_id"),
+    ("mentions", "negatives"),
+    WeeklyThemeRollup,
+    MonthlyThemeRollup,
+)
+
+
+def _roll_up_weeks_and_months(periods: Periods, days: Sequence[date] | None) -> None:
+    """Sum the daily rollups of `periods` again into the weeks and months of `days` (None: every one)."""
+    for model, key, trunc in ((periods.weekly, "week", TruncWeek), (periods.monthly, "month", TruncMonth)):
+        daily = periods.daily._default_manager.annotate(**{key: trunc("day")})
         existing = None  # every row
         if days is not None:
             starts = sorted({period_start(key, day) for day in days})
             # The day range lets the key's index narrow the scan; the IN keeps only the chosen periods.
             daily = daily.filter(day__gte=starts[0], day__lt=period_after(key, starts[-1]), **{f"{key}__in": starts})
             existing = model.objects.filter(**{f"{key}__in": starts})
-        sums = daily.values(key, *SURVEY_KEY).annotate(**{name: Sum(name) for name in SCORE_SUMS}).order_by()
+        sums = daily.values(key, *periods.key).annotate(**{name: Sum(name) for name in periods.sums}).order_by()
         _store(model, existing, sums)
 
 

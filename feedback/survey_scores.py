@@ -10,13 +10,13 @@ period; the pages call it twice (this period and the previous one) for the trend
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import reduce
 from operator import or_
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Model, Q, QuerySet, Sum
 
 from cxm.aggregates import named_after
 from experiences.partitions import on_days
@@ -26,11 +26,13 @@ from .models import (
     ExperienceTheme,
     InvitationRollup,
     MonthlySurveyRollup,
+    MonthlyThemeRollup,
     SurveyKind,
     SurveyRollup,
     Theme,
     ThemeRollup,
     WeeklySurveyRollup,
+    WeeklyThemeRollup,
 )
 from .scales import SCALES
 
@@ -121,37 +123,55 @@ Scores = dict[str, SurveyScore]
 SCORE_SUMS = ("responses", "positives", "negatives", "total", "squares")
 
 
-# Each survey rollup table with its period column, longest periods first.
+# Each survey and theme rollup table with its period column, longest periods first.
 _PERIOD_TABLES = ((MonthlySurveyRollup, "month"), (WeeklySurveyRollup, "week"), (SurveyRollup, "day"))
+_THEME_TABLES = ((MonthlyThemeRollup, "month"), (WeeklyThemeRollup, "week"), (ThemeRollup, "day"))
 
 
 def survey_scores(*, by: str | None = None, start: date, end: date, **narrowing) -> dict[object, Scores]:
     """NPS, CSAT and CES per `by` ("department", "touchpoint" or None for one total under the key None); one query.
 
-    Read from the survey rollups (feedback/rollups.py) that cover the period: whole months, whole
-    weeks, then days (`scoring.queries.Cover`), summed per table and added up here, so a year costs
-    tens of rows per key, not hundreds, and never the answers. `narrowing`: department_ids, and
-    optionally touchpoint_ids, segments, stages.
+    Read from the survey rollups (feedback/rollups.py) that cover the period (`covering`), so a
+    year costs tens of rows per key, not hundreds, and never the answers. `narrowing`:
+    department_ids, and optionally touchpoint_ids, segments, stages.
     """
     group = {"department": "department_id", "touchpoint": "touchpoint_id"}.get(by or "")
-    cover = Cover.of(start, end)
-    parts = [
-        _narrowed(model._default_manager.filter(**{f"{key}__gte": low, f"{key}__lte": high}), **narrowing)
-        .values(*([group] if group else []), "kind")
-        .annotate(**{name: Sum(name) for name in SCORE_SUMS})
-        .order_by()
-        for (model, key), ranges in zip(_PERIOD_TABLES, (cover.months, cover.weeks, cover.days), strict=True)
-        for low, high in ranges
-    ]
-    if not parts:
-        return {}
     found: dict[object, Scores] = {}
-    for r in parts[0].union(*parts[1:], all=True):
+    for r in covering(_PERIOD_TABLES, start, end, (*([group] if group else []), "kind"), SCORE_SUMS, **narrowing):
         kind = r["kind"]
         score = SurveyScore(kind, *(r[name] for name in SCORE_SUMS))
         scores = found.setdefault(r[group] if group else None, {})
         scores[kind] = scores[kind] + score if kind in scores else score
     return found
+
+
+def covering(
+    tables: Sequence[tuple[type[Model], str]],
+    start: date,
+    end: date,
+    group: Sequence[str],
+    sums: Sequence[str],
+    *,
+    where: Q | None = None,
+    **narrowing,
+) -> QuerySet:
+    """The rollup rows of start..end summed per `group`: one UNION ALL of the monthly, weekly and daily `tables`
+    (longest periods first) over the whole months, whole weeks and days left that cover the period
+    (`scoring.queries.Cover`). A group comes once per table part: the caller adds them up.
+    """
+    cover = Cover.of(start, end)
+    parts = [
+        _narrowed(model._default_manager.filter(**{f"{key}__gte": low, f"{key}__lte": high}), **narrowing)
+        .filter(where or Q())
+        .values(*group)
+        .annotate(**{name: Sum(name) for name in sums})
+        .order_by()
+        for (model, key), ranges in zip(tables, (cover.months, cover.weeks, cover.days), strict=True)
+        for low, high in ranges
+    ]
+    if not parts:
+        return tables[-1][0]._default_manager.none()
+    return parts[0].union(*parts[1:], all=True)
 
 
 def summed(groups: Iterable[Scores]) -> Scores:
@@ -254,11 +274,6 @@ def _mentions(*, start: date, end: date, department_ids, touchpoint_ids=None) ->
     return rows
 
 
-def _theme_rollups(*, start: date, end: date, department_ids, segments=None) -> QuerySet:
-    rows = ThemeRollup.objects.filter(day__gte=start, day__lte=end)
-    return _narrowed(rows, department_ids=department_ids, segments=segments)
-
-
 @dataclass(frozen=True)
 class Themes:
     top: list[ThemeRow]  # the most mentioned overall, with their trend
@@ -270,19 +285,21 @@ def themes(
 ) -> Themes:
     """The themes mentioned most in the period, overall with their trend and per touchpoint; two queries.
 
-    Read from the daily theme rollups (feedback/rollups.py). The period's rows are read once and
-    summed by touchpoint and theme id, then named: both lists come from those sums (at most
-    touchpoints × themes of them), where reading a year's rows twice cost 9–10 ms each at
-    10,000,000 experiences.
+    Read from the theme rollups that cover the period (`covering`): a year is twelve months' rows,
+    at most touchpoints × segments × themes each, however many notes there are. The period's rows
+    are read once and summed by touchpoint and theme id, then named: both lists come from those
+    sums, where reading a year's rows twice cost 9–10 ms each at 10,000,000 experiences.
     """
-    sums = (
-        _theme_rollups(**narrowing)
-        .values("touchpoint_id", "theme_id")
-        .annotate(mentions=Sum("mentions"), negatives=Sum("negatives"))
-        .order_by()
-    )
+    sums = covering(_THEME_TABLES, group=("touchpoint_id", "theme_id"), sums=("mentions", "negatives"), **narrowing)
+    added: dict[tuple[int, int], list] = {}  # (touchpoint, theme) → [mentions, negatives, phrase, language]
+    for touchpoint_id, theme_id, mentions, negatives, phrase, language in named_after(
+        sums, "theme_id", Theme, "phrase", "language"
+    ):
+        row = added.setdefault((touchpoint_id, theme_id), [0, 0, phrase, language])
+        row[0] += mentions
+        row[1] += negatives
     rows = sorted(  # each touchpoint's most mentioned first
-        named_after(sums, "theme_id", Theme, "phrase", "language"), key=lambda r: (r[0], -r[2], r[4])
+        ((tp, theme, *figures) for (tp, theme), figures in added.items()), key=lambda r: (r[0], -r[2], r[4])
     )
     by_touchpoint: dict[int, list[ThemeRow]] = {}
     totals: dict[int, ThemeRow] = {}  # each theme over every touchpoint
@@ -300,14 +317,15 @@ def themes(
     if not totals:
         return Themes(top=[], by_touchpoint={})
     ranked = sorted(totals.values(), key=lambda t: (-t.mentions, t.phrase))[:limit]
-    before = dict(
-        _theme_rollups(**{**narrowing, "start": previous_start, "end": previous_end})
-        .filter(theme_id__in=[t.theme_id for t in ranked])
-        .values("theme_id")
-        .annotate(n=Sum("mentions"))
-        .values_list("theme_id", "n")
-        .order_by()
-    )
+    before: dict[int, int] = {}
+    for r in covering(
+        _THEME_TABLES,
+        **{**narrowing, "start": previous_start, "end": previous_end},
+        group=("theme_id",),
+        sums=("mentions",),
+        where=Q(theme_id__in=[t.theme_id for t in ranked]),
+    ):
+        before[r["theme_id"]] = before.get(r["theme_id"], 0) + r["mentions"]
     top = [replace(t, previous_mentions=before.get(t.theme_id, 0)) for t in ranked]
     return Themes(top=top, by_touchpoint=by_touchpoint)
 

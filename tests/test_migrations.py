@@ -130,3 +130,42 @@ def test_answers_stored_before_the_upgrade_take_their_experience_department():
 
     charged = touchpoint.owners.get(primary=True).department_id
     assert sorted(Answer.objects.values_list("department_id", flat=True), key=str) == sorted([charged, None], key=str)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_themes_rolled_up_before_the_upgrade_are_summed_into_weeks_and_months():
+    import datetime
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from .factories import TouchpointFactory
+
+    touchpoint = TouchpointFactory()
+    department = touchpoint.owners.get(primary=True).department_id
+    executor = MigrationExecutor(connection)
+    before = [("feedback", "0010_response_department")]
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        theme = old.get_model("feedback", "Theme").objects.create(phrase="late delivery", language="en")
+        key = {"department_id": department, "touchpoint_id": touchpoint.pk, "segment": "smb", "theme": theme}
+        # Monday 23 and Wednesday 25 November are one week; Tuesday 1 December is another week and month.
+        for day, mentions in (("2026-11-23", 2), ("2026-11-25", 3), ("2026-12-01", 4)):
+            old.get_model("feedback", "ThemeRollup").objects.create(day=day, mentions=mentions, negatives=1, **key)
+    finally:  # the next tests need the whole schema, whatever happened here
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from feedback.models import MonthlyThemeRollup, WeeklyThemeRollup
+
+    day = datetime.date.fromisoformat
+    assert sorted(WeeklyThemeRollup.objects.values_list("week", "mentions", "negatives")) == [
+        (day("2026-11-23"), 5, 2),
+        (day("2026-11-30"), 4, 1),
+    ]
+    assert sorted(MonthlyThemeRollup.objects.values_list("month", "mentions", "negatives")) == [
+        (day("2026-11-01"), 5, 2),
+        (day("2026-12-01"), 4, 1),
+    ]

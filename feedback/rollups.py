@@ -157,7 +157,7 @@ def _roll_up_weeks_and_months(periods: Periods, days: Sequence[date] | None) -> 
             starts = sorted({period_start(key, day) for day in days})
             # The day range lets the key's index narrow the scan; the IN keeps only the chosen periods.
             daily = daily.filter(day__gte=starts[0], day__lt=period_after(key, starts[-1]), **{f"{key}__in": starts})
-            existing = model.objects.filter(**{f"{key}__in": starts})
+            existing = model._default_manager.filter(**{f"{key}__in": starts})
         sums = daily.values(key, *periods.key).annotate(**{name: Sum(name) for name in periods.sums}).order_by()
         _store(model, existing, sums)
 

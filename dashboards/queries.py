@@ -15,11 +15,11 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
-from cxm.aggregates import named_after
-from experiences.models import EXPERIENCE_FIELDS, REPORTED_BY_OTHERS, Experience
+from experiences.models import EXPERIENCE_FIELDS, Experience
 from experiences.partitions import on_days
 from feedback import survey_scores
 from scoring.queries import SUMS, PeriodReport, rollups, summed
+from scoring.reporters import reported_by
 from touchpoints.models import Department, Stage, Touchpoint, TouchpointOwner
 
 from .filters import Filters
@@ -227,21 +227,20 @@ class ReportedByOthers:
 
 
 def reported_by_others(*, filters: Filters, department: Department, negatives: int) -> ReportedByOthers:
-    """Which other departments noticed the department's `negatives` of the period (from its rollups); one query.
+    """Which other departments noticed the department's `negatives` of the period; one query.
 
-    It reads only the negatives that people of other departments logged (a partial index holds
-    just those, and answers alone), so its cost follows how often that happens, not how many
-    experiences there are. They are counted per department id, then named (`named_after`).
+    Read from the reporter rollups (`scoring.reporters`), as months, weeks and days: a year costs
+    months' rows, however many negatives others logged.
     """
-    counted = (
-        _experiences(filters, [department.pk])
-        .filter(REPORTED_BY_OTHERS)
-        .values("reported_from_department_id")
-        .annotate(n=Count("*"))  # not of a column: the partial index alone answers it (an index-only scan)
-        .order_by()
+    period = filters.period
+    by_department = reported_by(
+        start=period.start,
+        end=period.end,
+        department_id=department.pk,
+        stages=filters.stages or None,
+        segments=filters.segments or None,
     )
-    named = [(name, n) for _, n, name in named_after(counted, "reported_from_department_id", Department, "name")]
-    return ReportedByOthers(negatives=negatives, by_department=sorted(named, key=lambda o: (-o[1], o[0])))
+    return ReportedByOthers(negatives=negatives, by_department=by_department)
 
 
 def worst_moments(rows: list[TouchpointRow], *, limit: int = 10) -> list[TouchpointRow]:

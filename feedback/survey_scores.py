@@ -10,17 +10,17 @@ period; the pages call it twice (this period and the previous one) for the trend
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import reduce
 from operator import or_
 
-from django.db.models import Model, Q, QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from cxm.aggregates import named_after
 from experiences.partitions import on_days
-from scoring.queries import Cover
+from scoring.periods import covering
 
 from .models import (
     ExperienceTheme,
@@ -100,25 +100,6 @@ POSITIVE = reduce(or_, (Q(survey__kind=k, score__gte=SCALES[k].positive_from) fo
 NEGATIVE = reduce(or_, (Q(survey__kind=k, score__lte=SCALES[k].negative_up_to) for k in KINDS))
 
 
-def _narrowed(
-    rows: QuerySet,
-    *,
-    department_ids: Iterable[int] | None,
-    touchpoint_ids: Iterable[int] | None = None,
-    segments: Iterable[str] | None = None,
-    stages: Iterable[str] | None = None,
-) -> QuerySet:
-    if department_ids is not None:
-        rows = rows.filter(department_id__in=list(department_ids))
-    if touchpoint_ids is not None:
-        rows = rows.filter(touchpoint_id__in=list(touchpoint_ids))
-    if segments is not None:
-        rows = rows.filter(segment__in=list(segments))
-    if stages is not None:
-        rows = rows.filter(stage__in=list(stages))
-    return rows
-
-
 Scores = dict[str, SurveyScore]
 SCORE_SUMS = ("responses", "positives", "negatives", "total", "squares")
 
@@ -143,35 +124,6 @@ def survey_scores(*, by: str | None = None, start: date, end: date, **narrowing)
         scores = found.setdefault(r[group] if group else None, {})
         scores[kind] = scores[kind] + score if kind in scores else score
     return found
-
-
-def covering(
-    tables: Sequence[tuple[type[Model], str]],
-    start: date,
-    end: date,
-    group: Sequence[str],
-    sums: Sequence[str],
-    *,
-    where: Q | None = None,
-    **narrowing,
-) -> QuerySet:
-    """The rollup rows of start..end summed per `group`: one UNION ALL of the monthly, weekly and daily `tables`
-    (longest periods first) over the whole months, whole weeks and days left that cover the period
-    (`scoring.queries.Cover`). A group comes once per table part: the caller adds them up.
-    """
-    cover = Cover.of(start, end)
-    parts = [
-        _narrowed(model._default_manager.filter(**{f"{key}__gte": low, f"{key}__lte": high}), **narrowing)
-        .filter(where or Q())
-        .values(*group)
-        .annotate(**{name: Sum(name) for name in sums})
-        .order_by()
-        for (model, key), ranges in zip(tables, (cover.months, cover.weeks, cover.days), strict=True)
-        for low, high in ranges
-    ]
-    if not parts:
-        return tables[-1][0]._default_manager.none()
-    return parts[0].union(*parts[1:], all=True)
 
 
 def summed(groups: Iterable[Scores]) -> Scores:

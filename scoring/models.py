@@ -133,6 +133,90 @@ class MonthlyRollup(Rollup):
         return f"{self.month:%Y-%m} {self.department_id}/{self.touchpoint_id}/{self.stage}/{self.segment}"
 
 
+class ReporterSums(models.Model):
+    """Negatives charged to a department that people of another department logged, per period × that other
+    department × stage × customer segment (the customer's current one, as in the rollups above).
+
+    The rollups above count these negatives (`reported_by_others`) but not who logged them; the
+    department page names the departments that noticed most. Counted from the experiences, that
+    read grew with the data (docs/performance.md).
+    """
+
+    # No index of its own: each table's (department, period) index starts with it.
+    department = models.ForeignKey("touchpoints.Department", on_delete=models.CASCADE, related_name="+", db_index=False)
+    reported_from_department = models.ForeignKey("touchpoints.Department", on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    segment = models.CharField(max_length=60, blank=True, default="")
+    negatives = models.IntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+# The period tables' indexes hold every column the department page reads, so it reads them alone.
+REPORTER_SUMS_INCLUDED = ["reported_from_department", "stage", "segment", "negatives"]
+
+
+class DailyReporterRollup(ReporterSums):
+    """The negatives others reported of one company calendar day."""
+
+    day = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "department", "reported_from_department", "stage", "segment"], name="reporter_rollup_key"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["department", "day"], include=REPORTER_SUMS_INCLUDED, name="reporter_rollup_sums"),
+            models.Index(fields=["day"], name="reporter_rollup_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.department_id} by {self.reported_from_department_id}/{self.stage}/{self.segment}"
+
+
+class WeeklyReporterRollup(ReporterSums):
+    """A week's daily reporter rollups summed (`week` is the Monday)."""
+
+    week = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week", "department", "reported_from_department", "stage", "segment"],
+                name="weekly_reporter_rollup_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["department", "week"], include=REPORTER_SUMS_INCLUDED, name="weekly_reporter_sums")
+        ]
+
+    def __str__(self) -> str:
+        return f"week of {self.week} {self.department_id} by {self.reported_from_department_id}"
+
+
+class MonthlyReporterRollup(ReporterSums):
+    """A calendar month's daily reporter rollups summed (`month` is its first day)."""
+
+    month = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "department", "reported_from_department", "stage", "segment"],
+                name="monthly_reporter_rollup_key",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["department", "month"], include=REPORTER_SUMS_INCLUDED, name="monthly_reporter_sums")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.department_id} by {self.reported_from_department_id}"
+
+
 class CustomerMark(models.Model):
     """A customer whose score must be recomputed: the rescoring queue that survives Redis.
 

@@ -34,6 +34,7 @@ from integrations.services import record_customers_at_risk
 from . import engine
 from .models import CustomerMark, CustomerScore, DailyRollup, DayMark, MonthlyRollup, WeeklyRollup
 from .queries import period_after, period_start
+from .reporters import roll_up_reporters
 
 CUSTOMER_BATCH = 2_000
 DAY_BATCH = 31
@@ -245,6 +246,7 @@ def rescore_dirty(
                 CustomerMark.objects.filter(pk__in=customer_marks).delete()
             if dirty_days:
                 _roll_up(cursor, dirty_days)
+                roll_up_reporters(days=dirty_days)
                 roll_up_surveys(days=dirty_days)
                 result.days += len(dirty_days)
                 DayMark.objects.filter(pk__in=day_marks).delete()
@@ -321,6 +323,7 @@ def rescore_all(
             cursor.execute(f"DROP TABLE IF EXISTS {FULL_SUMS}")
         with transaction.atomic():
             _for_full_scans(cursor)
+            roll_up_reporters(days=None)
             roll_up_surveys(days=None)
         result.days = DailyRollup.objects.values("day").distinct().count()
         _report(progress, total, total)

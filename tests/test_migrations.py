@@ -169,3 +169,57 @@ def test_the_themes_rolled_up_before_the_upgrade_are_summed_into_weeks_and_month
         (day("2026-11-01"), 5, 2),
         (day("2026-12-01"), 4, 1),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_negatives_others_reported_before_the_upgrade_are_rolled_up():
+    import datetime
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    from experiences.services import record_experiences
+
+    from .factories import CustomerFactory, DepartmentFactory, TouchpointFactory, UserFactory
+
+    touchpoint = TouchpointFactory()
+    service = DepartmentFactory(code="customer-service", name="Customer service")
+    agent = UserFactory(username="cara", departments=[service])
+    customer = CustomerFactory(segment="smb")
+    items = [
+        {"customer": customer.external_id, "touchpoint": touchpoint.code, "valence": valence, "occurred_at": at}
+        for valence, at in (
+            ("negative", "2026-10-28T10:00:00+01:00"),
+            ("negative", "2026-11-09T10:00:00+01:00"),
+            ("positive", "2026-11-11T11:00:00+01:00"),  # not a negative
+            ("negative", "2026-11-11T10:00:00+01:00"),
+        )
+    ]
+    assert record_experiences(items=items, source="form", recorded_by=agent).accepted == 4
+    executor = MigrationExecutor(connection)
+    before = [("scoring", "0006_customer_mark_without_constraint")]
+    executor.migrate(before)
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from scoring.models import DailyReporterRollup, MonthlyReporterRollup, WeeklyReporterRollup
+
+    day = datetime.date.fromisoformat
+    charged = touchpoint.owners.get(primary=True).department_id
+    assert set(DailyReporterRollup.objects.values_list("department_id", "reported_from_department_id", "segment")) == {
+        (charged, service.pk, "smb")
+    }
+    assert sorted(DailyReporterRollup.objects.values_list("day", "negatives")) == [
+        (day("2026-10-28"), 1),
+        (day("2026-11-09"), 1),
+        (day("2026-11-11"), 1),
+    ]
+    assert sorted(WeeklyReporterRollup.objects.values_list("week", "negatives")) == [
+        (day("2026-10-26"), 1),
+        (day("2026-11-09"), 2),
+    ]
+    assert sorted(MonthlyReporterRollup.objects.values_list("month", "negatives")) == [
+        (day("2026-10-01"), 1),
+        (day("2026-11-01"), 2),
+    ]

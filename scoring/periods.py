@@ -8,7 +8,7 @@ as whole months, whole weeks and the days left (`covering`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Model, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 
-from .queries import Cover, period_after, period_start
+from .queries import Cover, narrowed, period_after, period_start
 
 FOUND_TABLE = "cxm_found_sums"  # the temporary table of `store_sums`
 ROLLUP_LOCK = 0x5E7A11  # the advisory lock of the rollup writes that go through `store_sums`
@@ -58,26 +58,6 @@ def covering(
     if not parts:
         return tables[-1][0]._default_manager.none()
     return parts[0].union(*parts[1:], all=True)
-
-
-def narrowed(
-    rows: QuerySet,
-    *,
-    department_ids: Iterable[int] | None,
-    touchpoint_ids: Iterable[int] | None = None,
-    segments: Iterable[str] | None = None,
-    stages: Iterable[str] | None = None,
-) -> QuerySet:
-    """The `rows` of the departments, touchpoints, customer segments and stages given (None: all of them)."""
-    if department_ids is not None:
-        rows = rows.filter(department_id__in=list(department_ids))
-    if touchpoint_ids is not None:
-        rows = rows.filter(touchpoint_id__in=list(touchpoint_ids))
-    if segments is not None:
-        rows = rows.filter(segment__in=list(segments))
-    if stages is not None:
-        rows = rows.filter(stage__in=list(stages))
-    return rows
 
 
 @dataclass(frozen=True)

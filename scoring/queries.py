@@ -153,14 +153,28 @@ def rollups(
     Every report and page sums these rows; `segments` are customer segments ("" = none).
     """
     rows = DailyRollup.objects.filter(day__gte=start, day__lte=end)
+    return narrowed(
+        rows, department_ids=department_ids, touchpoint_ids=touchpoint_ids, segments=segments, stages=stages
+    )
+
+
+def narrowed(
+    rows: QuerySet,
+    *,
+    department_ids: Iterable[int] | None,
+    touchpoint_ids: Iterable[int] | None = None,
+    segments: Iterable[str] | None = None,
+    stages: Iterable[str] | None = None,
+) -> QuerySet:
+    """The `rows` of the departments, touchpoints, customer segments and stages given (None: all of them)."""
     if department_ids is not None:
         rows = rows.filter(department_id__in=list(department_ids))
     if touchpoint_ids is not None:
         rows = rows.filter(touchpoint_id__in=list(touchpoint_ids))
-    if stages is not None:
-        rows = rows.filter(stage__in=list(stages))
     if segments is not None:
         rows = rows.filter(segment__in=list(segments))
+    if stages is not None:
+        rows = rows.filter(stage__in=list(stages))
     return rows
 
 

@@ -29,6 +29,7 @@ def reported(db, django_capture_on_commit_callbacks):
         UserFactory(username="cara", role="staff", departments=[service]),
     ]
     customers = [CustomerFactory(segment=("smb", "enterprise")[n % 2]) for n in range(6)]
+    by_person: dict = {person: [] for person in people}
     for _ in range(120):
         item = experience(
             rng.choice(customers),
@@ -36,7 +37,9 @@ def reported(db, django_capture_on_commit_callbacks):
             rng.choice(("negative", "negative", "positive")),
             days_ago=rng.uniform(0.5, 100),
         )
-        log(django_capture_on_commit_callbacks, item, user=rng.choice(people))
+        by_person[rng.choice(people)].append(item)
+    for person, items in by_person.items():
+        log(django_capture_on_commit_callbacks, *items, user=person)
     return logistics
 
 

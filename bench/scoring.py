@@ -179,16 +179,19 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run")
     args = parser.parse_args()
     data.open_database()
+    from django.db.models import Model
+
     from scoring.models import CustomerScore, DailyRollup, MonthlyRollup, WeeklyRollup
     from scoring.recompute import rescore_all, rescore_dirty
-    from scoring.reporters import REPORTER_TABLES
+    from scoring.reporters import REPORTER_PERIODS
 
     print(f"CXM scoring benchmark: {args.experiences:,} experiences, {args.customers:,} customers")
     if not args.reuse:
         timed("load (generate_series + engine masses + VACUUM ANALYZE)", lambda: load(args.experiences, args.customers))
     CustomerScore.objects.all().delete()
-    for rollups in (DailyRollup, WeeklyRollup, MonthlyRollup, *(model for model, _ in REPORTER_TABLES)):
-        rollups.objects.all().delete()
+    emptied: list[type[Model]] = [DailyRollup, WeeklyRollup, MonthlyRollup]
+    for rollups in emptied + [model for model, _ in REPORTER_PERIODS.longest_first]:
+        rollups._default_manager.all().delete()
     aggregate, daily, answers, reporters = (
         min(timed(label, lambda sql=sql: into_scratch_table(sql)) for _ in range(3))
         for label, sql in (

@@ -26,21 +26,17 @@ from django.utils import timezone
 
 from experiences.models import Valence
 from experiences.partitions import day_moments, on_days
-from scoring.periods import PeriodTables, roll_up_periods, store_sums, take_turns
+from scoring.periods import roll_up_periods, store_sums, take_turns
 
 from .models import (
     ExperienceTheme,
     Invitation,
     InvitationRollup,
-    MonthlySurveyRollup,
-    MonthlyThemeRollup,
     Response,
     SurveyRollup,
     ThemeRollup,
-    WeeklySurveyRollup,
-    WeeklyThemeRollup,
 )
-from .survey_scores import NEGATIVE, POSITIVE, SCORE_SUMS
+from .survey_scores import NEGATIVE, POSITIVE, SURVEY_PERIODS, THEME_PERIODS
 
 
 def sent_day(sent_at: datetime) -> date:
@@ -112,19 +108,3 @@ def roll_up_surveys(*, days: Sequence[date] | None) -> None:
     )
     store_sums(ThemeRollup, theme_rows, themes)
     roll_up_periods(THEME_PERIODS, days)
-
-
-SURVEY_PERIODS = PeriodTables(
-    SurveyRollup,
-    ("department_id", "touchpoint_id", "stage", "segment", "kind"),
-    SCORE_SUMS,
-    WeeklySurveyRollup,
-    MonthlySurveyRollup,
-)
-THEME_PERIODS = PeriodTables(
-    ThemeRollup,
-    ("department_id", "touchpoint_id", "segment", "theme_id"),
-    ("mentions", "negatives"),
-    WeeklyThemeRollup,
-    MonthlyThemeRollup,
-)

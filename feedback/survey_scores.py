@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet, Sum
 
 from cxm.aggregates import named_after
 from experiences.partitions import on_days
-from scoring.periods import covering
+from scoring.periods import PeriodTables, covering
 
 from .models import (
     ExperienceTheme,
@@ -104,9 +104,21 @@ Scores = dict[str, SurveyScore]
 SCORE_SUMS = ("responses", "positives", "negatives", "total", "squares")
 
 
-# Each survey and theme rollup table with its period column, longest periods first.
-_PERIOD_TABLES = ((MonthlySurveyRollup, "month"), (WeeklySurveyRollup, "week"), (SurveyRollup, "day"))
-_THEME_TABLES = ((MonthlyThemeRollup, "month"), (WeeklyThemeRollup, "week"), (ThemeRollup, "day"))
+# The survey and theme rollups: each daily table, what keys and sums its rows, and its weekly and monthly sums.
+SURVEY_PERIODS = PeriodTables(
+    SurveyRollup,
+    ("department_id", "touchpoint_id", "stage", "segment", "kind"),
+    SCORE_SUMS,
+    WeeklySurveyRollup,
+    MonthlySurveyRollup,
+)
+THEME_PERIODS = PeriodTables(
+    ThemeRollup,
+    ("department_id", "touchpoint_id", "segment", "theme_id"),
+    ("mentions", "negatives"),
+    WeeklyThemeRollup,
+    MonthlyThemeRollup,
+)
 
 
 def survey_scores(*, by: str | None = None, start: date, end: date, **narrowing) -> dict[object, Scores]:
@@ -118,7 +130,7 @@ def survey_scores(*, by: str | None = None, start: date, end: date, **narrowing)
     """
     group = {"department": "department_id", "touchpoint": "touchpoint_id"}.get(by or "")
     found: dict[object, Scores] = {}
-    for r in covering(_PERIOD_TABLES, start, end, (*([group] if group else []), "kind"), SCORE_SUMS, **narrowing):
+    for r in covering(SURVEY_PERIODS, start, end, (*([group] if group else []), "kind"), SCORE_SUMS, **narrowing):
         kind = r["kind"]
         score = SurveyScore(kind, *(r[name] for name in SCORE_SUMS))
         scores = found.setdefault(r[group] if group else None, {})
@@ -246,7 +258,7 @@ def themes(
     are read once and summed by touchpoint and theme id, then named: both lists come from those
     sums, where reading a year's rows twice cost 9–10 ms each at 10,000,000 experiences.
     """
-    sums = covering(_THEME_TABLES, group=("touchpoint_id", "theme_id"), sums=("mentions", "negatives"), **narrowing)
+    sums = covering(THEME_PERIODS, group=("touchpoint_id", "theme_id"), sums=("mentions", "negatives"), **narrowing)
     added: dict[tuple[int, int], ThemeRow] = {}  # (touchpoint, theme) → its mentions over the period's parts
     for touchpoint_id, theme_id, mentions, negatives, phrase, language in named_after(
         sums, "theme_id", Theme, "phrase", "language"
@@ -268,7 +280,7 @@ def themes(
     ranked = sorted(totals.values(), key=lambda t: (-t.mentions, t.phrase))[:limit]
     before: dict[int, int] = {}
     for r in covering(
-        _THEME_TABLES,
+        THEME_PERIODS,
         **{**narrowing, "start": previous_start, "end": previous_end},
         group=("theme_id",),
         sums=("mentions",),

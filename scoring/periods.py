@@ -31,35 +31,6 @@ def take_turns() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
 
 
-def covering(
-    tables: Sequence[tuple[type[Model], str]],
-    start: date,
-    end: date,
-    group: Sequence[str],
-    sums: Sequence[str],
-    *,
-    where: Q | None = None,
-    **narrowing,
-) -> QuerySet:
-    """The rollup rows of start..end summed per `group`: one UNION ALL of the monthly, weekly and daily `tables`
-    (longest periods first) over the whole months, whole weeks and days left that cover the period
-    (`scoring.queries.Cover`). A group comes once per table part: the caller adds them up.
-    """
-    cover = Cover.of(start, end)
-    parts = [
-        narrowed(model._default_manager.filter(**{f"{key}__gte": low, f"{key}__lte": high}), **narrowing)
-        .filter(where or Q())
-        .values(*group)
-        .annotate(**{name: Sum(name) for name in sums})
-        .order_by()
-        for (model, key), ranges in zip(tables, (cover.months, cover.weeks, cover.days), strict=True)
-        for low, high in ranges
-    ]
-    if not parts:
-        return tables[-1][0]._default_manager.none()
-    return parts[0].union(*parts[1:], all=True)
-
-
 @dataclass(frozen=True)
 class PeriodTables:
     """A daily rollup, what keys and what sums its rows, and its weekly and monthly tables."""
@@ -69,6 +40,40 @@ class PeriodTables:
     sums: tuple[str, ...]
     weekly: type[Model]
     monthly: type[Model]
+
+    @property
+    def longest_first(self) -> tuple[tuple[type[Model], str], ...]:
+        """Each table with its period column, months first: the order `covering` reads them in."""
+        return ((self.monthly, "month"), (self.weekly, "week"), (self.daily, "day"))
+
+
+def covering(
+    periods: PeriodTables,
+    start: date,
+    end: date,
+    group: Sequence[str],
+    sums: Sequence[str],
+    *,
+    where: Q | None = None,
+    **narrowing,
+) -> QuerySet:
+    """The rollup rows of start..end summed per `group`: one UNION ALL of the monthly, weekly and daily tables
+    of `periods` over the whole months, whole weeks and days left that cover the period
+    (`scoring.queries.Cover`). A group comes once per table part: the caller adds them up.
+    """
+    cover = Cover.of(start, end)
+    parts = [
+        narrowed(model._default_manager.filter(**{f"{key}__gte": low, f"{key}__lte": high}), **narrowing)
+        .filter(where or Q())
+        .values(*group)
+        .annotate(**{name: Sum(name) for name in sums})
+        .order_by()
+        for (model, key), ranges in zip(periods.longest_first, (cover.months, cover.weeks, cover.days), strict=True)
+        for low, high in ranges
+    ]
+    if not parts:
+        return periods.daily._default_manager.none()
+    return parts[0].union(*parts[1:], all=True)
 
 
 def roll_up_periods(periods: PeriodTables, days: Sequence[date] | None) -> None:

@@ -27,8 +27,6 @@ REPORTER_PERIODS = PeriodTables(
     WeeklyReporterRollup,
     MonthlyReporterRollup,
 )
-# Longest periods first, as `covering` reads them.
-REPORTER_TABLES = ((MonthlyReporterRollup, "month"), (WeeklyReporterRollup, "week"), (DailyReporterRollup, "day"))
 
 
 def roll_up_reporters(*, days: Sequence[date] | None) -> None:
@@ -67,7 +65,7 @@ def reported_by(
     """(name, negatives) of each other department that logged negatives charged to `department_id` in
     start..end, most first; one query. Counted per department id, then named (`named_after`)."""
     counted = covering(
-        REPORTER_TABLES,
+        REPORTER_PERIODS,
         start,
         end,
         ("reported_from_department_id",),

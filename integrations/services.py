@@ -333,14 +333,22 @@ def dispatch_due_deliveries(*, limit: int) -> int:
 def attempt_deliveries(*, attempts: Sequence[tuple[int, int]]) -> None:
     """Make the given attempts (delivery id, attempts made so far) one after the other.
 
-    First every delivery of the message is held for as long as all of them could take, so
-    the sweep does not hand the ones still waiting their turn to another worker.
+    The deliveries still waiting their turn are held, so the sweep does not hand them to another
+    worker meanwhile: a hanging receiver holds up its own deliveries and nobody else's. The hold
+    reaches two attempts' time ahead and is renewed once less than one is left, so a worker lost
+    mid-message (killed, or its task cancelled when the broker went away) leaves them due again
+    within two attempts' time, however many the message carries.
     """
-    held_until = timezone.now() + len(attempts) * _attempt_lease()
-    WebhookDelivery.objects.filter(
-        pk__in=[pk for pk, _ in attempts], status=DeliveryStatus.PENDING, next_attempt_at__lt=held_until
-    ).update(next_attempt_at=held_until)
-    for pk, attempt in attempts:
+    lease = _attempt_lease()
+    held_until = timezone.now()
+    for index, (pk, attempt) in enumerate(attempts):
+        waiting = [waiting_pk for waiting_pk, _ in attempts[index + 1 :]]
+        now = timezone.now()
+        if waiting and held_until < now + lease:
+            held_until = now + 2 * lease
+            WebhookDelivery.objects.filter(
+                pk__in=waiting, status=DeliveryStatus.PENDING, next_attempt_at__lt=held_until
+            ).update(next_attempt_at=held_until)
         attempt_delivery(delivery_id=pk, attempt=attempt)
 
 

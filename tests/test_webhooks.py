@@ -7,11 +7,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from experiences.services import record_experiences
 from integrations.models import DeliveryStatus, Scope, WebhookDelivery, WebhookSubscription
+from integrations.services import ATTEMPT_MARGIN_SECONDS
 from integrations.tasks import deliver_webhooks
 from outbox.services import dispatch, dispatch_due_tasks
 from scoring.recompute import rescore_dirty
@@ -170,6 +172,55 @@ def test_an_attempt_whose_message_arrives_twice_is_posted_once(receiver, touchpo
     assert len(hook.received) == 1
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 1)
+
+
+def test_deliveries_waiting_their_turn_are_due_again_soon_should_their_worker_be_lost(transactional_db, settings):
+    """A message of ten attempts to a slow receiver: while the first is under way, the nine others are
+    held for two attempts' time, not for ten; were the worker lost now, the sweep would send them then."""
+    answering, first_arrived = threading.Event(), threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            first_arrived.set()
+            answering.wait(timeout=10)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    subscription = subscribe(f"http://127.0.0.1:{server.server_port}/hooks")
+    deliveries = [
+        WebhookDelivery.objects.create(subscription=subscription, event="experience.negative", payload={"id": n})
+        for n in range(10)
+    ]
+
+    def worker() -> None:
+        try:
+            deliver_webhooks([[d.pk, 0] for d in deliveries])
+        finally:
+            connection.close()  # this thread's own
+
+    message = threading.Thread(target=worker)
+    message.start()
+    try:
+        assert first_arrived.wait(timeout=10)
+        started = timezone.now()
+        waiting = WebhookDelivery.objects.filter(pk__in=[d.pk for d in deliveries[1:]])
+        due = [at - started for at in waiting.values_list("next_attempt_at", flat=True)]
+    finally:
+        answering.set()
+        message.join(timeout=30)
+        server.shutdown()
+        server.server_close()
+
+    one_attempt = timedelta(seconds=settings.CXM_WEBHOOK_TIMEOUT_SECONDS + ATTEMPT_MARGIN_SECONDS)
+    assert len(due) == 9
+    assert all(one_attempt < held <= 2 * one_attempt for held in due), due
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
 
 
 def test_customer_becoming_at_risk_is_announced(receiver, record):

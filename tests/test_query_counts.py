@@ -20,7 +20,7 @@ SIZES = {"demo": (60, 1500), "10x demo": (600, 15000)}
 # Each includes the session, the user, the reader's departments and the menu's inbox count; the department
 # page also reads its survey scores, remembrance per touchpoint and themes. Dashboard figures are computed
 # (their cache is emptied before each view).
-QUERIES = {"/inbox/": 8, "department": 19, "customer": 7, "company": 12, "journey": 10, "answers": 7}
+QUERIES = {"/inbox/": 8, "department": 19, "customer": 8, "company": 12, "journey": 10, "answers": 7}
 
 
 @pytest.fixture(params=list(SIZES))

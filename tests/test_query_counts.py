@@ -23,7 +23,8 @@ SIZES = {"demo": (60, 1500), "10x demo": (600, 15000)}
 QUERIES = {"/inbox/": 8, "department": 19, "customer": 8, "company": 12, "journey": 10, "answers": 7}
 
 
-@pytest.fixture(params=list(SIZES))
+# Seeding ten times the demo takes a minute: `make test` runs that case beside the rest (the `slow` half).
+@pytest.fixture(params=["demo", pytest.param("10x demo", marks=pytest.mark.slow)])
 def demo(request, db, django_capture_on_commit_callbacks):
     customers, experiences = SIZES[request.param]
     with django_capture_on_commit_callbacks(execute=True):

@@ -116,7 +116,7 @@ def _add_surveys(entries: list[dict]) -> None:
         id__in=[entry["id"] for entry in entries],
         occurred_at__range=(entries[-1]["occurred_at"], entries[0]["occurred_at"]),
     )
-    surveys = {row.pop("id"): row for row in rows.values("id", *SURVEY_FIELDS)}
+    surveys = {row.pop("id"): row for row in rows.order_by().values("id", *SURVEY_FIELDS)}
     for entry in entries:
         entry.update(surveys[entry["id"]])
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core import signing
 from django.db.models import (
     Avg,
     Count,
@@ -39,7 +38,7 @@ from experiences.models import Experience, Valence
 from touchpoints.models import Department
 
 from .models import Case, CaseStatus, Invitation, LadderSuggestion, Notice, Response, SuggestionStatus, SurveyKind
-from .services import TOKEN_SALT
+from .tokens import invitation_id
 
 # Survey links ----------------------------------------------------------------------------
 
@@ -52,9 +51,8 @@ class TokenCheck:
 
 def check_token(token: str, *, now: datetime | None = None) -> TokenCheck:
     """What a survey link leads to. A tampered or unknown token is "invalid", never an exception."""
-    try:
-        pk = int(signing.Signer(salt=TOKEN_SALT).unsign(token))
-    except (signing.BadSignature, ValueError):
+    pk = invitation_id(token)
+    if pk is None:
         return TokenCheck("invalid")
     invitation = Invitation.objects.select_related("survey", "customer", "experience__touchpoint").filter(pk=pk).first()
     if invitation is None:

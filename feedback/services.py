@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -49,10 +48,10 @@ from .models import (
     SurveyTrigger,
     TriggerOutcome,
 )
+from .tokens import invitation_token
 
 log = logging.getLogger(__name__)
 
-TOKEN_SALT = "feedback.invitation"
 MAX_COMMENT_LENGTH = 2000
 CASE_NOTE_LENGTH = 4000  # a comment on a case or its resolution note, on the case page and through the API
 
@@ -66,11 +65,6 @@ class CaseClosed(FeedbackError):
 
 
 # Surveys ---------------------------------------------------------------------------------
-
-
-def invitation_token(invitation: Invitation) -> str:
-    """The invitation's link token: its id signed with SECRET_KEY, so it cannot be guessed or altered."""
-    return signing.Signer(salt=TOKEN_SALT).sign(str(invitation.pk))
 
 
 def invitation_url(invitation: Invitation, *, opt_out: bool = False) -> str:

@@ -29,7 +29,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from feedback.models import Case, LadderSuggestion, Response, Survey, SurveyRule, SurveyTrigger, Theme
-from feedback.services import create_invitations, invitation_token, record_response
+from feedback.services import create_invitations, record_response
+from feedback.tokens import invitation_token
 from integrations.models import ImportJob, Scope, WebhookDelivery, WebhookSubscription
 from integrations.services import create_api_key
 from journeys.models import Journey, JourneyStep

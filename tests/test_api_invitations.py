@@ -5,7 +5,8 @@ from rest_framework.test import APIClient
 
 from experiences.services import record_experiences
 from feedback.models import Invitation, Survey
-from feedback.services import create_invitations, invitation_token
+from feedback.services import create_invitations
+from feedback.tokens import invitation_token
 from integrations.models import Scope
 
 from .api import key_client

@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from customers.models import Customer
 from feedback.models import Case, Invitation, Survey
-from feedback.services import create_invitations, invitation_token
+from feedback.services import create_invitations
+from feedback.tokens import invitation_token
 from journeys.models import Journey
 from tests.axe import serious_violations
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from feedback import services
+from feedback import tokens
 from feedback.models import Invitation, Response, Survey
 
 pytestmark = pytest.mark.browser
@@ -19,7 +19,7 @@ def link(touchpoint, customer):
     invitation = Invitation.objects.create(
         survey=survey, customer=customer, expires_at=timezone.now() + timezone.timedelta(days=14)
     )
-    return f"/s/{services.invitation_token(invitation)}/"
+    return f"/s/{tokens.invitation_token(invitation)}/"
 
 
 def test_customer_answers_on_a_phone_by_keyboard(page, link):

@@ -13,7 +13,8 @@ from customers.models import Customer
 from cxm.log_redaction import RedactSecrets
 from experiences.models import Experience
 from feedback.models import Case, Invitation, Survey
-from feedback.services import comment_on_case, create_invitations, invitation_token, record_response
+from feedback.services import comment_on_case, create_invitations, record_response
+from feedback.tokens import invitation_token
 from integrations.services import create_api_key, new_webhook_secret
 from privacy.models import AuditAction, AuditEntry
 from scoring.models import CustomerScore

@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from feedback import services
+from feedback import tokens
 from feedback.models import Invitation, Survey, SurveyRule
 
 from .factories import UserFactory
@@ -27,7 +27,7 @@ def test_an_invitation_page_shows_its_link_to_copy_and_a_qr_code_made_on_the_ser
     settings.CXM_BASE_URL = "https://cx.example.com"
     page = admin_client.get(f"/admin/feedback/invitation/{invitation.pk}/change/").content.decode()
 
-    url = f"https://cx.example.com/s/{services.invitation_token(invitation)}/"
+    url = f"https://cx.example.com/s/{tokens.invitation_token(invitation)}/"
     assert f'value="{url}"' in page
     assert 'data-copy="personal-link"' in page
     assert "<svg" in page and 'class="segno"' in page

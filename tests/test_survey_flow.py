@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from experiences.models import Experience
-from feedback import services
+from feedback import services, tokens
 from feedback.models import Invitation, Response, Survey
 from touchpoints.models import Stage
 
@@ -26,7 +26,7 @@ def invitation(survey, customer):
 
 
 def url(invitation):
-    return reverse("survey-answer", args=[services.invitation_token(invitation)])
+    return reverse("survey-answer", args=[tokens.invitation_token(invitation)])
 
 
 def test_link_shows_the_standard_question_without_login(client, invitation):
@@ -83,7 +83,7 @@ def test_link_still_works_just_before_it_expires(client, invitation, settings):
     "tamper", [lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"), lambda t: "9" + t, lambda t: "x"]
 )
 def test_tampered_link_gets_a_clear_page(client, invitation, tamper):
-    token = services.invitation_token(invitation)
+    token = tokens.invitation_token(invitation)
     response = client.get(reverse("survey-answer", args=[tamper(token)]))
     assert response.status_code == 404
     assert "We do not recognise this link" in response.content.decode()

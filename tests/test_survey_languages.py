@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from feedback import services
+from feedback import services, tokens
 from feedback.models import Invitation, Response, Survey
 
 from .factories import CustomerFactory
@@ -36,7 +36,7 @@ def test_a_spanish_customer_gets_the_invitation_in_spanish_as_text_and_html(
 
     [mail] = mailoutbox
     html, mimetype = mail.alternatives[0]
-    link = f"https://cx.example.com/s/{services.invitation_token(invitation)}/"
+    link = f"https://cx.example.com/s/{tokens.invitation_token(invitation)}/"
     assert mimetype == "text/html"
     assert "Hola, Lucía" in mail.body and link in mail.body
     assert "Responder ahora" in html and f'href="{link}"' in html
@@ -54,7 +54,7 @@ def test_the_survey_page_speaks_the_customers_language_whatever_the_browser_says
 ):
     invitation = invite(survey, CustomerFactory(language="es"), django_capture_on_commit_callbacks)
     page = client.get(
-        reverse("survey-answer", args=[services.invitation_token(invitation)]), HTTP_ACCEPT_LANGUAGE="en"
+        reverse("survey-answer", args=[tokens.invitation_token(invitation)]), HTTP_ACCEPT_LANGUAGE="en"
     ).content.decode()
     assert '<html lang="es"' in page
     assert "¿Cuál es el motivo principal de su puntuación? (opcional)" in page
@@ -63,7 +63,7 @@ def test_the_survey_page_speaks_the_customers_language_whatever_the_browser_says
 
 def test_the_why_and_the_second_answer_are_kept_with_the_score(client, survey, django_capture_on_commit_callbacks):
     invitation = invite(survey, CustomerFactory(language="es"), django_capture_on_commit_callbacks)
-    url = reverse("survey-answer", args=[services.invitation_token(invitation)])
+    url = reverse("survey-answer", args=[tokens.invitation_token(invitation)])
 
     client.post(url, {"score": "9", "comment": "El repartidor fue muy amable", "follow_up": "Friendliness"})
 
@@ -76,7 +76,7 @@ def test_a_second_answer_that_was_not_offered_is_refused_and_the_comment_kept(
     client, survey, django_capture_on_commit_callbacks
 ):
     invitation = invite(survey, CustomerFactory(), django_capture_on_commit_callbacks)
-    url = reverse("survey-answer", args=[services.invitation_token(invitation)])
+    url = reverse("survey-answer", args=[tokens.invitation_token(invitation)])
 
     response = client.post(url, {"score": "9", "comment": "Quick", "follow_up": "Colour"})
 
@@ -88,7 +88,7 @@ def test_a_second_answer_that_was_not_offered_is_refused_and_the_comment_kept(
 
 def test_the_second_question_can_be_left_empty(client, survey, django_capture_on_commit_callbacks):
     invitation = invite(survey, CustomerFactory(), django_capture_on_commit_callbacks)
-    client.post(reverse("survey-answer", args=[services.invitation_token(invitation)]), {"score": "3"})
+    client.post(reverse("survey-answer", args=[tokens.invitation_token(invitation)]), {"score": "3"})
     assert Response.objects.get().follow_up_answer == ""
 
 
@@ -103,7 +103,7 @@ def bilingual(survey):
 
 
 def page_of(client, invitation) -> str:
-    return client.get(reverse("survey-answer", args=[services.invitation_token(invitation)])).content.decode()
+    return client.get(reverse("survey-answer", args=[tokens.invitation_token(invitation)])).content.decode()
 
 
 def test_a_spanish_customer_reads_the_surveys_own_texts_in_spanish_on_the_page_and_in_the_email(
@@ -125,7 +125,7 @@ def test_a_spanish_customer_reads_the_surveys_own_texts_in_spanish_on_the_page_a
 def test_a_spanish_choice_is_stored_as_the_english_one(client, bilingual, django_capture_on_commit_callbacks):
     invitation = invite(bilingual, CustomerFactory(language="es"), django_capture_on_commit_callbacks)
     client.post(
-        reverse("survey-answer", args=[services.invitation_token(invitation)]),
+        reverse("survey-answer", args=[tokens.invitation_token(invitation)]),
         {"score": "9", "follow_up": "Friendliness"},
     )
     assert Response.objects.get().follow_up_answer == "Friendliness"

@@ -7,7 +7,7 @@ import time_machine
 from django.urls import reverse
 
 from experiences.services import record_experiences
-from feedback import services
+from feedback import services, tokens
 from feedback.models import Invitation, Response, Survey, SurveyRule, SurveyTrigger
 from feedback.sampling import in_sample
 
@@ -161,7 +161,7 @@ def test_the_opt_out_link_stops_the_reminder(rule, customer, client, mailoutbox,
     trigger_at(T0 + timedelta(hours=3), django_capture_on_commit_callbacks)
     invitation = Invitation.objects.get()
 
-    client.post(reverse("survey-opt-out", args=[services.invitation_token(invitation)]))
+    client.post(reverse("survey-opt-out", args=[tokens.invitation_token(invitation)]))
 
     customer.refresh_from_db()
     assert customer.surveys_opt_out
@@ -185,7 +185,7 @@ def test_one_reminder_after_the_configured_days_then_nothing(
 
     assert len(mailoutbox) == 2
     assert mailoutbox[1].subject.startswith("Reminder:")
-    assert services.invitation_token(Invitation.objects.get()) in mailoutbox[1].body
+    assert tokens.invitation_token(Invitation.objects.get()) in mailoutbox[1].body
 
 
 def test_an_answered_invitation_gets_no_reminder(rule, customer, mailoutbox, django_capture_on_commit_callbacks):
@@ -207,7 +207,7 @@ def test_an_expired_invitation_is_neither_reminded_nor_answerable(
 
     with time_machine.travel(T0 + timedelta(days=3, hours=2), tick=False):
         assert services.send_reminders() == 0
-        response = client.get(reverse("survey-answer", args=[services.invitation_token(invitation)]))
+        response = client.get(reverse("survey-answer", args=[tokens.invitation_token(invitation)]))
     assert response.status_code == 410
     assert len(mailoutbox) == 1
 

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from experiences.models import Experience
 from feedback.models import Case, LadderSuggestion, Survey
-from feedback.services import comment_on_case, create_invitations, invitation_token, record_response, resolve_case
+from feedback.services import comment_on_case, create_invitations, record_response, resolve_case
+from feedback.tokens import invitation_token
 from integrations.models import WebhookSubscription
 from journeys.models import Journey, JourneyStep
 from tests.dashboard_data import experience, log

@@ -9,8 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 
-from .models import Experience
-from .services import VALENCE_BY_NAME
+from .models import VALENCE_BY_NAME, Experience
 
 
 class ExperienceFilter(django_filters.FilterSet):

@@ -14,6 +14,9 @@ class Valence(models.IntegerChoices):
     POSITIVE = 1, _("Positive")
 
 
+# The valences as the API, the CSV import and the filters name them.
+VALENCE_BY_NAME = {"negative": -1, "neutral": 0, "positive": 1}
+
 # A negative that a person of another department noticed and logged (a person's department is known,
 # and it is not the owner charged with it): the department page names who reports its negatives.
 REPORTED_BY_OTHERS = Q(valence=Valence.NEGATIVE, reported_from_department__isnull=False) & ~Q(

@@ -10,8 +10,7 @@ from accounts.models import User
 from customers.models import Customer
 from touchpoints.models import Touchpoint, TouchpointOwner
 
-from .models import Experience
-from .services import VALENCE_BY_NAME
+from .models import VALENCE_BY_NAME, Experience
 
 SEARCH_LIMIT = 10
 SEARCH_MIN_LENGTH = 2

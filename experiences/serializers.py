@@ -10,8 +10,7 @@ from rest_framework import serializers
 from customers.models import EXTERNAL_ID_MAX_LENGTH, NAME_MAX_LENGTH, SEGMENT_MAX_LENGTH
 from touchpoints.models import Stage
 
-from .models import EXPERIENCE_FIELDS, Emotion, Expectation, Experience, Outcome
-from .services import VALENCE_BY_NAME
+from .models import EXPERIENCE_FIELDS, VALENCE_BY_NAME, Emotion, Expectation, Experience, Outcome
 
 VALENCE_NAMES = {number: name for name, number in VALENCE_BY_NAME.items()}
 

@@ -33,6 +33,7 @@ from touchpoints.models import Stage, Touchpoint
 
 from .models import (
     EXPERIENCE_FIELDS,
+    VALENCE_BY_NAME,
     ChangeKind,
     Emotion,
     Expectation,
@@ -44,7 +45,6 @@ from .models import (
 )
 
 ITEM_FIELDS = frozenset({"id", "customer", "touchpoint", *EXPERIENCE_FIELDS, "department", "occurred_at", "note"})
-VALENCE_BY_NAME = {"negative": -1, "neutral": 0, "positive": 1}
 CUSTOMER_FIELDS = frozenset({"external_id", "name", "email", "segment"})
 MAX_KEY_LENGTH: int = Experience._meta.get_field("external_id").max_length  # type: ignore[assignment]
 MAX_CUSTOMER_REF_LENGTH = EXTERNAL_ID_MAX_LENGTH

@@ -39,7 +39,7 @@ TIMELINE_FIELDS = (
 )
 # A page of the timeline reads the experiences with their own names first, then what the surveys
 # add to them: in one query, fourteen relations and two partitioned tables took PostgreSQL 15 ms
-# to plan for 2 ms of work; in these two, 5 ms in all (docs/performance.md, "The customer timeline").
+# to plan for 2 ms of work; these two plan in about 8 ms together (docs/performance.md).
 OWN_FIELDS = tuple(field for field in TIMELINE_FIELDS if not field.startswith("survey_"))
 SURVEY_FIELDS = tuple(field for field in TIMELINE_FIELDS if field.startswith("survey_"))
 
@@ -109,7 +109,7 @@ def timeline(
 
 def _add_surveys(entries: list[dict]) -> None:
     """Put SURVEY_FIELDS in each entry of a page (newest first), read in one query bounded by the page's
-    times, so that PostgreSQL reads and plans only the monthly partitions the page spans."""
+    times, so that PostgreSQL reads the page's own rows only in the monthly partitions the page spans."""
     if not entries:
         return
     rows = Experience.objects.filter(

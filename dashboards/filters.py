@@ -60,8 +60,8 @@ class Filters:
 
 
 class FilterForm(forms.Form):
-    # On every dashboard page, cached or not: Django's own widget templates, compiled by Jinja2, render
-    # the form in about a fifth of the time the template engine takes (docs/performance.md). One
+    # Rendered on every dashboard page, cached or not: Django's own widget templates, compiled by Jinja2,
+    # took a cached page 0.86-0.93x its time with Django's template engine (docs/performance.md). One
     # renderer for the process, so its templates are compiled once. The admin keeps the default:
     # its widgets have no Jinja2 templates.
     default_renderer = Jinja2()

@@ -342,12 +342,13 @@ def attempt_deliveries(*, attempts: Sequence[tuple[int, int]]) -> None:
     lease = _attempt_lease()
     held_until = timezone.now()
     for index, (pk, attempt) in enumerate(attempts):
-        waiting = [waiting_pk for waiting_pk, _ in attempts[index + 1 :]]
         now = timezone.now()
-        if waiting and held_until < now + lease:
+        if index + 1 < len(attempts) and held_until < now + lease:
             held_until = now + 2 * lease
             WebhookDelivery.objects.filter(
-                pk__in=waiting, status=DeliveryStatus.PENDING, next_attempt_at__lt=held_until
+                pk__in=[waiting for waiting, _ in attempts[index + 1 :]],
+                status=DeliveryStatus.PENDING,
+                next_attempt_at__lt=held_until,
             ).update(next_attempt_at=held_until)
         attempt_delivery(delivery_id=pk, attempt=attempt)
 

@@ -31,12 +31,12 @@ REPORTER_PERIODS = PeriodTables(
 
 def roll_up_reporters(*, days: Sequence[date] | None) -> None:
     """Recompute the reporter rollups of `days` (None: every day), in the caller's transaction."""
+    if days is not None and not days:
+        return
     take_turns()
     negatives = Experience.objects.filter(REPORTED_BY_OTHERS)
     existing = None  # every row
     if days is not None:
-        if not days:
-            return
         negatives = negatives.filter(on_days(min(days), max(days)), occurred_on__in=list(days))
         existing = DailyReporterRollup.objects.filter(day__in=list(days))
     sums = (

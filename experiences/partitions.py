@@ -2,8 +2,11 @@
 
 A partition holds one calendar month of the company (midnight to midnight in TIME_ZONE), so a
 period's queries read only its months, and VACUUM and index upkeep work a month at a time. A `DEFAULT`
-partition takes any row whose month has no partition yet (a back-dated import); `keep_partitions`
-moves such rows into a partition of their own and makes the months ahead before they are needed.
+partition takes any row whose month has no partition yet (a back-dated import).
+
+pg_partman (Debian's `postgresql-15-partman`, version 4) keeps them: `keep_partitions` asks it to make
+the months ahead and to move the default partition's rows into partitions of their own. pg_partman
+reads months in the session's time zone, so every call into it runs in the company's.
 SQLite (`make run`) keeps one plain table: there is nothing to do.
 """
 
@@ -13,12 +16,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Q
 from django.utils import timezone
 
 from scoring.queries import period_after
 
 TABLE = "experiences_experience"
+PARENT = f"public.{TABLE}"  # pg_partman names a partition set by its schema-qualified parent
 DEFAULT_PARTITION = f"{TABLE}_default"
 MONTHS_AHEAD = 3  # months made ahead of the current one, so that a write never waits for a partition
 
@@ -30,7 +35,8 @@ class PartitionReport:
 
 
 def partition_name(month: date) -> str:
-    return f"{TABLE}_{month:%Y_%m}"
+    """pg_partman's name for a monthly partition: the parent's, then `_pYYYY_MM`."""
+    return f"{TABLE}_p{month:%Y_%m}"
 
 
 def day_moments(first: date, last: date) -> tuple[datetime, datetime]:
@@ -70,29 +76,33 @@ def is_partitioned() -> bool:
         return cursor.fetchone()[0]
 
 
-def keep_partitions(*, since: date | None = None, now: datetime | None = None) -> PartitionReport:
-    """Make every month from `since` (default: this month) to MONTHS_AHEAD ahead, and give each month
-    found in the default partition a partition of its own, then refresh the whole table's statistics.
-    Idempotent; each month in its own transaction.
+def in_company_zone(cursor: CursorWrapper) -> None:
+    """Within a transaction: pg_partman's months begin at midnight in the session's time zone."""
+    cursor.execute("SELECT set_config('TimeZone', %s, true)", [timezone.get_default_timezone_name()])
+
+
+def keep_partitions(*, since: date | None = None) -> PartitionReport:
+    """Make this month and MONTHS_AHEAD ahead (and every month from `since`, for a load of old history),
+    move the default partition's rows into partitions of their months, a month per transaction, then
+    refresh the whole table's statistics. Idempotent.
     """
     report = PartitionReport()
     if not is_partitioned():
         return report
-    today = timezone.localdate(now or timezone.now())
-    month = (since or today).replace(day=1)
-    last = today.replace(day=1)
-    for _ in range(MONTHS_AHEAD):
-        last = period_after("month", last)
-    wanted = set()
-    while month <= last:
-        wanted.add(month)
-        month = period_after("month", month)
-    wanted |= set(_months_in_default())
-    existing = set(_existing_partitions())
-    for month in sorted(wanted):
-        if partition_name(month) not in existing:
-            report.moved += _create(month)
-            report.created.append(partition_name(month))
+    before = set(existing_partitions())
+    with transaction.atomic(), connection.cursor() as cursor:
+        in_company_zone(cursor)
+        if since is not None:
+            start, _ = month_bounds(since.replace(day=1))
+            cursor.execute(
+                "SELECT partman.create_partition_time(%s, ARRAY(SELECT generate_series(%s::timestamptz, now(), "
+                "'1 month')), p_analyze := false)",
+                [PARENT, start],
+            )
+        cursor.execute("SELECT partman.run_maintenance(%s, p_analyze := false, p_jobmon := false)", [PARENT])
+    while moved := _move_a_month_out_of_default():
+        report.moved += moved
+    report.created = sorted(set(existing_partitions()) - before)
     with connection.cursor() as cursor:
         # Autovacuum analyses each partition, never the partitioned table: the statistics of all the
         # months together (the estimates of every aggregate over them) come from this run alone.
@@ -100,35 +110,16 @@ def keep_partitions(*, since: date | None = None, now: datetime | None = None) -
     return report
 
 
-def _existing_partitions() -> list[str]:
+def existing_partitions() -> list[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = %s::regclass", [TABLE])
+        cursor.execute("SELECT partition_tablename FROM partman.show_partitions(%s)", [PARENT])
         return [name for (name,) in cursor.fetchall()]
 
 
-def _months_in_default() -> list[date]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT DISTINCT date_trunc('month', occurred_at AT TIME ZONE %s)::date FROM {DEFAULT_PARTITION}",
-            [timezone.get_default_timezone_name()],
-        )
-        return [month for (month,) in cursor.fetchall()]
-
-
-def _create(month: date) -> int:
-    """Make the month's partition; rows of that month already in the default partition move into it first
-    (PostgreSQL refuses a partition whose rows the default holds). Writes to the default partition wait
-    for the move, which is short: it holds only back-dated rows since the last run. Returns the rows moved."""
-    start, end = month_bounds(month)
-    name = partition_name(month)
+def _move_a_month_out_of_default() -> int:
+    """pg_partman moves the oldest month found in the default partition into a partition of its own,
+    made if missing. Returns the rows moved: 0 once the default partition is empty."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {DEFAULT_PARTITION} IN EXCLUSIVE MODE")
-        cursor.execute(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
-        cursor.execute(
-            f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} WHERE occurred_at >= %s AND occurred_at < %s "
-            f"RETURNING *) INSERT INTO {name} SELECT * FROM moved",
-            [start, end],
-        )
-        moved = cursor.rowcount
-        cursor.execute(f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM (%s) TO (%s)", [start, end])
-    return moved
+        in_company_zone(cursor)
+        cursor.execute("SELECT partman.partition_data_time(%s, p_analyze := false)", [PARENT])
+        return cursor.fetchone()[0]

@@ -10,18 +10,16 @@
 # (docs/operations.md). It cannot be undone by a migration.
 
 from django.db import migrations
-from django.utils import timezone
 
 TABLE = "experiences_experience"
 OLD = "experiences_experience_unpartitioned"
 SEQUENCE = "experiences_experience_id_seq"
+DEFAULT_PARTITION = f"{TABLE}_default"
 
 
 def partition_by_month(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    from experiences.partitions import DEFAULT_PARTITION, keep_partitions
-
     with schema_editor.connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexdef FROM pg_indexes WHERE tablename = %s AND indexname <> %s",
@@ -36,16 +34,13 @@ def partition_by_month(apps, schema_editor):
         foreign_keys = cursor.fetchall()
         cursor.execute(f"SELECT last_value FROM {SEQUENCE}")
         (last_id,) = cursor.fetchone()
-        cursor.execute(f"SELECT min(occurred_at) FROM {TABLE}")
-        (oldest,) = cursor.fetchone()
 
         cursor.execute(f"ALTER TABLE {TABLE} RENAME TO {OLD}")
         cursor.execute(
             f"CREATE TABLE {TABLE} (LIKE {OLD} INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (occurred_at)"
         )
+        # Every row waits in the default partition: pg_partman gives each month its own (0016).
         cursor.execute(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF {TABLE} DEFAULT")
-        since = timezone.localdate(oldest) if oldest else None
-        keep_partitions(since=since)
         cursor.execute(f"INSERT INTO {TABLE} SELECT * FROM {OLD}")
         cursor.execute(f"DROP TABLE {OLD} CASCADE")  # and its identity sequence, and any old references
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 from django.conf import settings
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
@@ -25,6 +28,18 @@ class ValenceField(serializers.ChoiceField):
         return VALENCE_NAMES[value]
 
 
+class MomentField(serializers.DateTimeField):
+    """A moment in the company's zone, as DRF writes it, but in UTC where that zone's offset then had
+    seconds: local mean time before the zone's standard time (Madrid: -00:14:44 until 1901), which an
+    import of old history may carry. RFC 3339, and so the schema's `date-time`, allows none."""
+
+    def to_representation(self, value: Any) -> Any:
+        offset = self.enforce_timezone(value).utcoffset() if isinstance(value, datetime) else None
+        if offset and offset % timedelta(minutes=1):
+            return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return super().to_representation(value)
+
+
 class ExperienceSerializer(serializers.ModelSerializer):
     key = serializers.CharField(
         source="external_id", allow_null=True, help_text=_("The sender's idempotency key (`id` when it was sent).")
@@ -43,6 +58,7 @@ class ExperienceSerializer(serializers.ModelSerializer):
     emotion = serializers.ChoiceField(choices=Emotion.choices, allow_blank=True, read_only=True)
     expectation = serializers.ChoiceField(choices=Expectation.choices, allow_blank=True, read_only=True)
     outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
+    occurred_at = MomentField(read_only=True)
 
     class Meta:
         model = Experience

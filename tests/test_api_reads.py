@@ -178,3 +178,16 @@ def test_reading_one_experience_takes_three_queries(touchpoint, customer, django
     # the key, the key's departments (the access gate), the experience with its customer, touchpoint and department
     with django_assert_num_queries(3):
         assert client.get(f"/api/v1/experiences/{pk}/").status_code == 200
+
+
+def test_an_experience_of_long_ago_reads_as_a_valid_date_time(touchpoint, customer):
+    """Madrid kept local mean time (-00:14:44) until 1901: an offset with seconds, which RFC 3339 and the
+    schema's date-time refuse. Such a moment reads in UTC, the same instant."""
+    items = [
+        {"customer": "ACME-1", "touchpoint": "on-time-delivery", "valence": "negative", "occurred_at": at}
+        for at in ("1750-08-31T04:50:35.35Z", "2026-03-01T14:30:00Z")
+    ]
+    old, recent = (r.id for r in record_experiences(items=items, source="api").results)
+    client = key_client(Scope.EXPERIENCES_READ)
+    assert client.get(f"/api/v1/experiences/{old}/").json()["occurred_at"] == "1750-08-31T04:50:35.350000Z"
+    assert client.get(f"/api/v1/experiences/{recent}/").json()["occurred_at"] == "2026-03-01T15:30:00+01:00"

@@ -74,6 +74,7 @@ def test_when_tasks_run_in_process_readyz_needs_no_worker(client, db):
     assert response.json()["checks"]["worker"] == "ok (no worker needed: tasks run in-process)"
 
 
+@pytest.mark.worker
 def test_a_real_worker_stamps_the_heartbeat_from_beat(client, worker):
     wait_for(lambda: client.get("/readyz").status_code == 200, timeout=30, interval=0.5)
 

@@ -1,7 +1,9 @@
-"""Fail fast, with a message that says what to start, when PostgreSQL or Redis is unreachable."""
+"""Fail fast, with a message that says what to start or install, when PostgreSQL or Redis is unreachable
+or PostgreSQL lacks pg_partman (the experience table's partitions, docs/operations.md)."""
 
 import os
 import sys
+from contextlib import closing
 from urllib.parse import urlparse
 
 import psycopg2
@@ -13,14 +15,27 @@ def main() -> int:
     database_url = os.environ["DATABASE_URL"]
     db = urlparse(database_url)
     try:
-        psycopg2.connect(
-            host=db.hostname,
-            port=db.port or 5432,
-            user=db.username or "postgres",
-            password=db.password,
-            dbname="postgres",
-            connect_timeout=3,
-        ).close()
+        with (
+            closing(
+                psycopg2.connect(
+                    host=db.hostname,
+                    port=db.port or 5432,
+                    user=db.username or "postgres",
+                    password=db.password,
+                    dbname="postgres",
+                    connect_timeout=3,
+                )
+            ) as connection,
+            connection.cursor() as cursor,
+        ):
+            cursor.execute("SELECT default_version FROM pg_available_extensions WHERE name = 'pg_partman'")
+            found = cursor.fetchone()
+        if not found or not found[0].startswith("4."):
+            problems.append(
+                f"PostgreSQL at {db.hostname}:{db.port or 5432} has no pg_partman 4"
+                f"{f' (it offers {found[0]})' if found else ''}.\n"
+                "  Install Debian's postgresql-15-partman on the database server (.ci/run does)."
+            )
     except psycopg2.OperationalError as exc:
         problems.append(
             f"PostgreSQL is unreachable at {db.hostname}:{db.port or 5432} ({exc.args[0].strip()}).\n"

@@ -25,7 +25,9 @@ from scoring.queries import period_after
 TABLE = "experiences_experience"
 PARENT = f"public.{TABLE}"  # pg_partman names a partition set by its schema-qualified parent
 DEFAULT_PARTITION = f"{TABLE}_default"
-MONTHS_AHEAD = 3  # months made ahead of the current one, so that a write never waits for a partition
+# Months made ahead of the current one, so that a write never waits for a partition. pg_partman holds it
+# as the table's `premake` (set by migration 0016): changing it takes a migration that updates that too.
+MONTHS_AHEAD = 3
 
 
 @dataclass

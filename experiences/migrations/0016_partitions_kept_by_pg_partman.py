@@ -16,7 +16,7 @@ TABLE = "experiences_experience"
 PARENT = f"public.{TABLE}"
 DEFAULT_PARTITION = f"{TABLE}_default"
 SET_ASIDE = f"{TABLE}_set_aside"
-MONTHS_AHEAD = 3
+MONTHS_AHEAD = 3  # experiences.partitions.MONTHS_AHEAD when this migration was written
 
 
 def hand_partitions_to_pg_partman(apps, schema_editor):
